@@ -1,0 +1,51 @@
+"""``keysentry hook``: what the pre-commit hook runs."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from keysentry.cli.common import load_config
+from keysentry.report import Report
+from keysentry.scan import scan_paths
+from keysentry.text import escape_text
+
+
+def hook_message(report: Report) -> str:
+    """Tells the committer what blocked the commit and what to do next."""
+    lines = []
+    for f in sorted(report.findings, key=lambda f: (f.path, f.line, f.column)):
+        lines.append(
+            f"{escape_text(f.path)}:{f.line}:{f.column}: {f.redacted}"
+            f" ({f.provider}, {f.confidence} confidence, {f.fingerprint[:19]})"
+        )
+    lines += [
+        "",
+        f"keysentry blocked this commit: {len(report.findings)} API key(s) staged.",
+        "Next steps:",
+        "  1. Remove the key from the file (load it from an environment variable or a secret"
+        " manager instead).",
+        "  2. Revoke it on https://platform.deepseek.com/api_keys: a key that reached a repository"
+        " must be treated as leaked.",
+        "  3. Run `keysentry guide` for the full revoke-and-rotate steps.",
+        "A false positive? Add `keysentry: allow` to the line, or its fingerprint to"
+        " allowed_fingerprints in [tool.keysentry].",
+    ]
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=str))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
+def hook(files: tuple[str, ...], config_path: str | None) -> None:
+    """Check the files a commit stages (run by pre-commit); exit 1 blocks the commit."""
+    from pathlib import Path
+
+    config = load_config(Path(config_path) if config_path else None)
+    report = scan_paths(list(files), config)
+    for error in report.errors:
+        click.echo(f"keysentry: {escape_text(error.path)}: {escape_text(error.message)}", err=True)
+    if report.findings:
+        click.echo(hook_message(report), err=True)
+    sys.exit(report.exit_code())

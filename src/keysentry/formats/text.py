@@ -1,0 +1,68 @@
+"""The human report: grouped by file, coloured on a terminal, safe to print."""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import TYPE_CHECKING
+
+import click
+
+from keysentry.text import escape_text
+
+if TYPE_CHECKING:
+    from keysentry.findings import Finding
+    from keysentry.formats import RenderOptions
+    from keysentry.report import Report
+
+_SEVERITY_COLOR = {"critical": "magenta", "high": "red", "medium": "yellow", "low": "cyan"}
+
+
+def _finding_lines(finding: Finding, options: RenderOptions) -> list[str]:
+    def paint(text: str, **style: object) -> str:
+        return click.style(text, **style) if options.color else text  # type: ignore[arg-type]
+
+    sev = paint(finding.severity.upper(), fg=_SEVERITY_COLOR.get(finding.severity), bold=True)
+    key = finding.secret if options.show_secrets else finding.redacted
+    lines = [
+        f"  {finding.line}:{finding.column}  {sev}  {paint(key, bold=True)}"
+        f"  provider={finding.provider} ({finding.confidence} confidence)"
+        f"  {finding.fingerprint[:19]}",
+        f"      {finding.provider_evidence}",
+    ]
+    if finding.exposure != "unknown":
+        verdict = "CLIENT-SIDE: a §2.2 violation" if finding.exposure == "client" else "server-side"
+        lines.append(f"      exposure: {verdict} ({'; '.join(finding.exposure_evidence)})")
+    if finding.decoded_from:
+        lines.append(f"      decoded from: {' > '.join(finding.decoded_from)}")
+    lines.append(f"      {paint(escape_text(finding.snippet), dim=True)}")
+    return lines
+
+
+def render(report: Report, options: RenderOptions) -> str:
+    out: list[str] = []
+    rank: dict[str, tuple[int, str, int, int]] = {}
+    for f in report.findings:
+        rank[f.path] = min(rank.get(f.path, f.sort_key()), f.sort_key())
+    findings = sorted(report.findings, key=lambda f: (rank[f.path], f.line, f.column))
+    for path, group in groupby(findings, key=lambda f: f.path):
+        out.append(click.style(escape_text(path), bold=True) if options.color else escape_text(path))
+        for finding in group:
+            out.extend(_finding_lines(finding, options))
+        out.append("")
+    for error in report.errors:
+        out.append(f"error: {escape_text(error.path)}: {escape_text(error.message)}")
+    keys = len({f.fingerprint for f in report.findings})
+    summary = (
+        f"{len(report.findings)} finding(s) of {keys} distinct key(s)"
+        f" in {report.stats.get('files_scanned', 0)} file(s) scanned"
+    )
+    if report.errors:
+        summary += f"; scan incomplete: {len(report.errors)} error(s)"
+    out.append(summary)
+    if report.findings:
+        out.append(
+            "Next: remove each key from the code, revoke it on the platform's API-keys page"
+            " (https://platform.deepseek.com/api_keys) and create a new one kept server-side;"
+            " `keysentry guide` walks through every step."
+        )
+    return "\n".join(out) + "\n"

@@ -1,0 +1,1 @@
+"""Integrations that other tools load."""

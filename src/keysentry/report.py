@@ -1,0 +1,62 @@
+"""What a scan produced: findings, the errors that made it incomplete, and counts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from keysentry.findings import Finding
+
+EXIT_CLEAN = 0
+EXIT_FOUND = 1
+EXIT_INCOMPLETE = 2  # also usage errors
+
+FAIL_ON = ("any", "client", "never")
+
+
+@dataclass(frozen=True)
+class ScanError:
+    """Something that could not be scanned; the scan went on without it."""
+
+    path: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
+    stats: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.errors
+
+    def sorted_findings(self) -> list[Finding]:
+        return sorted(self.findings, key=Finding.sort_key)
+
+    def failing(self, fail_on: str = "any") -> list[Finding]:
+        if fail_on == "never":
+            return []
+        if fail_on == "client":
+            return [f for f in self.findings if f.exposure == "client"]
+        return list(self.findings)
+
+    def exit_code(self, fail_on: str = "any") -> int:
+        """1 when a finding fails the scan, else 2 when it was incomplete, else 0."""
+        if self.failing(fail_on):
+            return EXIT_FOUND
+        return EXIT_INCOMPLETE if self.errors else EXIT_CLEAN
+
+    def stats_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = dict(sorted(self.stats.items()))
+        data["findings"] = len(self.findings)
+        data["distinct_keys"] = len({f.fingerprint for f in self.findings})
+        data["errors"] = len(self.errors)
+        data["complete"] = self.complete
+        return data

@@ -1,0 +1,33 @@
+"""Making untrusted text (paths, snippets) safe to print."""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    if code <= 0xFF:
+        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch, f"\\x{code:02x}")
+    return f"\\u{code:04x}"
+
+
+def escape_text(text: str) -> str:
+    """Control, bidi-override and undecodable characters as visible escapes.
+
+    A file name or snippet cannot move the cursor, recolour the terminal or
+    reorder what is shown around it.
+    """
+    return _UNSAFE.sub(_escape, text)
+
+
+def decode_path(raw: bytes | str) -> str:
+    """A path as printable text: undecodable bytes become ``\\xNN``."""
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "surrogateescape")
+    return escape_text(raw)

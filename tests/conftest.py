@@ -1,0 +1,82 @@
+"""Shared test fixtures. Keys are built at run time: no key literal lives in this repo."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+KEYSENTRY = [sys.executable, "-m", "keysentry"]
+
+
+def new_key() -> str:
+    """A random DeepSeek-shaped key (never a placeholder: see test_detector)."""
+    return "sk-" + secrets.token_hex(16)
+
+
+@pytest.fixture
+def make_key() -> Callable[[], str]:
+    return new_key
+
+
+def run_keysentry(
+    *args: str, cwd: Path | None = None, stdin: bytes | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a subprocess, as a user runs it."""
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    return subprocess.run(
+        [*KEYSENTRY, *args],
+        cwd=cwd,
+        input=stdin.decode() if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        check=False,
+    )
+
+
+@pytest.fixture
+def keysentry() -> Callable[..., subprocess.CompletedProcess[str]]:
+    return run_keysentry
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Real git, with an identity and no user config leaking in."""
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Test Author",
+        "GIT_AUTHOR_EMAIL": "author@example.com",
+        "GIT_COMMITTER_NAME": "Test Committer",
+        "GIT_COMMITTER_EMAIL": "committer@example.com",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    out = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """A fresh git repository with one branch, main."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    return repo
+
+
+def tool(name: str) -> str:
+    """A tool installed beside this Python (the venv's bin), else on PATH."""
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.exists() else shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} is not installed; run the README's test command")
+    return found
