@@ -47,9 +47,9 @@ def keysentry() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run_keysentry
 
 
-def git(cwd: Path, *args: str) -> str:
-    """Real git, with an identity and no user config leaking in."""
-    env = {
+def git_env(**extra: str) -> dict[str, str]:
+    """The environment git runs in for tests: an identity, no user config leaking in."""
+    return {
         **os.environ,
         "GIT_AUTHOR_NAME": "Test Author",
         "GIT_AUTHOR_EMAIL": "author@example.com",
@@ -57,9 +57,14 @@ def git(cwd: Path, *args: str) -> str:
         "GIT_COMMITTER_EMAIL": "committer@example.com",
         "GIT_CONFIG_GLOBAL": os.devnull,
         "GIT_CONFIG_NOSYSTEM": "1",
+        **extra,
     }
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Real git, with an identity and no user config leaking in."""
     out = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+        ["git", *args], cwd=cwd, env=git_env(), capture_output=True, text=True, check=True
     )
     return out.stdout
 

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import pathspec
-
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -34,6 +32,16 @@ class Option:
 OPTIONS = (
     Option("exclude", list, str, "gitignore-style globs of paths not to scan"),
     Option("allowed_fingerprints", list, str, "key fingerprints (sha256:...) never reported"),
+    Option("baseline", str, None, "baseline file of accepted keys (relative to this file)"),
+    Option("fail_on", str, None, "which findings make the exit code 1: any, client or never"),
+    Option("reports", dict, str, "reports `keysentry ci` writes: format = path (relative)"),
+    Option("ci_dist", list, str, "build output folders `keysentry ci` also scans (relative)"),
+    Option("client_paths", list, str, "globs of paths whose keys ship to clients (§2.2)"),
+    Option("server_paths", list, str, "globs of paths whose keys stay on servers"),
+    Option("decode", bool, None, "look inside archives and encodings (base64, escapes, maps)"),
+    Option("max_decode_depth", int, None, "archives and encodings nested at most this deep"),
+    Option("max_decompressed_mb", int, None, "decompressed MiB per file before stopping"),
+    Option("max_compression_ratio", int, None, "decompressed:compressed ratio taken for a bomb"),
 )
 
 
@@ -41,20 +49,36 @@ OPTIONS = (
 class Config:
     exclude: list[str] = field(default_factory=list)
     allowed_fingerprints: list[str] = field(default_factory=list)
+    baseline: str | None = None
+    fail_on: str | None = None
+    reports: dict[str, str] = field(default_factory=dict)
+    ci_dist: list[str] = field(default_factory=list)
+    client_paths: list[str] = field(default_factory=list)  # exposure verdict overrides
+    server_paths: list[str] = field(default_factory=list)
+    decode: bool = True  # decoders and archives (decoding.py); --no-decode turns it off
+    max_decode_depth: int = 6
+    max_decompressed_mb: int = 4096
+    max_compression_ratio: int = 100
     source: str | None = None  # the file it came from, for messages
+    root: Path | None = None  # its folder: relative paths in it start there
 
     def __post_init__(self) -> None:
-        self._exclude_spec = pathspec.PathSpec.from_lines("gitwildmatch", self.exclude)
+        self._exclude_spec = None
+        if self.exclude:  # pathspec takes ~15 ms to import, paid by every commit's hook
+            import pathspec
+
+            self._exclude_spec = pathspec.GitIgnoreSpec.from_lines(self.exclude)
 
     def is_excluded(self, relpath: str) -> bool:
-        return bool(self.exclude) and self._exclude_spec.match_file(relpath)
+        return self._exclude_spec is not None and self._exclude_spec.match_file(relpath)
 
     def is_allowed(self, fingerprint: str) -> bool:
         return fingerprint in self.allowed_fingerprints
 
 
 def _type_name(kind: type) -> str:
-    return {list: "a list", str: "a string", bool: "true or false", int: "an integer"}[kind]
+    names = {list: "a list", str: "a string", bool: "true or false", int: "an integer"}
+    return {**names, dict: "a table"}[kind]
 
 
 def parse(table: dict[str, Any], where: str) -> Config:
@@ -68,7 +92,8 @@ def parse(table: dict[str, Any], where: str) -> Config:
             raise ConfigError(f"{where}: unknown key '{name}' (known keys: {choices})")
         if not isinstance(value, option.kind) or (option.kind is int and isinstance(value, bool)):
             raise ConfigError(f"{where}: '{name}' must be {_type_name(option.kind)}")
-        if option.item is not None and not all(isinstance(v, option.item) for v in value):
+        items = value.values() if isinstance(value, dict) else value
+        if option.item is not None and not all(isinstance(v, option.item) for v in items):
             raise ConfigError(f"{where}: every item of '{name}' must be {_type_name(option.item)}")
         values[name] = value
     for fp in values.get("allowed_fingerprints", []):
@@ -76,8 +101,27 @@ def parse(table: dict[str, Any], where: str) -> Config:
             raise ConfigError(
                 f"{where}: 'allowed_fingerprints' item {fp!r} is not a sha256:<64 hex> fingerprint"
             )
+    _check_ci_values(values, where)
+    for name in ("max_decode_depth", "max_decompressed_mb", "max_compression_ratio"):
+        if values.get(name, 1) < 1:
+            raise ConfigError(f"{where}: '{name}' must be at least 1")
     known_fields = {f.name for f in fields(Config)}
     return Config(**{k: v for k, v in values.items() if k in known_fields}, source=where)
+
+
+def _check_ci_values(values: dict[str, Any], where: str) -> None:
+    from keysentry.report import FAIL_ON
+
+    if values.get("fail_on", "any") not in FAIL_ON:
+        raise ConfigError(f"{where}: 'fail_on' must be one of {', '.join(FAIL_ON)}")
+    if not values.get("reports"):
+        return
+    from keysentry.formats import FORMATS  # only when asked: `keysentry hook` never renders
+
+    for name in values["reports"]:
+        if name not in FORMATS:
+            choices = ", ".join(sorted(FORMATS))
+            raise ConfigError(f"{where}: 'reports' has unknown format {name!r} ({choices})")
 
 
 def load_file(path: Path) -> Config:
@@ -95,7 +139,9 @@ def load_file(path: Path) -> Config:
         where = str(path)
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: must be a table")
-    return parse(table, where)
+    config = parse(table, where)
+    config.root = path.parent
+    return config
 
 
 def discover(start: Path) -> Path | None:

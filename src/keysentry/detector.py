@@ -10,6 +10,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
 
 KEY_LENGTH = 35  # "sk-" + 32 hex
 KEY_REGEX = rb"sk-[0-9a-f]{32}"
@@ -22,6 +23,8 @@ _TOKEN_AFTER = _TOKEN_BEFORE | frozenset(b"-")
 _HEX = b"0123456789abcdef"
 _HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
 _ESCAPE_LETTERS = frozenset(b"ntrbfv0")
+_KEY_HEX = frozenset(_HEX)
+BINARY_RADIUS = 1024
 
 # Bytes a caller must keep on each side of a window for the boundary checks.
 LOOKBEHIND = 8
@@ -44,22 +47,34 @@ def _escaped_boundary(data: bytes, start: int) -> bool:
     if start >= 3 and data[start - 3] == 0x25 and data[start - 2] in _HEX_DIGITS:
         return data[start - 1] in _HEX_DIGITS  # %3D
     if start >= 4 and data[start - 4 : start - 2] == b"\\x":
-        return True
-    return start >= 6 and data[start - 6 : start - 4] == b"\\u"
+        return _all_hex(data[start - 2 : start])  # \x3d
+    return (
+        start >= 6 and data[start - 6 : start - 4] == b"\\u" and _all_hex(data[start - 4 : start])
+    )  # \u003d
+
+
+def _all_hex(chunk: bytes) -> bool:
+    return all(b in _HEX_DIGITS for b in chunk)
 
 
 def stands_alone(data: bytes, start: int, end: int) -> bool:
     """The match is a token of its own, not part of a longer word or hex run."""
     if end < len(data) and data[end] in _TOKEN_AFTER:
-        return False
+        return _in_binary(data, start, end) and data[end] not in _KEY_HEX
     if start > 0 and data[start - 1] in _TOKEN_BEFORE:
-        return _escaped_boundary(data, start)
+        return _escaped_boundary(data, start) or _in_binary(data, start, end)
     return True
+
+
+def _in_binary(data: bytes, start: int, end: int) -> bool:
+    """NUL bytes near the key: packed binary data (.pyc, SQLite) where strings sit back to
+    back with no delimiter, so only the hex run itself has to end."""
+    return data.find(b"\x00", max(0, start - BINARY_RADIUS), end + BINARY_RADIUS) >= 0
 
 
 def _longest_run(values: list[int], step: int) -> int:
     best = run = 1
-    for prev, cur in zip(values, values[1:]):
+    for prev, cur in pairwise(values):
         run = run + 1 if cur - prev == step else 1
         best = max(best, run)
     return best
@@ -81,7 +96,8 @@ def is_placeholder(key: str) -> bool:
     - fewer than 7 distinct characters, or Shannon entropy below 2.5 bits;
     - a run of 8 or more identical characters;
     - a run of 8 or more characters stepping through hex order
-      (``01234567``, ``fedcba98``).
+      (``01234567``, ``fedcba98``);
+    - characters in sorted order (``00112233…eeff``, ``1111222233334444…``).
     """
     body = key[3:]
     for period in range(1, 17):
@@ -90,6 +106,8 @@ def is_placeholder(key: str) -> bool:
     if len(set(body)) < 7 or _entropy(body) < 2.5:
         return True
     values = [_HEX.index(c.encode()) for c in body]
+    if values in (sorted(values), sorted(values, reverse=True)):
+        return True
     return max(_longest_run(values, 0), _longest_run(values, 1), _longest_run(values, -1)) >= 8
 
 

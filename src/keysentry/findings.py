@@ -9,6 +9,11 @@ from typing import Any
 from keysentry.detector import TEXT_KEY_PATTERN
 
 RULE_ID = "deepseek-api-key"
+# what every output format says of a client-side finding (see exposure.py)
+VIOLATION = (
+    "§2.2 violation: DeepSeek Open Platform Terms §2.2 forbid exposing an API key"
+    " in browser or other client-side code"
+)
 
 
 def fingerprint(key: str) -> str:
@@ -58,6 +63,11 @@ class Finding:
     def redacted(self) -> str:
         return redact(self.secret)
 
+    @property
+    def violation(self) -> str | None:
+        """The §2.2 label of a client-side finding, else None."""
+        return VIOLATION if self.exposure == "client" else None
+
     def sort_key(self) -> tuple[int, str, int, int]:
         rank = {"critical": 0, "high": 1, "medium": 2, "low": 3}.get(self.severity, 4)
         return (rank, self.path, self.line, self.column)
@@ -77,6 +87,7 @@ class Finding:
             "snippet": self.snippet,
             "exposure": self.exposure,
             "exposure_evidence": list(self.exposure_evidence),
+            "violation": self.violation,
             "severity": self.severity,
             "decoded_from": list(self.decoded_from),
         }

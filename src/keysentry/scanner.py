@@ -10,19 +10,29 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, BinaryIO
 
-from keysentry import attribution, exposure
+from keysentry import attribution, decoding, exposure
 from keysentry.config import Config
-from keysentry.detector import KEY_LENGTH, LOOKAHEAD, LOOKBEHIND, Candidate, find_candidates
+from keysentry.detector import (
+    KEY_LENGTH,
+    KEY_PATTERN,
+    LOOKAHEAD,
+    LOOKBEHIND,
+    Candidate,
+    find_candidates,
+)
 from keysentry.findings import Finding, fingerprint, redact_text
 from keysentry.report import Report
 from keysentry.text import escape_text
 
 WINDOW = 8 * 1024 * 1024
-OVERLAP = KEY_LENGTH + LOOKAHEAD + 28  # a key that straddles a window is seen whole
+# a key that straddles a window is seen whole, plain or encoded (\u{73}\u{6b}...)
+OVERLAP = max(KEY_LENGTH + LOOKAHEAD + 28, decoding.MAX_ENCODED)
 SNIPPET_RADIUS = 40
 PRAGMA_RADIUS = 1024
+CONTEXT = max(4 * PRAGMA_RADIUS, LOOKBEHIND)  # kept before a window: a key's line and the one above
 ALLOW_MARKERS = (b"keysentry: allow", b"pragma: allowlist secret")
 ALLOW_NEXT_LINE_MARKERS = (b"keysentry: allow-next-line", b"pragma: allowlist nextline secret")
 _UTF8_CONTINUATION = bytes(range(0x80, 0xC0))
@@ -48,22 +58,27 @@ class Window:
 
 
 def windows(stream: BinaryIO, size: int = WINDOW) -> Iterator[Window]:
-    """Overlapping windows over a stream, in bounded memory."""
-    data = b""
+    """Overlapping windows over a stream, in bounded memory.
+
+    One block is read ahead, so the last window of a stream still holds the
+    CONTEXT bytes before its keys (their line, allow comments, provider hints)
+    and a stream that fits one block is one window.
+    """
+    data = stream.read(size)
+    pending = stream.read(size) if data else b""
     offset, line, column_chars, accept_from = 0, 1, 0, 0
     while True:
-        block = stream.read(size)
-        data = data + block if data else block
-        eof = not block
+        eof = not pending
         accept_to = len(data) if eof else max(accept_from, len(data) - OVERLAP)
         yield Window(data, offset, line, column_chars, accept_from, accept_to)
         if eof:
             return
-        cut = max(0, accept_to - LOOKBEHIND)
+        cut = max(0, accept_to - CONTEXT)
         newline = data.rfind(b"\n", 0, cut)
         line += data.count(b"\n", 0, cut)
         column_chars = _chars(data[newline + 1 : cut]) + (column_chars if newline < 0 else 0)
-        data, offset, accept_from = data[cut:], offset + cut, accept_to - cut
+        data, offset, accept_from = data[cut:] + pending, offset + cut, accept_to - cut
+        pending = stream.read(size)
 
 
 def _line_bounds(data: bytes, start: int, end: int) -> tuple[int, int]:
@@ -91,6 +106,12 @@ def snippet(data: bytes, start: int, end: int) -> str:
     """A short piece of the key's line with every key in it redacted."""
     lo, hi = _line_bounds(data, start, end)
     lo, hi = max(lo, start - SNIPPET_RADIUS), min(hi, end + SNIPPET_RADIUS)
+    # a neighbouring key cut by an edge would escape redaction: keep it whole
+    for other in KEY_PATTERN.finditer(data, max(0, lo - KEY_LENGTH), hi + KEY_LENGTH):
+        if other.start() < lo < other.end():
+            lo = other.start()
+        if other.start() < hi < other.end():
+            hi = other.end()
     text = data[lo:hi].decode("utf-8", "replace").strip()
     return escape_text(redact_text(text))
 
@@ -101,6 +122,11 @@ class Scanner:
 
     config: Config
     report: Report = field(default_factory=Report)
+
+    @cached_property
+    def judge(self) -> exposure.Judge:
+        """Exposure verdicts for this scan (folder lookups cached across files)."""
+        return exposure.Judge(self.config)
 
     def scan_bytes(
         self, data: bytes, path: str, source: str = "file", extra: dict[str, Any] | None = None
@@ -113,14 +139,30 @@ class Scanner:
         path: str,
         source: str = "file",
         extra: dict[str, Any] | None = None,
+        fs_path: str | bytes | None = None,  # the file on disk, for exposure's folder lookups
     ) -> list[Finding]:
+        if self.config.decode:  # containers, source maps, encoded keys: decoding.py
+            return decoding.scan(self, stream, path, source, extra, fs_path)
+        return self.scan_windows(stream, path, source, extra, fs_path)
+
+    def scan_windows(
+        self,
+        stream: BinaryIO,
+        path: str,
+        source: str = "file",
+        extra: dict[str, Any] | None = None,
+        fs_path: str | bytes | None = None,
+    ) -> list[Finding]:
+        """The stream's bytes as they are: plain keys, and encoded ones when decoding is on."""
         found: list[Finding] = []
         size = 0
         for window in windows(stream):
             size = window.offset + len(window.data)
             candidates = find_candidates(window.data, window.accept_from, window.accept_to)
             if candidates:
-                found.extend(self._findings(window, candidates, path, source, extra))
+                found.extend(self._findings(window, candidates, path, source, extra, fs_path))
+            if self.config.decode:
+                found.extend(decoding.window_findings(self, window, path, source, extra, fs_path))
         self.report.stats["bytes_scanned"] += size
         self.report.findings.extend(found)
         return found
@@ -132,6 +174,7 @@ class Scanner:
         path: str,
         source: str,
         extra: dict[str, Any] | None,
+        fs_path: str | bytes | None = None,
     ) -> Iterator[Finding]:
         data = window.data
         hints = attribution.find_hints(data)
@@ -150,7 +193,7 @@ class Scanner:
             if newline < 0:
                 column += window.column_chars
             who = attribution.attribute(data, cand.start, cand.end, hints)
-            seen = exposure.assess(path, data, cand.start, cand.end)
+            seen = self.judge.assess(path, data, cand.start, cand.end, fs_path)
             yield Finding(
                 secret=cand.key,
                 path=path,
@@ -164,6 +207,6 @@ class Scanner:
                 offset=window.offset + cand.start,
                 exposure=seen.verdict,
                 exposure_evidence=list(seen.evidence),
-                severity=exposure.severity(seen.verdict, who.confidence),
+                severity=exposure.severity(seen.verdict, who.confidence, who.provider),
                 extra=dict(extra or {}),
             )

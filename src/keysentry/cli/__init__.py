@@ -2,18 +2,49 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 import click
 
 from keysentry import __version__
-from keysentry.cli import hook, plugin, scan
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Imports a command's module only when that command runs (or help lists it).
+
+    Every commit pays for the hook's start-up, so `keysentry hook` must not import
+    what other commands need. Register a command as "name": "module:attribute".
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module, attribute = self.lazy[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    lazy={
+        "scan": "keysentry.cli.scan:scan",
+        "hook": "keysentry.cli.hook:hook",
+        "install-hook": "keysentry.cli.install_hook:install_hook",
+        "plugin-path": "keysentry.cli.plugin:plugin_path",
+        "guide": "keysentry.cli.guide:guide",
+        "baseline": "keysentry.cli.baseline:baseline",
+        "ci": "keysentry.cli.ci:ci",
+        "history": "keysentry.cli.history:history",
+    },
+)
 @click.version_option(__version__, prog_name="keysentry")
 def main() -> None:
     """Find DeepSeek API keys in files, git history and client bundles."""
-
-
-main.add_command(scan.scan)
-main.add_command(hook.hook)
-main.add_command(plugin.plugin_path)

@@ -39,11 +39,20 @@ def hook_message(report: Report) -> str:
 @click.argument("files", nargs=-1, type=click.Path(path_type=str))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
 def hook(files: tuple[str, ...], config_path: str | None) -> None:
-    """Check the files a commit stages (run by pre-commit); exit 1 blocks the commit."""
+    """Check what a commit stages; exit 1 blocks the commit.
+
+    With FILES (the pre-commit framework passes them) those files are scanned; with
+    none (`keysentry install-hook`'s git hook) the staged blobs in the index are.
+    """
     from pathlib import Path
 
     config = load_config(Path(config_path) if config_path else None)
-    report = scan_paths(list(files), config)
+    if files:
+        report = scan_paths(list(files), config)
+    else:
+        from keysentry.staged import scan_staged
+
+        report = scan_staged(config)
     for error in report.errors:
         click.echo(f"keysentry: {escape_text(error.path)}: {escape_text(error.message)}", err=True)
     if report.findings:

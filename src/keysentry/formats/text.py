@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from keysentry.text import escape_text
+from keysentry.verify import describe
 
 if TYPE_CHECKING:
     from keysentry.findings import Finding
@@ -34,18 +35,25 @@ def _finding_lines(finding: Finding, options: RenderOptions) -> list[str]:
         lines.append(f"      exposure: {verdict} ({'; '.join(finding.exposure_evidence)})")
     if finding.decoded_from:
         lines.append(f"      decoded from: {' > '.join(finding.decoded_from)}")
+    if finding.verification is not None:
+        lines.append(f"      verification: {describe(finding.verification)}")
     lines.append(f"      {paint(escape_text(finding.snippet), dim=True)}")
     return lines
 
 
 def render(report: Report, options: RenderOptions) -> str:
+    if options.command == "history":
+        from keysentry.formats import history_text
+
+        return history_text.render(report, options)
     out: list[str] = []
     rank: dict[str, tuple[int, str, int, int]] = {}
     for f in report.findings:
         rank[f.path] = min(rank.get(f.path, f.sort_key()), f.sort_key())
     findings = sorted(report.findings, key=lambda f: (rank[f.path], f.line, f.column))
     for path, group in groupby(findings, key=lambda f: f.path):
-        out.append(click.style(escape_text(path), bold=True) if options.color else escape_text(path))
+        shown = escape_text(path)
+        out.append(click.style(shown, bold=True) if options.color else shown)
         for finding in group:
             out.extend(_finding_lines(finding, options))
         out.append("")

@@ -17,7 +17,7 @@ from keysentry.detector import find_keys_in_text
 class DeepSeekDetector(RegexBasedDetector):
     """DeepSeek API keys (sk- and 32 lowercase hex), placeholders excluded."""
 
-    secret_type = "DeepSeek API Key"  # noqa: S105 - a label, not a secret
+    secret_type = "DeepSeek API Key"
 
     denylist = (re.compile(r"sk-[0-9a-f]{32}"),)
 

@@ -14,7 +14,7 @@ from keysentry.config import Config
 from keysentry.report import Report, ScanError
 from keysentry.text import decode_path
 
-SKIPPED_DIRS = frozenset({".git"})
+SKIPPED_DIRS = frozenset({b".git"})  # names from a bytes walk are bytes
 STDIN = "-"
 
 
@@ -26,11 +26,15 @@ class FileEntry:
     display: str
 
 
-def _walk(root: bytes, report: Report) -> Iterator[bytes]:
-    """Regular files below root; symlinks are not followed, so no loops and no escapes."""
-    stack = [root]
+def _walk(root: bytes, report: Report) -> Iterator[tuple[bytes, bytes]]:
+    """Regular files below root, as (path, path relative to root).
+
+    Symlinks are not followed, so no loops and no escapes. The relative path is
+    built while walking: os.path.relpath per file costs more than reading a small one.
+    """
+    stack = [(root, b"")]
     while stack:
-        folder = stack.pop()
+        folder, folder_rel = stack.pop()
         try:
             with os.scandir(folder) as entries:
                 listed = sorted(entries, key=lambda e: e.name, reverse=True)
@@ -43,9 +47,9 @@ def _walk(root: bytes, report: Report) -> Iterator[bytes]:
                     report.stats["symlinks_skipped"] += 1
                 elif entry.is_dir(follow_symlinks=False):
                     if entry.name not in SKIPPED_DIRS:
-                        stack.append(entry.path)
+                        stack.append((entry.path, folder_rel + entry.name + b"/"))
                 elif entry.is_file(follow_symlinks=False):
-                    yield entry.path
+                    yield entry.path, folder_rel + entry.name
                 else:
                     report.stats["special_files_skipped"] += 1
             except OSError as exc:
@@ -68,9 +72,9 @@ def file_entries(paths: list[str], config: Config, report: Report) -> Iterator[F
             report.errors.append(ScanError(decode_path(raw), _reason(exc)))
             continue
         if stat.S_ISDIR(mode):
-            for found in _walk(raw, report):
-                rel = os.path.relpath(found, raw).decode("utf-8", "surrogateescape")
-                if config.is_excluded(Path(rel).as_posix()):
+            for found, rel_bytes in _walk(raw, report):
+                rel = rel_bytes.decode("utf-8", "surrogateescape")
+                if config.is_excluded(rel):
                     report.stats["files_excluded"] += 1
                     continue
                 yield FileEntry(found, decode_path(rel))

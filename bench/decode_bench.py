@@ -1,0 +1,151 @@
+"""Decoding benchmark: what decoders and archives cost, and keysentry vs betterleaks on a .tgz.
+
+1. On the 150+ MB JavaScript tree of bench/jstree.py (three planted keys),
+   ``keysentry scan TREE`` (decoding on, the default) against
+   ``keysentry scan --no-decode TREE``, alternating, median of ``--runs``.
+   Target (issue 4 §5): decoding costs at most 25% more wall time.
+2. A .tgz of at least 200 MB (compressed) of that JavaScript, built once and cached
+   under bench/.work/ (the tree, planted keys included, then copies of it without
+   them until the archive is big enough): ``keysentry scan ARCHIVE`` against
+   ``betterleaks fs --isolate-rule deepseek-api-key ARCHIVE``, both of which must
+   find the planted keys inside it. Target: keysentry at least as fast.
+
+Usage::
+
+    /work/venv/bin/python bench/decode_bench.py [--runs 3] [--tgz-mb 200] [--skip-tgz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import statistics
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import jstree
+from measure import Run
+from scan_bench import _check, _row, _run, betterleaks_tool, keysentry_tool
+
+
+def _timed(tools: list, runs: int) -> dict[str, list[Run]]:
+    timed: dict[str, list[Run]] = {}
+    for round_no in range(runs):
+        for name, tool in tools if round_no % 2 == 0 else tools[::-1]:
+            run = _run(tool)
+            timed.setdefault(name, []).append(run)
+            print(f"  round {round_no + 1}: {name:22s} {run.wall:7.2f} s", flush=True)
+    return timed
+
+
+def _cpu(runs: dict[str, list[Run]], first: str, second: str) -> float:
+    """Ratio of median CPU times: steadier than wall time on a shared machine."""
+    return statistics.median(r.cpu for r in runs[first]) / statistics.median(
+        r.cpu for r in runs[second]
+    )
+
+
+def build_tgz(tree: Path, work: Path, min_bytes: int) -> tuple[Path, list[str]]:
+    """The cached archive and the sha256 of the keys planted in it (the keys are not kept)."""
+    archive, stamp = work / f"jstree-{min_bytes // 1_000_000}mb.tgz", work / "jstree.tgz.keys"
+    if archive.exists() and stamp.exists():
+        return archive, json.loads(stamp.read_text())
+    keys = jstree.plant_keys(tree)
+    print(f"building {archive} (once; this takes a few minutes) ...", file=sys.stderr, flush=True)
+    partial = archive.with_suffix(".partial")
+    with (
+        open(partial, "wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as gz,
+        tarfile.open(fileobj=gz, mode="w|") as tar,
+    ):
+        copy = 0
+        while copy == 0 or raw.tell() < min_bytes:
+            for folder, dirs, names in os.walk(tree):
+                dirs.sort()
+                rel = Path(folder).relative_to(tree)
+                if copy and jstree.PLANTED in rel.parts:
+                    continue
+                for name in sorted(names):
+                    tar.add(Path(folder) / name, f"package/copy{copy}/{rel / name}")
+            copy += 1
+    partial.rename(archive)
+    hashes = [hashlib.sha256(k.encode()).hexdigest() for k in keys]
+    stamp.write_text(json.dumps(hashes))
+    return archive, hashes
+
+
+def _check_hashes(tool: object, hashes: list[str]) -> None:
+    missed = len(set(hashes) - tool.found())  # type: ignore[attr-defined]
+    name = tool.name  # type: ignore[attr-defined]
+    print(f"  {name}: found {len(hashes) - missed}/{len(hashes)} planted keys")
+    if missed:
+        raise SystemExit(f"{name} missed {missed} planted key(s); its timing means nothing")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="timed rounds (median; default 3)")
+    parser.add_argument("--tgz-mb", type=int, default=200, help="archive size, compressed MB")
+    parser.add_argument("--skip-tgz", action="store_true", help="only the decoding overhead")
+    parser.add_argument("--work", type=Path, default=jstree.WORK)
+    args = parser.parse_args()
+
+    tree = jstree.build(args.work)
+    facts = jstree.facts(tree)
+    print(f"machine: {os.cpu_count()} cores, load average at start"
+          f" {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory(prefix="decode-bench-", dir=args.work) as tmp:
+        reports = Path(tmp)
+        keys = jstree.plant_keys(tree)
+        print(f"1. tree {tree}: {facts.files} files, {facts.bytes / 1e6:.1f} MB")
+        on = keysentry_tool(tree, reports / "on.json")
+        off = keysentry_tool(tree, reports / "off.json")
+        off.argv.append("--no-decode")
+        for tool in (on, off):
+            _run(tool)
+            _check(tool, keys)
+        tree_runs = _timed([("keysentry", on), ("keysentry --no-decode", off)], args.runs)
+
+        tgz_runs: dict[str, list[Run]] = {}
+        if not args.skip_tgz:
+            archive, hashes = build_tgz(tree, args.work, args.tgz_mb * 1_000_000)
+            size = archive.stat().st_size
+            print(f"2. archive {archive}: {size / 1e6:.0f} MB compressed")
+            ks = keysentry_tool(archive, reports / "tgz-keysentry.json")
+            bl = betterleaks_tool(archive, reports / "tgz-betterleaks.json")
+            for tool in (ks, bl):
+                _run(tool)
+                _check_hashes(tool, hashes)
+            tgz_runs = _timed([("keysentry", ks), ("betterleaks", bl)], args.runs)
+
+    print()
+    print(f"{'tool':16s} {'wall s':>9s} {'CPU s':>8s} {'max proc MB':>12s} {'tree MB':>10s}"
+          f" {'runs':>5s}")
+    for name, runs in tree_runs.items():
+        print(_row(name, runs, "JS tree, median"))
+    for name, runs in tgz_runs.items():
+        print(_row(name, runs, ".tgz, median"))
+    print()
+    on_wall = statistics.median(r.wall for r in tree_runs["keysentry"])
+    off_wall = statistics.median(r.wall for r in tree_runs["keysentry --no-decode"])
+    ratio = on_wall / off_wall
+    print(f"decoding on / off wall (JS tree)    = {ratio:.2f}  (target <= 1.25)"
+          f" {'met' if ratio <= 1.25 else 'NOT MET'}")
+    cpu = _cpu(tree_runs, "keysentry", "keysentry --no-decode")
+    print(f"decoding on / off CPU (JS tree)     = {cpu:.2f}")
+    if tgz_runs:
+        ks_wall = statistics.median(r.wall for r in tgz_runs["keysentry"])
+        bl_wall = statistics.median(r.wall for r in tgz_runs["betterleaks"])
+        print(f"keysentry / betterleaks wall (.tgz) = {ks_wall / bl_wall:.2f}  (target <= 1.00)"
+              f" {'met' if ks_wall <= bl_wall else 'NOT MET'}")
+        cpu = _cpu(tgz_runs, "keysentry", "betterleaks")
+        print(f"keysentry / betterleaks CPU (.tgz)  = {cpu:.2f}")
+
+
+if __name__ == "__main__":
+    main()

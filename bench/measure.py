@@ -1,0 +1,89 @@
+"""Running a command for a benchmark: wall time, CPU time and peak memory.
+
+Peak memory is given two ways: the largest single process of the command's
+process tree (exact, from ``wait4``), and the sum over the tree (sampled from
+/proc every 20 ms, so it can miss a short spike; it counts worker processes).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+SAMPLE_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class Run:
+    wall: float  # seconds
+    cpu: float  # user + system seconds, the command and its waited-for children
+    max_process_rss_mb: float
+    tree_rss_mb: float
+    returncode: int
+    stderr: str
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * PAGE_KB
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _descendants(root: int) -> list[int]:
+    children: list[int] = []
+    for task in os.listdir(f"/proc/{root}/task") if os.path.isdir(f"/proc/{root}/task") else []:
+        try:
+            with open(f"/proc/{root}/task/{task}/children", "rb") as handle:
+                children.extend(int(pid) for pid in handle.read().split())
+        except OSError:
+            continue
+    found = list(children)
+    for child in children:
+        found.extend(_descendants(child))
+    return found
+
+
+def tree_rss_kb(root: int) -> int:
+    """Resident memory of a process and all its descendants, in KiB."""
+    return sum(_rss_kb(pid) for pid in [root, *_descendants(root)])
+
+
+def measure(argv: list[str], cwd: Path | None = None) -> Run:
+    """Run argv to completion with stdout discarded; stderr is kept for error messages."""
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors)
+        peak_kb = 0
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak_kb
+            while not done.is_set():
+                peak_kb = max(peak_kb, tree_rss_kb(proc.pid))
+                done.wait(SAMPLE_SECONDS)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        done.set()
+        sampler.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        errors.seek(0)
+        stderr = errors.read().decode("utf-8", "replace")
+    return Run(
+        wall=wall,
+        cpu=usage.ru_utime + usage.ru_stime,
+        max_process_rss_mb=usage.ru_maxrss / 1024,
+        tree_rss_mb=max(peak_kb, usage.ru_maxrss) / 1024,
+        returncode=proc.returncode,
+        stderr=stderr,
+    )

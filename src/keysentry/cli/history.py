@@ -1,0 +1,46 @@
+"""``keysentry history [REPO]``"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from keysentry import history as history_audit
+from keysentry.cli.common import finish, load_config, report_options
+from keysentry.text import escape_text
+
+
+@click.command()
+@click.argument("repo", required=False, default=".", type=click.Path(path_type=str))
+@click.option("--since", metavar="REV", help="Audit only what REV..HEAD introduced.")
+@click.option(
+    "--range", "rev_range", metavar="BASE..HEAD",
+    help="Audit only what this range introduced (for pull requests).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@report_options
+def history(
+    repo: str, since: str | None, rev_range: str | None, quiet: bool, config_path: Any,
+    **options: Any,
+) -> None:
+    """Audit every object a repository holds (default: the current one) for DeepSeek API keys.
+
+    Blobs reachable from any ref, reflog entries and dangling objects, commit and tag
+    messages, and what merges introduced; each unique blob is scanned once. Every
+    finding says which commit introduced it, which refs reach it, whether HEAD still
+    holds it and whether it was already pushed.
+
+    Exit codes: 0 nothing found, 1 keys found, 2 usage error or incomplete audit.
+    """
+    if since is not None and rev_range is not None:
+        raise click.UsageError("--since and --range cannot be used together")
+    config = load_config(config_path)
+    progress = not quiet and sys.stderr.isatty()
+    report = history_audit.audit(
+        repo, config, since=since, rev_range=rev_range, progress=progress
+    )
+    for note in report.notes:
+        click.echo(f"keysentry: note: {escape_text(note)}", err=True)
+    finish(report, command="history", **options)

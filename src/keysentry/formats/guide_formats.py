@@ -1,0 +1,20 @@
+"""Renderers of the revoke-and-rotate playbook (``keysentry guide --format``).
+
+Each takes a Playbook, which holds no full key, so no guide format can print one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from keysentry.formats import guide_json, guide_markdown, guide_text
+from keysentry.guide import Playbook
+
+GuideRenderer = Callable[[Playbook, bool], str]
+
+GUIDE_FORMATS: dict[str, GuideRenderer] = {
+    "text": guide_text.render,
+    "markdown": guide_markdown.render,
+    "json": guide_json.render,
+}
+

@@ -1,0 +1,51 @@
+"""``keysentry guide --format json``: a checklist, one item per step per key."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from keysentry import __version__
+from keysentry.guide import Playbook
+
+SCHEMA_VERSION = 1
+
+
+def as_dict(playbook: Playbook) -> dict[str, Any]:
+    keys = []
+    checklist = []
+    for plan in playbook.plans:
+        facts = asdict(plan.facts)
+        keys.append(facts)
+        for order, step in enumerate(plan.steps, start=1):
+            checklist.append(
+                {
+                    "key": plan.facts.fingerprint,
+                    "redacted": plan.facts.redacted,
+                    "order": order,
+                    "step": step.id,
+                    "title": step.title,
+                    "details": list(step.details),
+                    "commands": list(step.commands),
+                    "done": False,
+                }
+            )
+    purge = None
+    if playbook.purge is not None:
+        purge = asdict(playbook.purge)
+    return {
+        "version": __version__,
+        "schema_version": SCHEMA_VERSION,
+        "kind": "keysentry-guide",
+        "origin": playbook.origin,
+        "keys": keys,
+        "checklist": checklist,
+        "purge": purge,
+        "errors": playbook.errors,
+        "notes": playbook.notes,
+    }
+
+
+def render(playbook: Playbook, color: bool = False) -> str:
+    return json.dumps(as_dict(playbook), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,152 @@
+"""The history audit as an incident summary: one entry per distinct key, then where it lives.
+
+Selected by formats/text.py for ``keysentry history``. Keys already pushed come
+first (anyone with access to the remote has them), then keys still in HEAD.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from keysentry.text import escape_text
+
+if TYPE_CHECKING:
+    from keysentry.findings import Finding
+    from keysentry.formats import RenderOptions
+    from keysentry.report import Report
+
+REFS_SHOWN = 6
+_SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def _short(ref: str) -> str:
+    for prefix in ("refs/heads/", "refs/remotes/", "refs/tags/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix) :]
+    return ref
+
+
+def _key_rank(findings: list[Finding]) -> tuple[int, int, int, str]:
+    return (
+        0 if any(f.extra.get("pushed") for f in findings) else 1,
+        0 if any(f.extra.get("in_head") for f in findings) else 1,
+        min(_SEVERITY_RANK.get(f.severity, 4) for f in findings),
+        findings[0].fingerprint,
+    )
+
+
+def _place(finding: Finding) -> str:
+    extra: dict[str, Any] = finding.extra
+    commit = extra.get("commit")
+    if finding.source.endswith("-message"):
+        kind = "tag" if finding.source.startswith("tag") else "commit"
+        target = f" of {commit[:12]}" if commit else ""
+        where = f"{kind} message{target}, line {finding.line}"
+    else:
+        where = f"{escape_text(finding.path)}:{finding.line}:{finding.column}"
+        if commit:
+            commits = extra.get("commits") or [commit]
+            more = f" (+{len(commits) - 1} more)" if len(commits) > 1 else ""
+            merge = ", a merge's own change" if extra.get("merge") else ""
+            where += f"  introduced by {commit[:12]}{more}{merge}"
+        else:
+            where += "  in no commit (staged or dangling blob)"
+    flags = [
+        flag
+        for flag, on in (
+            ("PUSHED", extra.get("pushed")),
+            ("in HEAD", extra.get("in_head")),
+            ("unreachable: reflog or dangling only", not extra.get("reachable", True)),
+        )
+        if on
+    ]
+    return where + (f"  [{', '.join(flags)}]" if flags else "")
+
+
+def _key_entry(number: int, findings: list[Finding], options: RenderOptions) -> list[str]:
+    def paint(text: str, **style: object) -> str:
+        return click.style(text, **style) if options.color else text  # type: ignore[arg-type]
+
+    first = min(findings, key=lambda f: (f.extra.get("date") or "9999", f.path))
+    key = first.secret if options.show_secrets else first.redacted
+    severity = min((f.severity for f in findings), key=lambda s: _SEVERITY_RANK.get(s, 4))
+    pushed = any(f.extra.get("pushed") for f in findings)
+    in_head = any(f.extra.get("in_head") for f in findings)
+    banner = [paint(severity.upper(), fg="red", bold=True)]
+    if pushed:
+        banner.append(paint("PUSHED", fg="magenta", bold=True))
+    if in_head:
+        banner.append("IN HEAD")
+    best = min(findings, key=lambda f: {"high": 0, "medium": 1}.get(f.confidence, 2))
+    lines = [
+        f"[{number}] {paint(key, bold=True)}  {first.fingerprint[:23]}  {'  '.join(banner)}",
+        f"    provider: {best.provider} ({best.confidence} confidence): "
+        f"{escape_text(best.provider_evidence)}",
+    ]
+    if any(f.exposure == "client" for f in findings):
+        lines.append("    exposure: CLIENT-SIDE in at least one place (a §2.2 violation)")
+    if first.extra.get("commit"):
+        lines.append(
+            f"    first seen: {first.extra['commit'][:12]} {first.extra.get('date') or ''}"
+            f" by {escape_text(str(first.extra.get('author') or '?'))}"
+        )
+    lines.append(f"    where it lives ({len(findings)} place(s)):")
+    for finding in sorted(findings, key=lambda f: (f.extra.get("date") or "", f.path, f.line)):
+        lines.append(f"      {_place(finding)}")
+        if not finding.source.endswith("-message"):
+            lines.append(f"        {paint(escape_text(finding.snippet), dim=True)}")
+    refs = sorted(
+        {r for f in findings for r in f.extra.get("refs") or []},
+        key=lambda r: (not r.startswith("refs/remotes/"), not r.startswith("refs/heads/"), r),
+    )
+    total = max([len(refs), *(f.extra.get("refs_total", 0) for f in findings)])
+    if refs:
+        shown = ", ".join(escape_text(_short(r)) for r in refs[:REFS_SHOWN])
+        more = f" (+{total - REFS_SHOWN} more)" if total > REFS_SHOWN else ""
+        lines.append(f"    refs that reach it: {shown}{more}")
+    else:
+        lines.append("    refs that reach it: none (only the reflog or dangling objects hold it)")
+    return lines
+
+
+def render(report: Report, options: RenderOptions) -> str:
+    by_key: dict[str, list[Finding]] = defaultdict(list)
+    for finding in report.findings:
+        by_key[finding.fingerprint].append(finding)
+    keys = sorted(by_key.values(), key=_key_rank)
+    stats = report.stats
+    pushed = sum(1 for group in keys if any(f.extra.get("pushed") for f in group))
+    in_head = sum(1 for group in keys if any(f.extra.get("in_head") for f in group))
+    out = [
+        f"History audit: {len(keys)} distinct key(s) in {len(report.findings)} place(s);"
+        f" {stats.get('objects_scanned', 0):,} objects read ({stats.get('blobs_scanned', 0):,}"
+        f" blobs, {stats.get('bytes_scanned', 0) / 1e6:,.1f} MB,"
+        f" {stats.get('commits_scanned', 0):,} commits)."
+    ]
+    if pushed:
+        out.append(
+            f"  {pushed} key(s) already PUSHED (a remote-tracking ref reaches them):"
+            " treat them as public and revoke them first."
+        )
+    if in_head:
+        out.append(f"  {in_head} key(s) still in HEAD.")
+    out.append("")
+    for number, group in enumerate(keys, 1):
+        out.extend(_key_entry(number, group, options))
+        out.append("")
+    for note in report.notes:
+        out.append(f"note: {escape_text(note)}")
+    for error in report.errors:
+        out.append(f"error: {escape_text(error.path)}: {escape_text(error.message)}")
+    if report.errors:
+        out.append(f"Audit incomplete: {len(report.errors)} error(s).")
+    if keys:
+        out.append(
+            "Next: revoke each key on the platform's API-keys page"
+            " (https://platform.deepseek.com/api_keys), create a new one kept server-side,"
+            " then purge the history; `keysentry guide` walks through every step."
+        )
+    return "\n".join(out) + "\n"

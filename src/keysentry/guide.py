@@ -1,0 +1,336 @@
+"""The revoke-and-rotate playbook: what was found, turned into ordered steps per key.
+
+Pure: an Audit (leaked_keys.py) in, a Playbook out. Formats (formats/guide_*.py) render it;
+they never see a full key, because the playbook holds none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from keysentry import purge
+from keysentry.attribution import DASHSCOPE, DEEPSEEK
+from keysentry.leaked_keys import Audit, LeakedKey, archive_of, is_commit_message, where
+from keysentry.report import EXIT_CLEAN, EXIT_FOUND, EXIT_INCOMPLETE
+from keysentry.text import escape_text
+from keysentry.verify import describe
+
+API_KEYS_PAGE = "https://platform.deepseek.com/api_keys"
+USAGE_PAGE = "https://platform.deepseek.com/usage"
+DASHSCOPE_CONSOLE = "the Alibaba Cloud Model Studio (DashScope) console, API-Key page"
+DEFAULT_PURGE_FILE = "../keysentry-purge.txt"  # outside the work tree: never committed
+
+REVOKE = "revoke"
+REPLACE = "create-replacement"
+EDIT = "replace-in-code"
+PURGE = "purge-history"
+CLIENT = "client-redeploy"
+BILLING = "check-billing"
+PREVENT = "prevent-repeat"
+STEP_ORDER = (REVOKE, REPLACE, EDIT, PURGE, CLIENT, BILLING, PREVENT)
+
+
+@dataclass
+class Step:
+    id: str
+    title: str
+    details: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+
+
+@dataclass
+class KeyFacts:
+    """Everything the formats may show about one key: never the key itself."""
+
+    fingerprint: str
+    redacted: str
+    provider: str
+    confidence: str
+    provider_evidence: str
+    verification: dict[str, Any] | None
+    status: str  # one line, from verify.describe
+    committed: bool
+    pushed: bool | None
+    client: bool
+    client_evidence: list[str]
+    files: list[str]
+    staged: list[str]
+    archives: list[str]
+    commits: list[str]
+    refs: list[str]
+    client_bundles: list[str]
+    in_commit_message: bool
+    hidden_in_history: list[str]  # history paths a literal replace may not reach
+
+
+@dataclass
+class KeyPlan:
+    facts: KeyFacts
+    steps: list[Step]
+
+
+@dataclass
+class PurgePlan:
+    file: str
+    written: bool
+    problem: str | None
+    commands: list[str]
+    aftermath: list[str]
+    strip_commands: list[str]
+
+
+@dataclass
+class Playbook:
+    origin: str  # what was audited: a repository, or a report file
+    plans: list[KeyPlan]
+    purge: PurgePlan | None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    purge_problem: str | None = None  # a purge file was asked for and not written
+
+    @property
+    def live(self) -> int:
+        return sum(1 for p in self.plans if (p.facts.verification or {}).get("status") == "live")
+
+    def exit_code(self) -> int:
+        """2 when the purge file failed, else 1 for keys, else 2 when incomplete, else 0."""
+        if self.purge_problem:
+            return EXIT_INCOMPLETE
+        if self.plans:
+            return EXIT_FOUND
+        return EXIT_INCOMPLETE if self.errors else EXIT_CLEAN
+
+
+def _history_place(finding: dict[str, Any]) -> str:
+    commit = str(finding.get("commit") or "")[:12]
+    source = str(finding.get("source", ""))
+    if source == "tag-message":
+        return f"tag message (tag of commit {commit or '?'})"
+    if is_commit_message(finding):
+        return f"commit {commit}: commit message"
+    if not commit:
+        return f"no commit (reflog, stash or dangling object): {where(finding)}"
+    place = f"commit {commit}: {where(finding)}"
+    if finding.get("reachable") is False:
+        place += " (only reflogs or dangling objects reach it)"
+    return place
+
+
+def facts(key: LeakedKey) -> KeyFacts:
+    provider, confidence, evidence = key.attribution
+    hidden = sorted(
+        {
+            str(f.get("path", ""))
+            for f in key.history
+            if (f.get("decoded_from") or archive_of(str(f.get("path", ""))))
+            and not is_commit_message(f)
+        }
+    )
+    return KeyFacts(
+        fingerprint=key.fingerprint,
+        redacted=key.redacted,
+        provider=provider,
+        confidence=confidence,
+        provider_evidence=escape_text(evidence),
+        verification=key.verification,
+        status=describe(key.verification),
+        committed=key.committed,
+        pushed=key.pushed,
+        client=key.client,
+        client_evidence=sorted(
+            {
+                escape_text(str(e))
+                for f in key.client_findings
+                for e in f.get("exposure_evidence", [])
+            }
+        ),
+        files=[where(f) for f in key.current_files],
+        staged=[where(f) for f in key.staged],
+        archives=[escape_text(a) for a in key.archives],
+        commits=sorted({_history_place(f) for f in key.history}),
+        refs=[escape_text(r) for r in key.refs],
+        client_bundles=sorted({escape_text(str(f.get("path"))) for f in key.client_findings}),
+        in_commit_message=any(is_commit_message(f) for f in key.history),
+        hidden_in_history=[escape_text(archive_of(p) or p) for p in hidden],
+    )
+
+
+def _revoke(f: KeyFacts) -> Step:
+    last4 = f.redacted[-4:]
+    if f.provider == DASHSCOPE:
+        where_ = f"in {DASHSCOPE_CONSOLE} (it is attributed to DashScope, not DeepSeek)"
+    else:
+        where_ = f"on the platform's API-keys page, {API_KEYS_PAGE}"
+    details = [
+        f"Delete the key {f.redacted} (ends in ...{last4}) {where_}. There is no API for"
+        " this: do it in the web console.",
+        "A leaked key is compromised: removing it from code or history does not un-leak it,"
+        " so revoke first, before any clean-up.",
+    ]
+    if f.provider not in (DEEPSEEK, DASHSCOPE):
+        details.append(
+            "No provider is named near it; DeepSeek and DashScope keys share this shape. If it"
+            f" is not on DeepSeek's page, look in {DASHSCOPE_CONSOLE}."
+        )
+    status = (f.verification or {}).get("status")
+    if status == "live":
+        details.insert(0, f"LIVE: verification says the API still accepts it ({f.status}).")
+    elif status == "revoked":
+        details.append(f"Verification says it is already revoked ({f.status}); confirm it is gone.")
+    return Step(REVOKE, "Revoke the key now", details)
+
+
+def _replace(f: KeyFacts) -> Step:
+    details = [
+        "Create a new key and keep it server-side only: an environment variable"
+        " (e.g. DEEPSEEK_API_KEY) or a secret manager, never a file in the repository.",
+    ]
+    if f.client:
+        details.append(
+            "This key reached client-side code. §2.2 of the platform terms allows no key in"
+            " browser or other client code at all: move the API calls behind a server-side"
+            " endpoint of yours and give the client no key."
+        )
+    return Step(REPLACE, "Create a replacement and store it server-side", details)
+
+
+def _edit(f: KeyFacts) -> Step:
+    details: list[str] = []
+    if f.files:
+        details.append("Replace the key with a read of the new secret (environment) at:")
+        details += [f"  {place}" for place in f.files]
+    if f.staged:
+        details.append("It is also staged for the next commit; fix and re-stage:")
+        details += [f"  {place}" for place in f.staged]
+    if f.archives:
+        details.append("Rebuild these archives from the fixed sources:")
+        details += [f"  {a}" for a in f.archives]
+    if not details:
+        details.append(
+            "No current file holds it: it is only in git history (see the purge step)."
+        )
+    return Step(EDIT, "Replace the key in code and configuration", details)
+
+
+def _purge(f: KeyFacts, plan: PurgePlan) -> Step:
+    details = [f"It is in {len(f.commits)} place(s) in history:"]
+    details += [f"  {c}" for c in f.commits]
+    if f.refs:
+        details.append("Reachable from: " + ", ".join(f.refs))
+    if f.pushed:
+        details.append("PUSHED: a remote holds it; anyone who fetched it has the key.")
+    elif f.pushed is False:
+        details.append("Not pushed yet: rewrite history before the next push.")
+    if f.hidden_in_history:
+        details.append(
+            "Inside an archive or encoded in these files, where a text replacement may not"
+            " reach it; if `keysentry history` still finds it after the purge, remove them"
+            " from history (commands under 'Purging history'):"
+        )
+        details += [f"  {p}" for p in f.hidden_in_history]
+    if plan.written:
+        details.append(f"It is in the purge file {plan.file}; run the commands below.")
+    else:
+        details.append("Write the purge file with `keysentry guide --write-purge-file FILE`.")
+    return Step(PURGE, "Purge it from git history", details, list(plan.commands))
+
+
+def _client(f: KeyFacts) -> Step:
+    details = ["It ships to users' devices in:"]
+    details += [f"  {b}" for b in f.client_bundles]
+    details += [f"Why: {e}" for e in f.client_evidence]
+    details += [
+        "Rebuild and redeploy without the key, then purge CDN and proxy caches.",
+        "Withdraw every published artifact that holds it: package versions (npm deprecate /"
+        " unpublish), browser-extension and app builds, release downloads.",
+    ]
+    return Step(CLIENT, "Rebuild, redeploy and withdraw client builds", details)
+
+
+def _billing(f: KeyFacts) -> Step:
+    if f.provider == DASHSCOPE:
+        page = f"the billing pages of {DASHSCOPE_CONSOLE.split(',')[0]}"
+    else:
+        page = USAGE_PAGE
+    return Step(
+        BILLING,
+        "Check usage and billing for abuse",
+        [
+            f"Look for calls you did not make on {page}, from the first commit or release that"
+            " held the key until it was revoked.",
+            "The terms make the developer liable for every fee a leaked key runs up; contact"
+            " the provider's support about abuse.",
+        ],
+    )
+
+
+def _prevent(f: KeyFacts) -> Step:
+    return Step(
+        PREVENT,
+        "Prevent a repeat, then confirm",
+        [
+            "Install the pre-commit hook (README, 'pre-commit hook') so a staged key blocks the"
+            " commit.",
+            "Run `keysentry scan .` and `keysentry history` in CI.",
+            "Never put a real key's fingerprint in allowed_fingerprints; remove"
+            f" {f.fingerprint[:19]}... if it is there.",
+            "Re-run `keysentry guide` (or `keysentry history`): it must report nothing.",
+        ],
+    )
+
+
+def steps_for(f: KeyFacts, plan: PurgePlan | None) -> list[Step]:
+    """The seven steps, only those that apply to this key, in order."""
+    steps = [_revoke(f), _replace(f), _edit(f)]
+    if f.committed and plan is not None:
+        steps.append(_purge(f, plan))
+    if f.client:
+        steps.append(_client(f))
+    steps += [_billing(f), _prevent(f)]
+    return steps
+
+
+def build(
+    audit: Audit,
+    *,
+    purge_file: str | None = None,
+    purge_written: bool = False,
+    purge_problem: str | None = None,
+) -> Playbook:
+    """The playbook for an audit's keys (live first, then client-side, then pushed)."""
+    all_facts = [facts(k) for k in audit.keys]
+    committed = [f for f in all_facts if f.committed]
+    plan: PurgePlan | None = None
+    if committed:
+        pushed_values = [f.pushed for f in committed]
+        pushed = True if True in pushed_values else (None if None in pushed_values else False)
+        file = purge_file or DEFAULT_PURGE_FILE
+        plan = PurgePlan(
+            file=file,
+            written=purge_written,
+            problem=purge_problem,
+            commands=purge.purge_commands(
+                file, messages=any(f.in_commit_message for f in committed), pushed=pushed
+            ),
+            aftermath=purge.aftermath(pushed),
+            strip_commands=purge.strip_commands(
+                sorted({p for f in committed for p in f.hidden_in_history}), pushed=pushed
+            ),
+        )
+    plans = [KeyPlan(f, steps_for(f, plan)) for f in all_facts]
+    notes = list(audit.notes)
+    if audit.errors:
+        notes.insert(
+            0,
+            f"The audit was incomplete ({len(audit.errors)} error(s)): keys may be missing"
+            " from this guide.",
+        )
+    return Playbook(
+        origin=audit.origin,
+        plans=plans,
+        purge=plan,
+        errors=list(audit.errors),
+        notes=notes,
+        purge_problem=purge_problem,
+    )

@@ -1,0 +1,82 @@
+"""Where a finding lives, in the terms CI formats speak: a repository file, an archive
+member inside one, a commit.
+
+Sources name a location in one string (``dist/app.zip!static/main.js``) and git
+sources add ``commit``/``path`` to ``Finding.extra``; CI systems want the file in the
+repository, a line in it, and the commit apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from keysentry.sources.archives import MEMBER_READERS, STREAM_DECODERS
+
+if TYPE_CHECKING:
+    from keysentry.findings import Finding
+
+ARCHIVE_SEPARATOR = "!"
+NO_FILE_SOURCES = frozenset({"commit-message", "tag-message"})
+
+
+@dataclass(frozen=True)
+class Where:
+    """``file`` is the repository path a CI system can point at (None: no file, e.g.
+    standard input or a commit message); ``member`` the path inside that file when the
+    key sits in an archive member, where ``line``/``column`` belong to the member."""
+
+    file: str | None
+    member: str | None
+    line: int
+    column: int
+    commit: str | None
+    display: str  # the path as one string (``a.zip!b.js``), for humans
+    unpacked: bool = False  # found in decompressed content: line and column are not the file's
+
+    @property
+    def label(self) -> str:
+        """``path:line:column``, and the commit when there is one."""
+        text = f"{self.display}:{self.line}:{self.column}"
+        return f"{text} in commit {self.commit[:12]}" if self.commit else text
+
+    @property
+    def has_region(self) -> bool:
+        """Whether line and column point into ``file`` itself."""
+        return self.file is not None and self.member is None and not self.unpacked
+
+
+def split_member(finding: Finding, path: str) -> tuple[str, str | None]:
+    """``a.zip!b/c.js`` -> (``a.zip``, ``b/c.js``). Each archive layer the key was found
+    through (``decoded_from``: zip, tar, asar) added one ``!`` to the path; any other ``!``
+    belongs to a file name."""
+    levels = sum(1 for layer in finding.decoded_from if layer in MEMBER_READERS)
+    if levels == 0:
+        return path, None
+    parts = path.split(ARCHIVE_SEPARATOR)
+    cut = max(1, len(parts) - levels)
+    return ARCHIVE_SEPARATOR.join(parts[:cut]), ARCHIVE_SEPARATOR.join(parts[cut:]) or None
+
+
+def _names_no_file(finding: Finding, path: str) -> bool:
+    """``<stdin>``, ``(commit message)``, ``(blob …)``: a location with no file to point at."""
+    if finding.extra.get("source") in NO_FILE_SOURCES:
+        return True
+    return (path[:1], path[-1:]) in (("<", ">"), ("(", ")"))
+
+
+def locate(finding: Finding) -> Where:
+    commit = finding.extra.get("commit")
+    commit = str(commit) if commit else None
+    if commit is not None and "path" in finding.extra:
+        path = finding.extra.get("path")
+        path = str(path) if path else None
+    else:
+        path = finding.path
+    if path is None or _names_no_file(finding, path):
+        file, member = None, None
+    else:
+        file, member = split_member(finding, path)
+    display = finding.path if path is None else path
+    unpacked = any(layer in STREAM_DECODERS for layer in finding.decoded_from)
+    return Where(file, member, finding.line, finding.column, commit, display, unpacked)

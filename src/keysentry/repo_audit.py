@@ -1,0 +1,52 @@
+"""A whole-repository audit: working tree, staged content and history in one report.
+
+This is what ``keysentry guide`` starts from when no ``--from`` report is given.
+Each source keeps its own findings (a key in a file, staged, and in three commits
+is five findings); the guide groups them by fingerprint.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from keysentry import history
+from keysentry.config import Config
+from keysentry.leaked_keys import Audit, from_report
+from keysentry.report import Report
+from keysentry.scan import scan_paths
+from keysentry.staged import scan_staged
+from keysentry.text import decode_path
+
+
+class NotARepositoryError(Exception):
+    """The directory is not inside a git work tree."""
+
+
+def top_level(start: Path) -> Path:
+    done = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"],
+        cwd=start,
+        capture_output=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().removeprefix("fatal: ")
+        raise NotARepositoryError(f"{decode_path(str(start))}: {message or 'not a git work tree'}")
+    return Path(done.stdout.decode("utf-8", "surrogateescape").rstrip("\n"))
+
+
+def audit_repository(top: Path, config: Config, *, progress: bool = False) -> Report:
+    """Scan the work tree, the index and every commit of the repository at top."""
+    report = Report()
+    scan_paths([str(top)], config, report)
+    scan_staged(config, report, cwd=str(top))
+    history.audit(top, config, report, progress=progress)
+    return report
+
+
+def audit_for_guide(start: Path, config: Config) -> Audit:
+    """The guide's input: a fresh audit of the repository holding start."""
+    top = top_level(start)
+    return from_report(audit_repository(top, config), str(top))

@@ -1,0 +1,114 @@
+"""Writing a finished report: the main format plus any number of ``FORMAT=PATH`` files,
+and applying a baseline before anything is shown."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from keysentry import baseline as baseline_mod
+from keysentry.config import Config
+from keysentry.formats import FORMATS, RenderOptions
+from keysentry.report import Report
+
+# formats that can hold the full key (with --show-secrets); their files are private
+SECRET_CAPABLE = frozenset({"text", "json"})
+DEFAULT_FAIL_ON = "any"
+
+
+@dataclass(frozen=True)
+class ReportTarget:
+    """One extra report: a format and the file it goes to."""
+
+    format: str
+    path: Path
+
+
+def parse_target(spec: str) -> ReportTarget:
+    """``sarif=keysentry.sarif`` -> ReportTarget; ValueError says what is wrong."""
+    name, sep, path = spec.partition("=")
+    name = name.strip()
+    if not sep or not path:
+        raise ValueError(f"expected FORMAT=PATH, got {spec!r}")
+    if name not in FORMATS:
+        choices = ", ".join(sorted(FORMATS))
+        raise ValueError(f"unknown format {name!r} in {spec!r} (formats: {choices})")
+    return ReportTarget(name, Path(path))
+
+
+def config_path(config: Config, value: str) -> Path:
+    """A path written in the configuration file, relative to that file's folder."""
+    path = Path(value)
+    return path if path.is_absolute() or config.root is None else config.root / path
+
+
+def config_targets(config: Config) -> list[ReportTarget]:
+    return [ReportTarget(name, config_path(config, path)) for name, path in config.reports.items()]
+
+
+def resolve_fail_on(option: str | None, config: Config) -> str:
+    return option or config.fail_on or DEFAULT_FAIL_ON
+
+
+def is_step_summary(path: Path) -> bool:
+    """GitHub gives each step one summary file; other writers' content in it is kept."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not summary:
+        return False
+    try:
+        return Path(summary).resolve() == path.resolve()
+    except OSError:
+        return False
+
+
+def write_file(path: Path, text: str, *, private: bool) -> None:
+    """Write (append, for the step summary) text; 0600 when it may hold keys."""
+    flags = os.O_WRONLY | os.O_CREAT
+    flags |= os.O_APPEND if is_step_summary(path) else os.O_TRUNC
+    fd = os.open(path, flags, 0o600 if private else 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def write_targets(
+    report: Report, targets: list[ReportTarget], options: RenderOptions
+) -> list[str]:
+    """Write every extra report; the messages of those that could not be written."""
+    problems = []
+    for target in targets:
+        text = FORMATS[target.format](report, options)
+        private = options.show_secrets and target.format in SECRET_CAPABLE
+        try:
+            write_file(target.path, text, private=private)
+        except OSError as exc:
+            problems.append(
+                f"cannot write the {target.format} report to {target.path}: {exc.strerror or exc}"
+            )
+    return problems
+
+
+def baseline_file(option: Path | None, config: Config) -> Path | None:
+    if option is not None:
+        return option
+    return config_path(config, config.baseline) if config.baseline else None
+
+
+def apply_baseline(
+    report: Report, path: Path, *, report_stale: bool
+) -> list[str]:
+    """Drop findings the baseline accepts; notes for stderr. BaselineError if unusable."""
+    accepted = baseline_mod.load(path)
+    outcome = baseline_mod.apply(report, accepted)
+    notes = []
+    if outcome.accepted:
+        notes.append(
+            f"{len(outcome.accepted)} finding(s) of keys accepted in {path} not reported"
+        )
+    if report_stale and outcome.stale:
+        notes.append(
+            f"{len(outcome.stale)} baseline location(s) in {path} no longer hold their key"
+            " (run `keysentry baseline update` to prune them):"
+        )
+        notes.extend(f"  stale: {s.describe()}" for s in outcome.stale)
+    return notes

@@ -1,0 +1,399 @@
+"""A repository's history as a source: its objects, and where each blob came from.
+
+Reading is split by cost. :meth:`HistoryRepository.objects` streams every object
+once through ``git cat-file --batch`` (all objects in the store, or the objects a
+range introduced); it is the only pass that touches content. The rest runs only
+for the few blobs and commits that held a key:
+
+- :meth:`HistoryRepository.introductions`: the commits that introduced given blobs
+  at each path, from one ``git log --find-object ... -c --raw`` over every commit
+  the store holds (reflog entries and dangling commits included). ``-c`` lists,
+  for a merge, the paths whose content differs from every parent: what the merge
+  itself introduced (an evil merge), which ``git log -p`` does not show.
+- :meth:`HistoryRepository.reaching_refs`: which refs reach given commits, from one
+  ``git rev-list --all --topo-order --parents`` and one ``git for-each-ref``
+  (linear in commits and refs, so 100,000 refs stay cheap).
+
+Repository discovery goes through GitPython; object data through git's batch
+protocols, started with GitPython's ``Git.execute(as_process=True)``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import git
+
+from keysentry.sources.git_objects import (
+    GitObject,
+    ObjectContent,
+    StderrDrain,
+    read_batch,
+    widen_pipe,
+)
+from keysentry.text import decode_path
+
+ZERO_OID = "0" * 40
+GITLINK_MODE = b"160000"
+REMOTE_PREFIX = "refs/remotes/"
+# Options that keep porcelain output machine-readable whatever the user's config says.
+_LOG_ARGS = (
+    "log", "--no-color", "--no-decorate", "--no-renames", "--no-ext-diff", "--no-textconv",
+    "--no-show-signature", "--root", "-c", "--raw", "-z", "--no-abbrev",
+    "--format=%x01%H%x00%an <%ae>%x00%aI%x00%at",
+)
+# Pack files are mapped into git's memory (and count in its RSS): without limits a
+# full read maps every pack whole, in each git process.
+_MEMORY_LIMITS = (
+    "-c", "core.packedGitLimit=64m", "-c", "core.packedGitWindowSize=16m",
+    "-c", "core.deltaBaseCacheLimit=32m",
+)
+PART_MINIMUM = 5000  # objects below which a second cat-file process is not worth starting
+FIND_OBJECTS_PER_PASS = 5000  # keeps one git log command line well under ARG_MAX
+
+
+class HistoryError(Exception):
+    """The history cannot be read at all (no repository, a bad revision, git failed)."""
+
+
+@dataclass(frozen=True)
+class Introduction:
+    """A commit that put a blob at a path: it is there, and in no parent at that path."""
+
+    commit: str
+    path: bytes
+    author: str
+    date: str  # ISO 8601 author date
+    time: int
+    merge: bool = False  # a merge whose result differs from every parent at this path
+
+
+@dataclass
+class ObjectList:
+    """Object ids (20 bytes each, in pack order) and their total size."""
+
+    oids: bytearray = field(default_factory=bytearray)
+    size: int = 0
+
+    def __len__(self) -> int:
+        return len(self.oids) // 20
+
+    def parts(self, count: int) -> list[bytes]:
+        """``count`` contiguous parts as ``cat-file --batch`` input (oid lines)."""
+        total = len(self)
+        count = max(1, min(count, total // PART_MINIMUM or 1))
+        bounds = [total * i // count for i in range(count + 1)]
+        return [
+            self.oids[20 * lo : 20 * hi].hex("\n", 20).encode() + b"\n"
+            for lo, hi in itertools.pairwise(bounds)
+            if hi > lo
+        ]
+
+
+@dataclass(frozen=True)
+class RefTip:
+    name: str
+    oid: str  # what the ref names (a tag object for annotated tags)
+    peeled: str  # the object behind an annotated tag, else oid
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+class HistoryRepository:
+    """A git repository opened for a history audit (bare, shallow and partial ones too)."""
+
+    def __init__(self, path: str | Path) -> None:
+        try:
+            repo = git.Repo(path, search_parent_directories=True)
+        except git.NoSuchPathError as exc:
+            raise HistoryError("no such directory") from exc
+        except git.InvalidGitRepositoryError as exc:
+            raise HistoryError("not a git repository") from exc
+        except (git.GitError, OSError, ValueError) as exc:
+            raise HistoryError(f"cannot open the repository: {exc}") from exc
+        self.git_dir = Path(repo.git_dir)
+        self.bare = repo.bare
+        self.git = repo.git
+        repo.close()
+
+    # --- processes -----------------------------------------------------------------
+
+    def spawn(
+        self, args: list[str], stdin: int | BinaryIO | None = None
+    ) -> subprocess.Popen[bytes]:
+        """A git process whose stdout the caller reads; its stderr is drained."""
+        handle = self.git.execute(["git", *_MEMORY_LIMITS, *args], istream=stdin, as_process=True)
+        proc: subprocess.Popen[bytes] = handle.proc
+        handle.proc = None  # the caller owns the process now (AutoInterrupt would kill it)
+        proc.stderr_drain = StderrDrain(proc)  # type: ignore[attr-defined]
+        assert proc.stdout is not None
+        widen_pipe(proc.stdout)
+        return proc
+
+    def run(self, args: list[str], stdin: bytes | None = None, check: bool = True) -> bytes:
+        """A git command's whole output; HistoryError with git's message when it fails."""
+        proc = self.spawn(args, stdin=subprocess.PIPE if stdin is not None else None)
+        feeder = None
+        if stdin is not None:
+            feeder = threading.Thread(target=_feed, args=(proc, stdin), daemon=True)
+            feeder.start()
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        if feeder is not None:
+            feeder.join()
+        code = proc.wait()
+        if check and code != 0:
+            raise HistoryError(_failure(args, proc))
+        return out
+
+    # --- facts ---------------------------------------------------------------------
+
+    def is_shallow(self) -> bool:
+        return self.run(["rev-parse", "--is-shallow-repository"]).strip() == b"true"
+
+    def object_count(self) -> int:
+        """About how many objects the store holds (for progress; duplicates may count twice)."""
+        counts = dict(
+            line.split(": ", 1)
+            for line in self.run(["count-objects", "-v"]).decode().splitlines()
+            if ": " in line
+        )
+        return int(counts.get("count", 0)) + int(counts.get("in-pack", 0))
+
+    def head(self) -> str | None:
+        out = self.run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False).strip()
+        return out.decode() or None
+
+    def verify_range(self, spec: str) -> list[str]:
+        """rev-list arguments for a ``BASE..HEAD`` (or single) revision spec."""
+        args = [spec]
+        for name in spec.replace("...", "..").split(".."):
+            if not name:
+                continue
+            if not self.run(["rev-parse", "--verify", "-q", f"{name}^{{commit}}"], check=False):
+                raise HistoryError(f"{spec}: unknown revision {name!r}")
+        return args
+
+    def count_missing(self) -> int:
+        """Objects that commits and trees name but the store does not hold."""
+        out = self.run(
+            ["rev-list", "--objects", "--all", "--reflog", "--missing=print", "--no-object-names"],
+            check=False,
+        )
+        return sum(1 for line in out.splitlines() if line.startswith(b"?"))
+
+    # --- content -------------------------------------------------------------------
+
+    def object_list(self) -> ObjectList:
+        """Every blob, commit and tag in the store, in pack order (trees are not needed)."""
+        lister = self.spawn(
+            ["cat-file", "--batch-all-objects", "--unordered",
+             "--batch-check=%(objecttype) %(objectsize) %(objectname)"]
+        )
+        assert lister.stdout is not None
+        listed = ObjectList()
+        for line in lister.stdout:
+            kind, size, oid = line.split()
+            if kind != b"tree":
+                listed.oids += bytes.fromhex(oid.decode("ascii"))
+                listed.size += int(size)
+        if lister.wait() != 0:
+            raise HistoryError(_failure(["cat-file"], lister))
+        return listed
+
+    @contextmanager
+    def objects(
+        self, revisions: list[str] | None = None, streams: int = 1
+    ) -> Iterator[tuple[list[Iterator[tuple[GitObject, ObjectContent]]], ObjectList | None]]:
+        """Readers of every blob, commit and tag in the store, or of what revisions introduced.
+
+        For the whole store, the pack-ordered object list is cut into ``streams``
+        contiguous parts, each read by its own ``git cat-file --batch``: git's
+        decompression is most of the cost, and parts in pack order keep each
+        process's delta-base cache useful.
+        """
+        procs: list[subprocess.Popen[bytes]] = []
+        listed = None
+        if revisions is None:
+            listed = self.object_list()
+            for part in listed.parts(streams):
+                proc = self.spawn(["cat-file", "--batch"], stdin=subprocess.PIPE)
+                threading.Thread(target=_feed, args=(proc, part), daemon=True).start()
+                procs.append(proc)
+            readers = procs
+        else:
+            lister = self.spawn(
+                ["rev-list", "--objects", "--no-object-names", "--missing=print", *revisions]
+            )
+            procs = [lister, self.spawn(["cat-file", "--batch"], stdin=lister.stdout)]
+            assert lister.stdout is not None
+            lister.stdout.close()  # cat-file holds it now
+            readers = procs[1:]
+        try:
+            yield [read_batch(proc.stdout) for proc in readers if proc.stdout], listed
+        finally:
+            for proc in readers:
+                if proc.stdout:
+                    proc.stdout.close()
+            for proc in procs:
+                code = proc.wait()
+                if code not in (0, -13) and revisions is not None:  # -13: we closed early
+                    raise HistoryError(_failure(["rev-list"], proc))
+
+    def blobs(self, oids: Iterable[str]) -> Iterator[tuple[GitObject, ObjectContent]]:
+        """Given objects, streamed in the order given."""
+        wanted = "".join(f"{oid}\n" for oid in oids).encode()
+        proc = self.spawn(["cat-file", "--batch"], stdin=subprocess.PIPE)
+        feeder = threading.Thread(target=_feed, args=(proc, wanted), daemon=True)
+        feeder.start()
+        assert proc.stdout is not None
+        try:
+            yield from read_batch(proc.stdout)
+        finally:
+            proc.stdout.close()
+            feeder.join()
+            proc.wait()
+
+    # --- where blobs came from -------------------------------------------------------
+
+    def introductions(
+        self, blobs: set[str], commits: list[bytes] | None, revisions: list[str] | None = None
+    ) -> dict[str, list[Introduction]]:
+        """For each blob, every (commit, path) that introduced it, oldest first.
+
+        Walks the given commits (all the store holds) or the revisions (a range).
+        """
+        found: dict[str, list[Introduction]] = {oid: [] for oid in blobs}
+        ordered = sorted(blobs)
+        for start in range(0, len(ordered), FIND_OBJECTS_PER_PASS):
+            chunk = ordered[start : start + FIND_OBJECTS_PER_PASS]
+            args = [*_LOG_ARGS, *(f"--find-object={oid}" for oid in chunk)]
+            if commits is not None:
+                out = self.run([*args, "--stdin"], stdin=b"\n".join(commits) + b"\n")
+            else:
+                out = self.run([*args, *(revisions or []), "--"])
+            for intro, oid in _parse_log(out):
+                if oid in found:
+                    found[oid].append(intro)
+        for intros in found.values():
+            intros.sort(key=lambda i: (i.time, i.commit, i.path))
+        return found
+
+    def index_paths(self, blobs: set[str]) -> dict[str, list[bytes]]:
+        """Paths at which the index (staged, never committed) holds given blobs."""
+        if self.bare:
+            return {}
+        out = self.run(["ls-files", "-s", "-z"], check=False)
+        found: dict[str, list[bytes]] = {}
+        for entry in out.split(b"\0"):
+            meta, _, path = entry.partition(b"\t")
+            parts = meta.split()
+            if len(parts) == 3 and parts[1].decode() in blobs:
+                found.setdefault(parts[1].decode(), []).append(path)
+        return found
+
+    def head_blobs(self, paths: Iterable[bytes]) -> dict[bytes, str]:
+        """The blob HEAD's tree holds at each of the given paths."""
+        wanted = sorted(set(paths))
+        if not wanted or self.head() is None:
+            return {}
+        found: dict[bytes, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = [_decode(p) for p in wanted[start : start + 500]]
+            out = self.run(
+                ["--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", *chunk],
+                check=False,
+            )
+            for entry in out.split(b"\0"):
+                meta, _, path = entry.partition(b"\t")
+                parts = meta.split()
+                if len(parts) == 3 and parts[1] == b"blob":
+                    found[path] = parts[2].decode()
+        return found
+
+    # --- which refs reach what ---------------------------------------------------------
+
+    def ref_tips(self) -> list[RefTip]:
+        out = self.run(["for-each-ref", "--format=%(objectname) %(*objectname) %(refname)"])
+        tips = []
+        for line in out.splitlines():
+            oid, peeled, name = line.split(b" ", 2)
+            tips.append(RefTip(decode_path(name), oid.decode(), (peeled or oid).decode()))
+        return tips
+
+    def reaching_refs(self, targets: Iterable[str], tips: list[RefTip]) -> dict[str, list[str]]:
+        """For each target commit, the refs whose history contains it (HEAD as ``HEAD``).
+
+        One bit per target, OR-ed from parents to children in topological order:
+        linear in commits, with one dictionary look-up per ref.
+        """
+        bits = {oid: 1 << i for i, oid in enumerate(dict.fromkeys(targets))}
+        reached: dict[str, list[str]] = {oid: [] for oid in bits}
+        if not bits:
+            return reached
+        out = self.run(["rev-list", "--all", "--topo-order", "--parents", "--reverse"])
+        masks: dict[str, int] = {}
+        for line in out.decode("ascii").splitlines():
+            commit, *parents = line.split(" ")
+            mask = bits.get(commit, 0)
+            for parent in parents:
+                mask |= masks.get(parent, 0)
+            masks[commit] = mask
+        head = self.head()
+        named = [(t.name, t.peeled) for t in tips]
+        if head is not None:
+            named.append(("HEAD", head))
+        by_position = list(bits)
+        for name, tip in named:
+            mask = masks.get(tip, 0)
+            while mask:
+                low = mask & -mask
+                reached[by_position[low.bit_length() - 1]].append(name)
+                mask ^= low
+        return reached
+
+
+def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(data)
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+
+
+def _failure(args: list[str], proc: subprocess.Popen[bytes]) -> str:
+    drain: StderrDrain | None = getattr(proc, "stderr_drain", None)
+    message = drain.text() if drain is not None else ""
+    lines = [line.removeprefix("fatal: ") for line in message.splitlines() if line.strip()]
+    return lines[0] if lines else f"git {args[0]} failed"
+
+
+def _parse_log(out: bytes) -> Iterator[tuple[Introduction, str]]:
+    """(introduction, blob) for every added or changed path of ``_LOG_ARGS`` output."""
+    for record in out.split(b"\x01")[1:]:
+        fields = record.split(b"\0")
+        commit, author, date, when = (f.decode("utf-8", "replace") for f in fields[:4])
+        when = when.strip()
+        items = iter(fields[4:])
+        for item in items:
+            item = item.lstrip(b"\n")
+            if not item.startswith(b":"):
+                continue
+            path = next(items, b"")
+            parents = len(item) - len(item.lstrip(b":"))
+            meta = item[parents:].split(b" ")
+            new_mode, new_oid = meta[parents], meta[2 * parents + 1].decode("ascii")
+            if new_oid == ZERO_OID or new_mode == GITLINK_MODE:
+                continue
+            intro = Introduction(commit, path, author, date, int(when or 0), parents > 1)
+            yield intro, new_oid

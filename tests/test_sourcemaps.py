@@ -1,0 +1,143 @@
+"""Bundles as real tools make them: esbuild source maps, javascript-obfuscator, long lines."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO_ROOT, new_key, run_keysentry
+from keysentry.findings import fingerprint
+
+JS_BIN = REPO_ROOT / "tests" / "js" / "node_modules" / ".bin"
+
+
+def scan(*args: str, cwd: Path) -> tuple[int, dict]:
+    proc = run_keysentry("scan", *args, "--format", "json", cwd=cwd)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def esbuild_project(root: Path, key: str) -> None:
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "config.js").write_text(
+        "// deepseek key for local testing: " + key + "\n"
+        'export const baseUrl = "https://api.deepseek.com";\n'
+    )
+    (root / "src" / "app.js").write_text(
+        'import { baseUrl } from "./config.js";\n'
+        "fetch(baseUrl).then((r) => console.log(r.status));\n"
+    )
+
+
+def esbuild(root: Path, *flags: str) -> None:
+    subprocess.run(
+        [str(JS_BIN / "esbuild"), "src/app.js", "--bundle", "--minify", *flags],
+        cwd=root, check=True, capture_output=True,
+    )
+
+
+def test_key_in_a_stripped_comment_is_found_in_the_map(tmp_path):
+    key = new_key()
+    esbuild_project(tmp_path, key)
+    esbuild(tmp_path, "--sourcemap", "--outfile=dist/app.js")
+    assert key not in (tmp_path / "dist" / "app.js").read_text()  # the minifier dropped it
+    code, report = scan("dist", cwd=tmp_path)
+    assert code == 1
+    [finding] = report["findings"]
+    raw = (tmp_path / "dist" / "app.js.map").read_text()
+    line_no, line = next((i, t) for i, t in enumerate(raw.splitlines(), 1) if key in t)
+    assert (finding["path"], finding["line"], finding["column"]) == (
+        "app.js.map", line_no, line.index(key) + 1,
+    )
+    assert finding["original_source"] == "../src/config.js"
+    assert finding["original_line"] == 1
+    assert key not in json.dumps(report)
+
+
+@pytest.mark.parametrize("charset", [False, True])
+def test_inline_source_map(tmp_path, charset):
+    key = new_key()
+    esbuild_project(tmp_path, key)
+    esbuild(tmp_path, "--sourcemap=inline", "--outfile=dist/app.js")
+    bundle = tmp_path / "dist" / "app.js"
+    text = bundle.read_text()
+    prefix = "data:application/json;base64,"
+    assert prefix in text and key not in text
+    if charset:
+        text = text.replace(prefix, "data:application/json;charset=utf-8;base64,")
+        bundle.write_text(text)
+    code, report = scan("dist/app.js", cwd=tmp_path)
+    assert code == 1
+    [finding] = report["findings"]
+    lines = text.splitlines()
+    map_line = next(i for i, t in enumerate(lines, 1) if "sourceMappingURL" in t)
+    assert (finding["path"], finding["line"]) == ("dist/app.js", map_line)
+    payload_at = lines[map_line - 1].index("base64,") + len("base64,")
+    encoded = lines[map_line - 1][payload_at:]
+    # the column is the base64 quad holding the start of the key
+    decoded = base64.b64decode(encoded)
+    quad = decoded.index(key.encode()) // 3 * 4
+    assert finding["column"] == payload_at + quad + 1
+    assert finding["decoded_from"] == ["base64"]
+    assert (finding["original_source"], finding["original_line"]) == ("../src/config.js", 1)
+    assert key not in json.dumps(report) and encoded[quad : quad + 40] not in json.dumps(report)
+
+
+def obfuscate(tmp_path: Path, key: str, *options: str) -> str:
+    source = tmp_path / "client.js"
+    source.write_text(
+        f"const apiKey = '{key}';\n"
+        "export function ask(q) {\n"
+        "  return fetch('https://api.deepseek.com/chat/completions', {\n"
+        "    method: 'POST', headers: { Authorization: 'Bearer ' + apiKey }, body: q });\n"
+        "}\n"
+    )
+    out = tmp_path / "client.obf.js"
+    subprocess.run(
+        [str(JS_BIN / "javascript-obfuscator"), str(source), "--output", str(out),
+         "--string-array", "true", "--string-array-threshold", "1", *options],
+        check=True, capture_output=True,
+    )
+    source.unlink()
+    text = out.read_text()
+    assert key not in text
+    return text
+
+
+@pytest.mark.parametrize(
+    ("options", "chain"),
+    [
+        (("--unicode-escape-sequence", "true"), ["js-escape"]),
+        (("--string-array-encoding", "base64", "--string-array-rotate", "true",
+          "--string-array-shuffle", "true", "--compact", "true"), ["base64-swapcase"]),
+    ],
+)
+def test_javascript_obfuscator_string_array(tmp_path, options, chain):
+    key = new_key()
+    obfuscate(tmp_path, key, *options)
+    code, report = scan("client.obf.js", cwd=tmp_path)
+    assert code == 1
+    [finding] = report["findings"]
+    assert finding["decoded_from"] == chain
+    assert finding["fingerprint"] == fingerprint(key)
+
+
+def test_escaped_key_in_a_multi_megabyte_line(tmp_path):
+    key = new_key()
+    escaped = "".join(f"\\x{ord(c):02x}" for c in key)
+    before = "var a=" + "[1,2,3,'é'];" * 700_000  # 8+ MB on one line, non-ASCII too
+    (tmp_path / "vendor.min.js").write_text(
+        "/*! bundle */\n" + before + f"var k='{escaped}';" + "f();" * 1000 + "\n", encoding="utf-8"
+    )
+    code, report = scan("vendor.min.js", cwd=tmp_path)
+    assert code == 1
+    [finding] = report["findings"]
+    assert (finding["line"], finding["column"]) == (2, len(before) + len("var k='") + 1)
+    assert finding["decoded_from"] == ["js-escape"]
+    assert key[:7] in finding["snippet"] and key not in finding["snippet"]
+    assert escaped[:24] not in finding["snippet"]
+    assert len(finding["snippet"]) < 120
