@@ -7,6 +7,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import new_key, run_keysentry
 from keysentry import pool, scan
 from keysentry.findings import fingerprint
@@ -75,6 +77,28 @@ def test_ordered_map_runs_tasks_in_workers_and_keeps_their_order() -> None:
     pids = {pid for _, pid in results}
     assert os.getpid() not in pids
     assert len(pids) == 2
+
+
+def _fail_on_seven(n: int) -> int:
+    if n == 7:
+        raise ValueError("task 7 is bad")
+    return n
+
+
+def _die_on_three(n: int) -> int:
+    if n == 3:
+        os._exit(9)  # a worker killed mid-task (out of memory, kill -9)
+    return n
+
+
+def test_ordered_map_raises_a_workers_exception_in_the_caller() -> None:
+    with pytest.raises(ValueError, match="task 7 is bad"):
+        list(pool.ordered_map(_fail_on_seven, range(20), workers=2))
+
+
+def test_ordered_map_reports_a_worker_that_died() -> None:
+    with pytest.raises(pool.WorkerDied):
+        list(pool.ordered_map(_die_on_three, range(20), workers=2))
 
 
 def test_one_job_means_no_workers() -> None:

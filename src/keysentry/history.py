@@ -17,14 +17,16 @@ Two phases, so that the expensive questions are asked only about what matters:
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import re
+import sys
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from keysentry.config import Config
 from keysentry.findings import Finding
@@ -33,14 +35,21 @@ from keysentry.report import Report, ScanError
 from keysentry.scanner import Scanner
 from keysentry.sources.git_history import (
     REMOTE_PREFIX,
+    Batch,
     GitObject,
     HistoryError,
     HistoryRepository,
     Introduction,
 )
-from keysentry.sources.git_objects import ObjectContent
+from keysentry.sources.git_objects import ObjectContent, read_batch
 from keysentry.text import decode_path
 
+# Forked scanning processes where the platform forks (not Windows, not macOS's default).
+_FORK = (
+    multiprocessing.get_context("fork")
+    if "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux"
+    else None
+)
 BIG_OBJECT = 8 * 1024 * 1024  # larger blobs stream through the scanner in windows
 REFS_LISTED = 1000  # refs listed per finding; refs_total says how many there are
 COMMIT_MESSAGE = "commit-message"
@@ -165,26 +174,71 @@ class _Audit:
 
     def _scan(self) -> None:
         streams = 1 if self.revisions is not None else max(1, min(os.cpu_count() or 1, 4))
-        with self.repo.objects(self.revisions, streams) as (readers, listed):
+        with self.repo.objects(self.revisions, streams) as batch:
+            listed = batch.listed
             shown = Progress(self.progress, len(listed) if listed is not None else 0)
-            parts = [_StreamScan(self.config, reader) for reader in readers]
-            threads = [threading.Thread(target=part.run, daemon=True) for part in parts]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                while thread.is_alive():
-                    thread.join(INTERVAL)
-                    shown.update(*_totals(parts))
-            shown.update(*_totals(parts), force=True)
+            if len(batch.streams) > 1 and _FORK is not None:
+                results = self._scan_forked(batch, shown)
+            else:
+                results = self._scan_threaded(batch, shown)
             shown.close()
         stats = self.report.stats
-        for part in parts:
+        for part in results:
             if part.failure is not None:
-                raise part.failure
+                raise HistoryError(part.failure)
             self.hits.update(part.hits)
             self.commits.extend(part.commits)
             self.missing += part.missing
             stats.update(part.stats)
+
+    def _scan_threaded(self, batch: Batch, shown: Progress) -> list[_StreamScan]:
+        parts = [_StreamScan(self.config, read_batch(stream)) for stream in batch.streams]
+        threads = [threading.Thread(target=part.run, daemon=True) for part in parts]
+        batch.start()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(INTERVAL)
+                shown.update(*_totals(parts))
+        shown.update(*_totals(parts), force=True)
+        return parts
+
+    def _scan_forked(self, batch: Batch, shown: Progress) -> list[_StreamScan]:
+        """One process per stream: the scan is Python, and threads would share one GIL."""
+        assert _FORK is not None
+        counters = _FORK.Array("q", 3 * len(batch.streams), lock=False)
+        workers = []
+        for index, stream in enumerate(batch.streams):
+            receiver, sender = _FORK.Pipe(duplex=False)
+            worker = _FORK.Process(
+                target=_scan_in_child,
+                args=(self.config, stream, batch.request_fds, sender, counters, index),
+                daemon=True,
+            )
+            worker.start()
+            sender.close()
+            workers.append((worker, receiver))
+        batch.start()  # only now: the children must not hold git's request pipes open
+
+        def totals() -> tuple[int, int, int]:
+            return (sum(counters[0::3]), sum(counters[1::3]), sum(counters[2::3]))
+
+        results = []
+        for worker, receiver in workers:
+            while not receiver.poll(INTERVAL):
+                shown.update(*totals())
+                if not worker.is_alive() and not receiver.poll():
+                    break
+            try:
+                results.append(receiver.recv())
+            except EOFError:
+                failed = _StreamScan(self.config, iter(()))
+                failed.failure = f"a scanning process stopped (exit code {worker.exitcode})"
+                results.append(failed)
+            worker.join()
+        shown.update(*totals(), force=True)
+        return results
 
     # --- phase 2: where the keys live ------------------------------------------------
 
@@ -299,14 +353,18 @@ class _StreamScan:
         self.commits: list[bytes] = []
         self.stats: Counter[str] = Counter()
         self.done = self.nbytes = self.missing = 0
-        self.failure: Exception | None = None
+        self.failure: str | None = None
 
-    def run(self) -> None:
+    def run(self, counters: Any = None, index: int = 0) -> None:
         try:
             for obj, content in self.reader:
                 self._object(obj, content)
+                if counters is not None and self.done % 64 == 0:
+                    counters[3 * index : 3 * index + 3] = _totals([self])
         except (HistoryError, EOFError, OSError) as exc:
-            self.failure = exc
+            self.failure = str(exc) or type(exc).__name__
+        if counters is not None:
+            counters[3 * index : 3 * index + 3] = _totals([self])
         for name in ("suppressed_inline", "suppressed_allowlist"):
             if self.scratch.stats[name]:
                 self.stats[name] += self.scratch.stats[name]
@@ -336,6 +394,27 @@ class _StreamScan:
                 self.hits[obj.oid] = _Hit(obj.oid, obj.kind, found, 0, header)
         elif obj.kind == "missing":
             self.missing += 1
+
+
+def _scan_in_child(
+    config: Config,
+    stream: BinaryIO,
+    request_fds: list[int],
+    sender: Any,
+    counters: Any,
+    index: int,
+) -> None:
+    """A forked scanning process: read one stream, send back what held keys."""
+    for fd in request_fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    part = _StreamScan(config, read_batch(stream))
+    part.run(counters, index)
+    part.reader = iter(())  # a generator over a stream cannot be pickled
+    part.scanner = None  # type: ignore[assignment]
+    part.scratch = Report()
+    sender.send(part)
+    sender.close()
 
 
 def _totals(parts: list[_StreamScan]) -> tuple[int, int, int]:

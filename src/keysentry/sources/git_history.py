@@ -20,6 +20,7 @@ protocols, started with GitPython's ``Git.execute(as_process=True)``.
 
 from __future__ import annotations
 
+import io
 import itertools
 import subprocess
 import threading
@@ -32,6 +33,7 @@ from typing import BinaryIO
 import git
 
 from keysentry.sources.git_objects import (
+    PIPE_SIZE,
     GitObject,
     ObjectContent,
     StderrDrain,
@@ -95,6 +97,28 @@ class ObjectList:
             for lo, hi in itertools.pairwise(bounds)
             if hi > lo
         ]
+
+
+@dataclass
+class Batch:
+    """``cat-file --batch`` output streams, and the object ids still to be sent to them."""
+
+    streams: list[BinaryIO]
+    listed: ObjectList | None
+    feeds: list[tuple[subprocess.Popen[bytes], bytes]]
+    started: bool = False
+
+    @property
+    def request_fds(self) -> list[int]:
+        """The write ends of the requests: a forked reader must close its copies, or
+        git would never see the end of its input."""
+        return [proc.stdin.fileno() for proc, _ in self.feeds if proc.stdin is not None]
+
+    def start(self) -> None:
+        if not self.started:
+            self.started = True
+            for proc, part in self.feeds:
+                threading.Thread(target=_feed, args=(proc, part), daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -211,23 +235,23 @@ class HistoryRepository:
         return listed
 
     @contextmanager
-    def objects(
-        self, revisions: list[str] | None = None, streams: int = 1
-    ) -> Iterator[tuple[list[Iterator[tuple[GitObject, ObjectContent]]], ObjectList | None]]:
+    def objects(self, revisions: list[str] | None = None, streams: int = 1) -> Iterator[Batch]:
         """Readers of every blob, commit and tag in the store, or of what revisions introduced.
 
         For the whole store, the pack-ordered object list is cut into ``streams``
         contiguous parts, each read by its own ``git cat-file --batch``: git's
         decompression is most of the cost, and parts in pack order keep each
-        process's delta-base cache useful.
+        process's delta-base cache useful. Nothing is sent to those processes until
+        the caller calls ``Batch.start`` (after forking readers, if it forks).
         """
         procs: list[subprocess.Popen[bytes]] = []
+        feeds: list[tuple[subprocess.Popen[bytes], bytes]] = []
         listed = None
         if revisions is None:
             listed = self.object_list()
             for part in listed.parts(streams):
                 proc = self.spawn(["cat-file", "--batch"], stdin=subprocess.PIPE)
-                threading.Thread(target=_feed, args=(proc, part), daemon=True).start()
+                feeds.append((proc, part))
                 procs.append(proc)
             readers = procs
         else:
@@ -238,9 +262,11 @@ class HistoryRepository:
             assert lister.stdout is not None
             lister.stdout.close()  # cat-file holds it now
             readers = procs[1:]
+        batch = Batch([_buffered(proc) for proc in readers], listed, feeds)
         try:
-            yield [read_batch(proc.stdout) for proc in readers if proc.stdout], listed
+            yield batch
         finally:
+            batch.start()  # a caller that failed early still lets git finish
             for proc in readers:
                 if proc.stdout:
                     proc.stdout.close()
@@ -360,6 +386,13 @@ class HistoryRepository:
                 reached[by_position[low.bit_length() - 1]].append(name)
                 mask ^= low
         return reached
+
+
+def _buffered(proc: subprocess.Popen[bytes]) -> BinaryIO:
+    """The process's stdout behind a 1 MiB buffer: one system call per many small objects
+    (each call releases and retakes the GIL, a wait when another stream's thread runs)."""
+    assert proc.stdout is not None
+    return io.BufferedReader(proc.stdout.raw, PIPE_SIZE)  # type: ignore[attr-defined]
 
 
 def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
