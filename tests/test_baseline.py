@@ -121,3 +121,30 @@ def test_a_missing_baseline_says_how_to_create_one(tmp_path):
     result = run_keysentry("baseline", "check", cwd=tmp_path)
     assert result.returncode == 2
     assert "keysentry baseline create" in result.stderr
+
+
+def test_the_commit_hook_lets_accepted_keys_through_and_blocks_new_ones(tmp_path):
+    """A team's triaged keys must not block every commit that touches their file."""
+    from conftest import git
+
+    key = new_key()
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / ".keysentry.toml").write_text(f'baseline = "{BASELINE}"\n')
+    (tmp_path / "tests").mkdir()
+    fixture = tmp_path / "tests" / "fixture.py"
+    fixture.write_text(f'DEEPSEEK_KEY = "{key}"  # revoked test key\n')
+    created = run_keysentry("baseline", "create", "--reason", "revoked", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    git(tmp_path, "add", "-A")
+
+    accepted = run_keysentry("hook", cwd=tmp_path)
+    assert accepted.returncode == 0, accepted.stderr
+
+    fresh = new_key()
+    fixture.write_text(fixture.read_text() + f'OTHER = "{fresh}"\n')
+    git(tmp_path, "add", "-A")
+    blocked = run_keysentry("hook", cwd=tmp_path)
+    assert blocked.returncode == 1
+    assert f"tests/fixture.py:2:10: {fresh[:7]}" in blocked.stderr
+    assert key[:7] + "..." not in blocked.stderr
+    assert fresh not in blocked.stderr

@@ -459,3 +459,21 @@ def test_dropped_stash_and_staged_only_blobs_are_found(git_repo):
     assert from_index.path == "new.py"
     assert from_index.extra["commit"] is None
     assert from_index.extra["reachable"] is False
+
+
+def test_a_decompression_bomb_in_history_makes_the_audit_incomplete(git_repo):
+    """What a blob could not be fully scanned for is an error, as in a file scan."""
+    import gzip
+
+    key = new_key()
+    commit_file(git_repo, "assets/bomb.js.gz", gzip.compress(b"\0" * (32 << 20), 9), "bomb")
+    commit_file(git_repo, "config.py", f'DEEPSEEK_API_KEY = "{key}"\n', "key")
+    bomb = git(git_repo, "rev-parse", "HEAD~1:assets/bomb.js.gz").strip()
+
+    code, report, stderr = history_json(cwd=git_repo)
+    assert code == 1  # the key still wins
+    assert [f["path"] for f in report["findings"]] == ["config.py"]
+    [error] = report["errors"]
+    assert error["path"] == f"blob {bomb}"
+    assert "compression ratio" in error["message"]
+    assert f"blob {bomb}" in stderr and report["stats"]["complete"] is False

@@ -297,3 +297,18 @@ def test_exposure_reads_the_work_tree_folders_of_a_staged_path(git_repo: Path) -
     assert finding["path"] == "web/src/api.js"
     assert finding["exposure"] == "client"
     assert any("web/package.json" in e for e in finding["exposure_evidence"])
+
+
+def test_hook_labels_a_client_side_key_as_a_section_2_2_violation(git_repo: Path) -> None:
+    bundle, server = new_key(), new_key()
+    (git_repo / ".env.production").write_text(f"VITE_DEEPSEEK_KEY={bundle}\n")
+    (git_repo / "server.py").write_text(f'DEEPSEEK_KEY = "{server}"\n')
+    git(git_repo, "add", "-A")
+    result = run_keysentry("hook", cwd=git_repo)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    client_at = lines.index(next(x for x in lines if x.startswith(".env.production:1:")))
+    assert "CLIENT-SIDE: §2.2 violation" in lines[client_at + 1]
+    assert "VITE_" in lines[client_at + 1]
+    server_at = lines.index(next(x for x in lines if x.startswith("server.py:1:")))
+    assert "CLIENT-SIDE" not in lines[server_at + 1]

@@ -190,6 +190,8 @@ class _Audit:
             self.commits.extend(part.commits)
             self.missing += part.missing
             stats.update(part.stats)
+            self.report.errors.extend(part.problems)
+            self.report.notes.extend(part.notes)
 
     def _scan_threaded(self, batch: Batch, shown: Progress) -> list[_StreamScan]:
         parts = [_StreamScan(self.config, read_batch(stream)) for stream in batch.streams]
@@ -354,6 +356,8 @@ class _StreamScan:
         self.stats: Counter[str] = Counter()
         self.done = self.nbytes = self.missing = 0
         self.failure: str | None = None
+        self.problems: list[ScanError] = []  # blobs not fully scanned (bombs, corrupt archives)
+        self.notes: list[str] = []
 
     def run(self, counters: Any = None, index: int = 0) -> None:
         try:
@@ -374,10 +378,15 @@ class _StreamScan:
             self.done += 1
             self.stats["objects_scanned"] += 1
         if obj.kind == "blob":
+            errors, notes = len(self.scratch.errors), len(self.scratch.notes)
             if obj.size <= BIG_OBJECT:
                 found = self.scanner.scan_bytes(content.read(), "", "blob")
             else:
                 found = self.scanner.scan_stream(content, "", "blob")
+            where = f"blob {obj.oid}"
+            for error in self.scratch.errors[errors:]:  # the path inside the blob, if any
+                self.problems.append(ScanError(where + error.path, error.message))
+            self.notes.extend(f"{where}{note}" for note in self.scratch.notes[notes:])
             self.stats["blobs_scanned"] += 1
             self.stats["bytes_scanned"] += obj.size
             self.nbytes += obj.size

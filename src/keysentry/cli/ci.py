@@ -55,8 +55,6 @@ def ci(
     click.echo(f"keysentry: auditing {escape_text(commits.describe())}", err=True)
     folders = list(dist) or [str(reporting.config_path(config, d)) for d in config.ci_dist]
     report = ci_mod.audit(repo, commits, folders, config)
-    for note in report.notes:
-        click.echo(f"keysentry: note: {escape_text(note)}", err=True)
 
     ctx = click.get_current_context()
     if (

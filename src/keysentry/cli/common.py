@@ -102,6 +102,14 @@ def _use_color(color: bool | None, output: Path | None) -> bool:
     return sys.stdout.isatty()
 
 
+def print_problems(report: Report) -> None:
+    """What was not scanned (errors) and what was only partly (notes), on stderr."""
+    for error in report.errors:
+        click.echo(f"keysentry: {escape_text(error.path)}: {escape_text(error.message)}", err=True)
+    for note in report.notes:
+        click.echo(f"keysentry: note: {escape_text(note)}", err=True)
+
+
 def verify_findings(report: Report) -> None:
     """--verify: each distinct key checked once; exit 2 when the endpoint is unusable."""
     from keysentry.verify import VerifyConfigError, verify_report  # urllib only when asked
@@ -135,8 +143,7 @@ def finish(
     notes = _apply_baseline(report, reporting.baseline_file(baseline, config), command)
     if verify:
         verify_findings(report)
-    for error in report.errors:
-        click.echo(f"keysentry: {escape_text(error.path)}: {escape_text(error.message)}", err=True)
+    print_problems(report)
     from keysentry.formats import FORMATS, RenderOptions
 
     options = RenderOptions(

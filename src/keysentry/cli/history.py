@@ -9,7 +9,6 @@ import click
 
 from keysentry import history as history_audit
 from keysentry.cli.common import finish, load_config, report_options
-from keysentry.text import escape_text
 
 
 @click.command()
@@ -41,6 +40,4 @@ def history(
     report = history_audit.audit(
         repo, config, since=since, rev_range=rev_range, progress=progress
     )
-    for note in report.notes:
-        click.echo(f"keysentry: note: {escape_text(note)}", err=True)
     finish(report, command="history", **options)

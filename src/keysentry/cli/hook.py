@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from keysentry.cli.common import load_config
-from keysentry.report import Report
+from keysentry.cli.common import load_config, print_problems
+from keysentry.report import EXIT_INCOMPLETE, Report
 from keysentry.scan import scan_paths
 from keysentry.text import escape_text
 
@@ -20,6 +20,8 @@ def hook_message(report: Report) -> str:
             f"{escape_text(f.path)}:{f.line}:{f.column}: {f.redacted}"
             f" ({f.provider}, {f.confidence} confidence, {f.fingerprint[:19]})"
         )
+        if f.violation:
+            lines.append(f"    CLIENT-SIDE: {f.violation} ({'; '.join(f.exposure_evidence)})")
     lines += [
         "",
         f"keysentry blocked this commit: {len(report.findings)} API key(s) staged.",
@@ -53,8 +55,17 @@ def hook(files: tuple[str, ...], config_path: str | None) -> None:
         from keysentry.staged import scan_staged
 
         report = scan_staged(config)
-    for error in report.errors:
-        click.echo(f"keysentry: {escape_text(error.path)}: {escape_text(error.message)}", err=True)
+    if config.baseline:  # keys the team already triaged do not block commits
+        from keysentry import reporting  # only then: every commit pays the hook's imports
+        from keysentry.baseline import BaselineError
+
+        baseline = reporting.config_path(config, config.baseline)
+        try:
+            reporting.apply_baseline(report, baseline, report_stale=False)
+        except BaselineError as exc:
+            click.echo(f"keysentry: baseline error: {exc}", err=True)
+            sys.exit(EXIT_INCOMPLETE)
+    print_problems(report)
     if report.findings:
         click.echo(hook_message(report), err=True)
     sys.exit(report.exit_code())

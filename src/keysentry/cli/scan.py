@@ -8,7 +8,6 @@ import click
 
 from keysentry.cli.common import finish, load_config, report_options
 from keysentry.scan import scan_paths
-from keysentry.text import escape_text
 
 
 @click.command()
@@ -50,6 +49,4 @@ def scan(
         report = scan_staged(config, pathspecs=paths)
     else:
         report = scan_paths(list(paths), config, jobs=jobs)
-    for note in report.notes:  # warnings that did not make the scan incomplete
-        click.echo(f"keysentry: warning: {escape_text(note)}", err=True)
     finish(report, command="scan", **options)

@@ -24,6 +24,7 @@ import io
 import itertools
 import subprocess
 import threading
+from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -79,19 +80,31 @@ class Introduction:
 
 @dataclass
 class ObjectList:
-    """Object ids (20 bytes each, in pack order) and their total size."""
+    """Object ids (20 bytes each, in pack order), their sizes and total size."""
 
     oids: bytearray = field(default_factory=bytearray)
+    sizes: array[int] = field(default_factory=lambda: array("Q"))
     size: int = 0
 
     def __len__(self) -> int:
         return len(self.oids) // 20
 
     def parts(self, count: int) -> list[bytes]:
-        """``count`` contiguous parts as ``cat-file --batch`` input (oid lines)."""
+        """``count`` contiguous parts of about equal bytes, as ``cat-file --batch`` input.
+
+        Equal bytes, not equal counts: pack order puts small commits first, and
+        the part that holds them would otherwise finish long before the other.
+        """
         total = len(self)
         count = max(1, min(count, total // PART_MINIMUM or 1))
-        bounds = [total * i // count for i in range(count + 1)]
+        bounds, done, index = [0], 0, 0
+        for part in range(1, count):
+            target = self.size * part // count
+            while index < total and done < target:
+                done += self.sizes[index]
+                index += 1
+            bounds.append(index)
+        bounds.append(total)
         return [
             self.oids[20 * lo : 20 * hi].hex("\n", 20).encode() + b"\n"
             for lo, hi in itertools.pairwise(bounds)
@@ -229,6 +242,7 @@ class HistoryRepository:
             kind, size, oid = line.split()
             if kind != b"tree":
                 listed.oids += bytes.fromhex(oid.decode("ascii"))
+                listed.sizes.append(int(size))
                 listed.size += int(size)
         if lister.wait() != 0:
             raise HistoryError(_failure(["cat-file"], lister))
