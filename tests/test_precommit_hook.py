@@ -179,3 +179,28 @@ def test_binary_and_placeholder_files(hooked_repo: Path, hook_source: HookSource
     blocked = commit(hooked_repo, hook_source, "db")
     assert blocked.returncode != 0
     assert "cache.db:1:" in blocked.stdout + blocked.stderr
+
+
+def test_try_repo_blocks_a_key_and_passes_without_it(git_repo: Path, hook_source: HookSource):
+    """`pre-commit try-repo <this repo> keysentry`, as a team trying the hook would run it."""
+    key = new_key()
+    (git_repo / "config.py").write_text(f'DEEPSEEK_API_KEY = "{key}"\n')
+    (git_repo / "clean.py").write_text('import os\nKEY = os.environ["DEEPSEEK_API_KEY"]\n')
+    git(git_repo, "add", "-A")
+
+    def try_repo(*files: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [tool("pre-commit"), "try-repo", str(hook_source.repo), "keysentry",
+             "--ref", hook_source.rev, "--files", *files],
+            cwd=git_repo, env=_env(hook_source.home), capture_output=True, text=True,
+            check=False,
+        )
+
+    blocked = try_repo("config.py", "clean.py")
+    output = blocked.stdout + blocked.stderr
+    assert blocked.returncode == 1, output
+    assert "config.py:1:" in output and redact(key) in output and key not in output
+    assert "clean.py" not in output.split("Failed", 1)[1]
+    passed = try_repo("clean.py")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "Passed" in passed.stdout
