@@ -11,7 +11,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from conftest import git, new_key, run_keysentry, tool
+from conftest import git, git_env, new_key, run_keysentry, tool
 from keysentry.findings import fingerprint
 from keysentry.purge import REPLACEMENT
 
@@ -19,16 +19,7 @@ from keysentry.purge import REPLACEMENT
 def filter_repo_env() -> dict[str, str]:
     """git finds `git filter-repo` as git-filter-repo on PATH (installed from PyPI)."""
     bin_dir = str(Path(tool("git-filter-repo")).parent)
-    return {
-        **os.environ,
-        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Test Author",
-        "GIT_AUTHOR_EMAIL": "author@example.com",
-        "GIT_COMMITTER_NAME": "Test Committer",
-        "GIT_COMMITTER_EMAIL": "committer@example.com",
-    }
+    return git_env(PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
 
 
 def run_printed(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:

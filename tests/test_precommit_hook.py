@@ -8,7 +8,6 @@ per test session and shared by the xdist workers through one PRE_COMMIT_HOME.
 from __future__ import annotations
 
 import fcntl
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, git, new_key, tool
+from conftest import REPO_ROOT, git, git_env, new_key, tool
 from keysentry.findings import redact
 
 SKIPPED = ("tests/", "bench/")  # not part of the installed hook
@@ -46,17 +45,7 @@ def _snapshot(dest: Path) -> str:
 
 
 def _env(home: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PRE_COMMIT_HOME": str(home),
-        "PRE_COMMIT_COLOR": "never",
-        "GIT_AUTHOR_NAME": "Test Author",
-        "GIT_AUTHOR_EMAIL": "author@example.com",
-        "GIT_COMMITTER_NAME": "Test Committer",
-        "GIT_COMMITTER_EMAIL": "committer@example.com",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-    }
+    return git_env(PRE_COMMIT_HOME=str(home), PRE_COMMIT_COLOR="never")
 
 
 def _config(source: HookSource) -> str:
