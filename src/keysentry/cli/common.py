@@ -140,7 +140,7 @@ def finish(
 
     ctx = click.get_current_context(silent=True)
     config = (ctx.meta.get(_CONFIG_META) if ctx else None) or config_mod.Config()
-    notes = _apply_baseline(report, reporting.baseline_file(baseline, config), command)
+    notes = apply_baseline_or_exit(report, reporting.baseline_file(baseline, config), command)
     if verify:
         verify_findings(report)
     print_problems(report)
@@ -166,7 +166,7 @@ def finish(
     sys.exit(EXIT_INCOMPLETE if problems and code == 0 else code)
 
 
-def _apply_baseline(report: Report, path: Path | None, command: str) -> list[str]:
+def apply_baseline_or_exit(report: Report, path: Path | None, command: str) -> list[str]:
     """Drop accepted findings; exit 2 when the baseline file cannot be used."""
     if path is None:
         return []

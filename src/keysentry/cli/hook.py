@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from keysentry.cli.common import load_config, print_problems
-from keysentry.report import EXIT_INCOMPLETE, Report
+from keysentry.cli.common import apply_baseline_or_exit, load_config, print_problems
+from keysentry.report import Report
 from keysentry.scan import scan_paths
 from keysentry.text import escape_text
 
@@ -56,15 +56,9 @@ def hook(files: tuple[str, ...], config_path: str | None) -> None:
 
         report = scan_staged(config)
     if config.baseline:  # keys the team already triaged do not block commits
-        from keysentry import reporting  # only then: every commit pays the hook's imports
-        from keysentry.baseline import BaselineError
+        from keysentry.reporting import config_path  # only then: every commit pays imports
 
-        baseline = reporting.config_path(config, config.baseline)
-        try:
-            reporting.apply_baseline(report, baseline, report_stale=False)
-        except BaselineError as exc:
-            click.echo(f"keysentry: baseline error: {exc}", err=True)
-            sys.exit(EXIT_INCOMPLETE)
+        apply_baseline_or_exit(report, config_path(config, config.baseline), "hook")
     print_problems(report)
     if report.findings:
         click.echo(hook_message(report), err=True)
