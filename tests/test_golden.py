@@ -32,7 +32,7 @@ _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2
 
 def seeded_keys(count: int) -> list[str]:
     rng = random.Random(SEED)
-    return ["sk-" + "%032x" % rng.getrandbits(128) for _ in range(count)]
+    return [f"sk-{rng.getrandbits(128):032x}" for _ in range(count)]
 
 
 def _git(repo: Path, *args: str, when: int = 0) -> str:
