@@ -250,7 +250,7 @@ def main() -> None:
     their_secrets = [
         (item.get("match") or {}).get("value") or item.get("Secret") or "" for item in items
     ]
-    from keysentry.findings import fingerprint
+    from keysentry.model.finding import fingerprint
 
     planted_fps = {fingerprint(k) for k in planted.keys}
     their_fps = {fingerprint(s) for s in their_secrets if s.startswith("sk-")}

@@ -31,7 +31,7 @@ def by_key(report: dict) -> dict[str, dict]:
 
 
 def fp(key: str) -> str:
-    from keysentry.findings import fingerprint
+    from keysentry.model.finding import fingerprint
 
     return fingerprint(key)
 

@@ -8,8 +8,8 @@ import secrets
 
 from conftest import new_key, run_keysentry
 from keysentry.config import Config
-from keysentry.findings import Finding
-from keysentry.scanner import Scanner
+from keysentry.engine.scanner import Scanner
+from keysentry.model.finding import Finding
 
 
 def scan_text(text: str, path: str = "app.py") -> list[Finding]:

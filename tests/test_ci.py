@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import git, git_env, new_key, run_keysentry
-from keysentry import ci
+from keysentry.audits import ci_range as ci
 
 CI_VARIABLES = (
     "GITHUB_ACTIONS", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_SHA", "GITHUB_BASE_REF",

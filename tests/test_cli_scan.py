@@ -15,7 +15,7 @@ import pytest
 
 from conftest import KEYSENTRY, REPO_ROOT, git, new_key, run_keysentry
 from keysentry import __version__
-from keysentry.findings import fingerprint, redact
+from keysentry.model.finding import fingerprint, redact
 
 ESC = "\x1b"
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import new_key
-from keysentry.detector import find_candidates, find_keys_in_text, is_placeholder
+from keysentry.engine.detector import find_candidates, find_keys_in_text, is_placeholder
 
 PREFIX = "sk" + "-"
 

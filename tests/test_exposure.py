@@ -21,9 +21,9 @@ import pytest
 from conftest import REPO_ROOT, git, new_key, run_keysentry
 from exposure_fixtures import BROWSER_GLOBALS, CASES, NO_SIGNAL, Case, materialise
 from keysentry.config import Config
+from keysentry.engine.scanner import Scanner
 from keysentry.exposure import Judge, severity
-from keysentry.findings import VIOLATION
-from keysentry.scanner import Scanner
+from keysentry.model.finding import VIOLATION
 
 ESBUILD = REPO_ROOT / "tests" / "js" / "node_modules" / ".bin" / "esbuild"
 ASAR = REPO_ROOT / "tests" / "js" / "node_modules" / ".bin" / "asar"

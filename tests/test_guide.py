@@ -7,11 +7,11 @@ import stat
 from pathlib import Path
 
 from conftest import new_key, run_keysentry
-from keysentry import guide
-from keysentry.findings import fingerprint, redact
-from keysentry.formats.guide_markdown import code, md
-from keysentry.leaked_keys import Audit, group
-from keysentry.purge import REPLACEMENT
+from keysentry.guide import playbook as guide
+from keysentry.guide.leaked_keys import Audit, group
+from keysentry.guide.purge import REPLACEMENT
+from keysentry.guide.render_markdown import code, md
+from keysentry.model.finding import fingerprint, redact
 
 
 def project(folder: Path) -> dict[str, str]:

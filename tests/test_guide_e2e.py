@@ -12,8 +12,8 @@ import subprocess
 from pathlib import Path
 
 from conftest import git, git_env, new_key, run_keysentry, tool
-from keysentry.findings import fingerprint
-from keysentry.purge import REPLACEMENT
+from keysentry.guide.purge import REPLACEMENT
+from keysentry.model.finding import fingerprint
 
 
 def filter_repo_env() -> dict[str, str]:

@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 from conftest import KEYSENTRY, git, new_key, run_keysentry
+from keysentry.audits.history import audit
 from keysentry.config import Config
-from keysentry.findings import fingerprint
-from keysentry.history import audit
-from keysentry.report import Report
+from keysentry.model.finding import fingerprint
+from keysentry.model.report import Report
 
 
 def commit_file(repo: Path, path: str, content: str | bytes, message: str = "change") -> str:

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from conftest import git, git_env, new_key, run_keysentry
-from keysentry.git_hook import MARKER
+from keysentry.integrations.git_hook import MARKER
 
 
 def commit(

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import new_key, run_keysentry
-from keysentry import pool, scan
-from keysentry.findings import fingerprint
+from keysentry.audits import pool
+from keysentry.audits import scan_files as scan
+from keysentry.model.finding import fingerprint
 
 FILES = 2_200  # enough per-file work to pass the threshold for starting workers
 

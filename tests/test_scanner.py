@@ -11,8 +11,8 @@ import pytest
 
 from conftest import KEYSENTRY, new_key
 from keysentry.config import Config
-from keysentry.findings import Finding, redact
-from keysentry.scanner import OVERLAP, WINDOW, Scanner
+from keysentry.engine.scanner import OVERLAP, WINDOW, Scanner
+from keysentry.model.finding import Finding, redact
 
 MiB = 1024 * 1024
 
@@ -240,7 +240,7 @@ def test_allow_covers_only_its_own_line() -> None:
 
 
 def test_allowed_fingerprint_suppresses() -> None:
-    from keysentry.findings import fingerprint
+    from keysentry.model.finding import fingerprint
 
     allowed, reported = new_key(), new_key()
     scanner = Scanner(Config(allowed_fingerprints=[fingerprint(allowed)]))

@@ -9,8 +9,8 @@ import pytest
 
 from balance_server import BalanceServer, running_server, verify_env
 from conftest import git, new_key, run_keysentry
-from keysentry.findings import fingerprint
-from keysentry.verify import VerifyConfigError, base_url, skip_reason
+from keysentry.guide.verify import VerifyConfigError, base_url, skip_reason
+from keysentry.model.finding import fingerprint
 
 
 @pytest.fixture

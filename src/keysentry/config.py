@@ -110,7 +110,7 @@ def parse(table: dict[str, Any], where: str) -> Config:
 
 
 def _check_ci_values(values: dict[str, Any], where: str) -> None:
-    from keysentry.report import FAIL_ON
+    from keysentry.model.report import FAIL_ON
 
     if values.get("fail_on", "any") not in FAIL_ON:
         raise ConfigError(f"{where}: 'fail_on' must be one of {', '.join(FAIL_ON)}")

@@ -9,13 +9,13 @@ from typing import Any, TypeVar
 
 import click
 
-from keysentry import baseline as baseline_mod
+from keysentry.audits import baseline as baseline_mod
+from keysentry.audits.publish import baseline_file
+from keysentry.audits.scan_files import scan_paths
 from keysentry.cli.common import finish, load_config, report_options
 from keysentry.config import Config
-from keysentry.report import EXIT_CLEAN, EXIT_INCOMPLETE
-from keysentry.reporting import baseline_file
-from keysentry.scan import scan_paths
-from keysentry.text import escape_text
+from keysentry.model.report import EXIT_CLEAN, EXIT_INCOMPLETE
+from keysentry.model.text import escape_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 

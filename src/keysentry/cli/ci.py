@@ -10,12 +10,12 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from keysentry import ci as ci_mod
-from keysentry import reporting
+from keysentry.audits import ci_range as ci_mod
+from keysentry.audits import publish as reporting
+from keysentry.audits.publish import ReportTarget
 from keysentry.cli.common import finish, load_config, report_options
-from keysentry.report import EXIT_INCOMPLETE
-from keysentry.reporting import ReportTarget
-from keysentry.text import escape_text
+from keysentry.model.report import EXIT_INCOMPLETE
+from keysentry.model.text import escape_text
 
 
 @click.command()

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 import click
 
 from keysentry import config as config_mod
-from keysentry.report import EXIT_INCOMPLETE, FAIL_ON, Report
-from keysentry.text import escape_text
+from keysentry.model.report import EXIT_INCOMPLETE, FAIL_ON, Report
+from keysentry.model.text import escape_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 _CONFIG_META = "keysentry.config"
@@ -73,7 +73,7 @@ def report_options(func: F) -> F:
 def _parse_report_targets(
     ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 ) -> tuple[Any, ...]:
-    from keysentry.reporting import parse_target
+    from keysentry.audits.publish import parse_target
 
     try:
         return tuple(parse_target(v) for v in values)
@@ -112,7 +112,7 @@ def print_problems(report: Report) -> None:
 
 def verify_findings(report: Report) -> None:
     """--verify: each distinct key checked once; exit 2 when the endpoint is unusable."""
-    from keysentry.verify import VerifyConfigError, verify_report  # urllib only when asked
+    from keysentry.guide.verify import VerifyConfigError, verify_report  # urllib only when asked
 
     try:
         verify_report(report)
@@ -136,7 +136,7 @@ def finish(
     **_: Any,
 ) -> None:
     """Print errors to stderr, write the report, and exit with the scan's code."""
-    from keysentry import reporting
+    from keysentry.audits import publish as reporting
 
     ctx = click.get_current_context(silent=True)
     config = (ctx.meta.get(_CONFIG_META) if ctx else None) or config_mod.Config()
@@ -170,8 +170,8 @@ def apply_baseline_or_exit(report: Report, path: Path | None, command: str) -> l
     """Drop accepted findings; exit 2 when the baseline file cannot be used."""
     if path is None:
         return []
-    from keysentry.baseline import BaselineError
-    from keysentry.reporting import apply_baseline
+    from keysentry.audits.baseline import BaselineError
+    from keysentry.audits.publish import apply_baseline
 
     try:
         return apply_baseline(report, path, report_stale=command not in ("ci", "hook"))

@@ -9,13 +9,13 @@ from typing import NoReturn
 
 import click
 
-from keysentry import guide as guide_mod
 from keysentry.cli.common import load_config
-from keysentry.formats.guide_formats import GUIDE_FORMATS
-from keysentry.leaked_keys import Audit, ReportFileError, from_report_file
-from keysentry.purge import PurgeFileError, purge_file_for
-from keysentry.report import EXIT_INCOMPLETE
-from keysentry.text import escape_text
+from keysentry.guide import playbook as guide_mod
+from keysentry.guide.leaked_keys import Audit, ReportFileError, from_report_file
+from keysentry.guide.purge import PurgeFileError, purge_file_for
+from keysentry.guide.renderers import GUIDE_FORMATS
+from keysentry.model.report import EXIT_INCOMPLETE
+from keysentry.model.text import escape_text
 
 
 def _fail(message: str) -> NoReturn:
@@ -97,7 +97,7 @@ def guide(
         except ReportFileError as exc:
             _fail(str(exc))
     else:
-        from keysentry.repo_audit import NotARepositoryError, audit_for_guide
+        from keysentry.audits.repository import NotARepositoryError, audit_for_guide
 
         config = load_config(config_path)
         try:
@@ -108,7 +108,10 @@ def guide(
             where, message = escape_text(str(error["path"])), escape_text(str(error["message"]))
             click.echo(f"keysentry: {where}: {message}", err=True)
     if verify:
-        from keysentry.verify import VerifyConfigError, verify_leaked_keys  # urllib: when asked
+        from keysentry.guide.verify import (  # urllib: when asked
+            VerifyConfigError,
+            verify_leaked_keys,
+        )
 
         try:
             audit.keys = verify_leaked_keys(audit.keys)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from keysentry import history as history_audit
+from keysentry.audits import history as history_audit
 from keysentry.cli.common import finish, load_config, report_options
 
 

@@ -6,10 +6,10 @@ import sys
 
 import click
 
+from keysentry.audits.scan_files import scan_paths
 from keysentry.cli.common import apply_baseline_or_exit, load_config, print_problems
-from keysentry.report import Report
-from keysentry.scan import scan_paths
-from keysentry.text import escape_text
+from keysentry.model.report import Report
+from keysentry.model.text import escape_text
 
 
 def hook_message(report: Report) -> str:
@@ -52,11 +52,11 @@ def hook(files: tuple[str, ...], config_path: str | None) -> None:
     if files:
         report = scan_paths(list(files), config)
     else:
-        from keysentry.staged import scan_staged
+        from keysentry.audits.scan_staged import scan_staged
 
         report = scan_staged(config)
     if config.baseline:  # keys the team already triaged do not block commits
-        from keysentry.reporting import config_path  # only then: every commit pays imports
+        from keysentry.audits.publish import config_path  # only then: every commit pays imports
 
         apply_baseline_or_exit(report, config_path(config, config.baseline), "hook")
     print_problems(report)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from keysentry.report import EXIT_INCOMPLETE
-from keysentry.text import escape_text
+from keysentry.model.report import EXIT_INCOMPLETE
+from keysentry.model.text import escape_text
 
 
 @click.command("install-hook")
@@ -20,7 +20,7 @@ def install_hook(repo: Path, force: bool) -> None:
     Honours core.hooksPath and linked worktrees. A hook keysentry did not write is
     left alone unless --force (then it is kept as pre-commit.keysentry-backup).
     """
-    from keysentry.git_hook import HookInstallError, install
+    from keysentry.integrations.git_hook import HookInstallError, install
 
     try:
         done = install(repo, force=force)

@@ -9,6 +9,6 @@ import click
 def plugin_path() -> None:
     """Print the path of the detect-secrets plugin (for `detect-secrets scan --plugin`)."""
     # Imported here: detect-secrets takes ~0.1 s to import, which every commit's hook would pay.
-    from keysentry.plugins import detect_secrets
+    from keysentry.integrations import detect_secrets
 
     click.echo(detect_secrets.__file__)

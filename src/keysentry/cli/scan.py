@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
+from keysentry.audits.scan_files import scan_paths
 from keysentry.cli.common import finish, load_config, report_options
-from keysentry.scan import scan_paths
 
 
 @click.command()
@@ -44,7 +44,7 @@ def scan(
     if no_decode:
         config.decode = False
     if staged:
-        from keysentry.staged import scan_staged
+        from keysentry.audits.scan_staged import scan_staged
 
         report = scan_staged(config, pathspecs=paths)
     else:

@@ -14,7 +14,7 @@ import binascii
 import re
 
 from keysentry.decoders.context import RADIUS, context_text
-from keysentry.detector import KEY_LENGTH, find_candidates
+from keysentry.engine.detector import KEY_LENGTH, find_candidates
 
 ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
 _URLSAFE = bytes.maketrans(b"-_", b"+/")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from keysentry.findings import redact_text
-from keysentry.text import escape_text
+from keysentry.model.finding import redact_text
+from keysentry.model.text import escape_text
 
 RADIUS = 40
 # what is left of a neighbouring key that the edge of the context cut in two

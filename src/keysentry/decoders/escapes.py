@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from keysentry.decoders.context import RADIUS, context_text
-from keysentry.detector import KEY_LENGTH, find_candidates
+from keysentry.engine.detector import KEY_LENGTH, find_candidates
 
 _TOKENS = {
     "js-escape": re.compile(

@@ -20,8 +20,8 @@ from keysentry.exposure.folders import FolderContext
 from keysentry.exposure.paths import path_signals
 from keysentry.exposure.signals import CLIENT, SERVER, Signal, client, server, split_location
 from keysentry.exposure.variables import assigned_name, prefix_signal
-from keysentry.findings import VIOLATION
-from keysentry.text import escape_text
+from keysentry.model.finding import VIOLATION
+from keysentry.model.text import escape_text
 
 if TYPE_CHECKING:
     import pathspec

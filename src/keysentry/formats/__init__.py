@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from keysentry.report import Report
+from keysentry.model.report import Report
 
 
 @dataclass(frozen=True)

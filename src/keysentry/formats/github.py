@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from keysentry.detector import KEY_LENGTH
+from keysentry.engine.detector import KEY_LENGTH
 from keysentry.formats.rules import describe, rule_for
-from keysentry.locations import locate
+from keysentry.model.location import locate
 
 if TYPE_CHECKING:
-    from keysentry.findings import Finding
     from keysentry.formats import RenderOptions
-    from keysentry.report import Report
+    from keysentry.model.finding import Finding
+    from keysentry.model.report import Report
 
 _COMMAND = {"critical": "error", "high": "error", "medium": "warning", "low": "notice"}
 

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from keysentry import __version__
 from keysentry.formats.rules import REVOKE_URL, describe, rule_for
-from keysentry.locations import locate
+from keysentry.model.location import locate
 
 if TYPE_CHECKING:
-    from keysentry.findings import Finding
     from keysentry.formats import RenderOptions
-    from keysentry.report import Report
+    from keysentry.model.finding import Finding
+    from keysentry.model.report import Report
 
 SCHEMA_VERSION = "15.0.7"
 # GitLab's own analyzers put this placeholder where a file is not tied to a commit

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from keysentry.text import escape_text
+from keysentry.model.text import escape_text
 
 if TYPE_CHECKING:
-    from keysentry.findings import Finding
     from keysentry.formats import RenderOptions
-    from keysentry.report import Report
+    from keysentry.model.finding import Finding
+    from keysentry.model.report import Report
 
 REFS_SHOWN = 6
 _SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}

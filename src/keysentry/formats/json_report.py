@@ -9,7 +9,7 @@ from keysentry import __version__
 
 if TYPE_CHECKING:
     from keysentry.formats import RenderOptions
-    from keysentry.report import Report
+    from keysentry.model.report import Report
 
 SCHEMA_VERSION = 1
 

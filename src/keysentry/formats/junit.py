@@ -12,12 +12,12 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from keysentry.formats.rules import describe, rule_for
-from keysentry.locations import locate
+from keysentry.model.location import locate
 
 if TYPE_CHECKING:
-    from keysentry.findings import Finding
     from keysentry.formats import RenderOptions
-    from keysentry.report import Report
+    from keysentry.model.finding import Finding
+    from keysentry.model.report import Report
 
 # characters XML 1.0 cannot carry at all, even escaped
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -11,12 +11,12 @@ import re
 from typing import TYPE_CHECKING
 
 from keysentry.formats.rules import REVOKE_URL, rule_for, verification_status
-from keysentry.locations import locate
+from keysentry.model.location import locate
 
 if TYPE_CHECKING:
-    from keysentry.findings import Finding
     from keysentry.formats import RenderOptions
-    from keysentry.report import Report
+    from keysentry.model.finding import Finding
+    from keysentry.model.report import Report
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 _ICON = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "⚪"}

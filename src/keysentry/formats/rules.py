@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from keysentry.locations import locate
+from keysentry.model.location import locate
 
 if TYPE_CHECKING:
-    from keysentry.findings import Finding
+    from keysentry.model.finding import Finding
 
 REVOKE_URL = "https://platform.deepseek.com/api_keys"
 _NEXT_STEPS = (

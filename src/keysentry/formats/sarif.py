@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from keysentry import __version__
-from keysentry.detector import KEY_LENGTH
+from keysentry.engine.detector import KEY_LENGTH
 from keysentry.formats.rules import RULES, describe, rule_for, verification_status
-from keysentry.locations import Where, locate
+from keysentry.model.location import Where, locate
 
 if TYPE_CHECKING:
-    from keysentry.findings import Finding
     from keysentry.formats import RenderOptions
-    from keysentry.report import Report
+    from keysentry.model.finding import Finding
+    from keysentry.model.report import Report
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/keysentry/keysentry"

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from keysentry.text import escape_text
-from keysentry.verify import describe
+from keysentry.guide.verify import describe
+from keysentry.model.text import escape_text
 
 if TYPE_CHECKING:
-    from keysentry.findings import Finding
     from keysentry.formats import RenderOptions
-    from keysentry.report import Report
+    from keysentry.model.finding import Finding
+    from keysentry.model.report import Report
 
 _SEVERITY_COLOR = {"critical": "magenta", "high": "red", "medium": "yellow", "low": "cyan"}
 

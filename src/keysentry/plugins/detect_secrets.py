@@ -1,25 +1,9 @@
-"""A detect-secrets plugin backed by keysentry's detector.
+"""Where baselines made with keysentry 0.1 point: detect-secrets loads this file by path.
 
-Use: ``detect-secrets scan --plugin "$(keysentry plugin-path)"``. detect-secrets
-loads this file by path and picks up every BasePlugin subclass in it.
+The plugin lives in ``keysentry.integrations.detect_secrets``; this file re-exports it so
+that a baseline recording ``…/keysentry/plugins/detect_secrets.py`` still loads.
 """
 
-from __future__ import annotations
+from keysentry.integrations.detect_secrets import DeepSeekDetector
 
-import re
-from collections.abc import Generator
-
-from detect_secrets.plugins.base import RegexBasedDetector
-
-from keysentry.detector import find_keys_in_text
-
-
-class DeepSeekDetector(RegexBasedDetector):
-    """DeepSeek API keys (sk- and 32 lowercase hex), placeholders excluded."""
-
-    secret_type = "DeepSeek API Key"
-
-    denylist = (re.compile(r"sk-[0-9a-f]{32}"),)
-
-    def analyze_string(self, string: str) -> Generator[str, None, None]:
-        yield from find_keys_in_text(string)
+__all__ = ["DeepSeekDetector"]

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from keysentry.config import Config
-from keysentry.report import Report, ScanError
-from keysentry.text import decode_path
+from keysentry.model.report import Report, ScanError
+from keysentry.model.text import decode_path
 
 SKIPPED_DIRS = frozenset({b".git"})  # names from a bytes walk are bytes
 STDIN = "-"

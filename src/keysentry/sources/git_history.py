@@ -33,6 +33,7 @@ from typing import BinaryIO
 
 import git
 
+from keysentry.model.text import decode_path
 from keysentry.sources.git_objects import (
     PIPE_SIZE,
     GitObject,
@@ -41,7 +42,6 @@ from keysentry.sources.git_objects import (
     read_batch,
     widen_pipe,
 )
-from keysentry.text import decode_path
 
 ZERO_OID = "0" * 40
 GITLINK_MODE = b"160000"

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, BinaryIO
 
-from keysentry import attribution, decoding, exposure
+from keysentry import exposure
 from keysentry.config import Config
-from keysentry.detector import (
+from keysentry.engine import attribution
+from keysentry.engine import layers as decoding
+from keysentry.engine.detector import (
     KEY_LENGTH,
     KEY_PATTERN,
     LOOKAHEAD,
@@ -23,9 +25,9 @@ from keysentry.detector import (
     Candidate,
     find_candidates,
 )
-from keysentry.findings import Finding, fingerprint, redact_text
-from keysentry.report import Report
-from keysentry.text import escape_text
+from keysentry.model.finding import Finding, fingerprint, redact_text
+from keysentry.model.report import Report
+from keysentry.model.text import escape_text
 
 WINDOW = 8 * 1024 * 1024
 # a key that straddles a window is seen whole, plain or encoded (\u{73}\u{6b}...)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from keysentry import history
+from keysentry.audits import history
+from keysentry.audits.scan_files import scan_paths
+from keysentry.audits.scan_staged import scan_staged
 from keysentry.config import Config
-from keysentry.leaked_keys import Audit, from_report
-from keysentry.report import Report
-from keysentry.scan import scan_paths
-from keysentry.staged import scan_staged
-from keysentry.text import decode_path
+from keysentry.guide.leaked_keys import Audit, from_report
+from keysentry.model.report import Report
+from keysentry.model.text import decode_path
 
 
 class NotARepositoryError(Exception):

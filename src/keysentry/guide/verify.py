@@ -17,12 +17,12 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from keysentry import __version__
-from keysentry.attribution import DASHSCOPE, DEEPSEEK
-from keysentry.findings import fingerprint, redact_text
+from keysentry.engine.attribution import DASHSCOPE, DEEPSEEK
+from keysentry.model.finding import fingerprint, redact_text
 
 if TYPE_CHECKING:  # the text report imports describe(); keep that import light
-    from keysentry.leaked_keys import LeakedKey
-    from keysentry.report import Report
+    from keysentry.guide.leaked_keys import LeakedKey
+    from keysentry.model.report import Report
 
 BASE_URL_ENV = "KEYSENTRY_VERIFY_BASE_URL"
 TIMEOUT_ENV = "KEYSENTRY_VERIFY_TIMEOUT"
@@ -193,7 +193,7 @@ def verify_leaked_keys(
     keys: list[LeakedKey], *, environ: Mapping[str, str] | None = None
 ) -> list[LeakedKey]:
     """Verify the keys known in full; the others are skipped. Returns them live first."""
-    from keysentry.leaked_keys import LeakedKey
+    from keysentry.guide.leaked_keys import LeakedKey
     known = {k.fingerprint: (k.secret, k.providers) for k in keys if k.secret}
     results = verify_keys(known, environ=environ)
     for key in keys:

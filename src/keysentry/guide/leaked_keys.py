@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from keysentry.attribution import DASHSCOPE, DEEPSEEK, UNKNOWN
-from keysentry.findings import fingerprint
-from keysentry.report import Report
-from keysentry.text import escape_text
+from keysentry.engine.attribution import DASHSCOPE, DEEPSEEK, UNKNOWN
+from keysentry.model.finding import fingerprint
+from keysentry.model.report import Report
+from keysentry.model.text import escape_text
 
 _CONFIDENCE_RANK = {"high": 0, "medium": 1, "low": 2}
 ARCHIVE_SEPARATOR = "!"
@@ -26,7 +26,7 @@ class ReportFileError(Exception):
     """A ``--from`` report that cannot be used; the message names the file."""
 
 
-HISTORY_SOURCES = ("blob", "commit-message", "tag-message")  # keysentry.history
+HISTORY_SOURCES = ("blob", "commit-message", "tag-message")  # keysentry.audits.history
 
 
 def is_history(finding: dict[str, Any]) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from keysentry import __version__
-from keysentry.guide import Playbook
+from keysentry.guide.playbook import Playbook
 
 SCHEMA_VERSION = 1
 

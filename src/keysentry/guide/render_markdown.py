@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from keysentry.formats.guide_text import header, summary_lines, yes_no
-from keysentry.guide import Playbook
+from keysentry.guide.playbook import Playbook
+from keysentry.guide.render_text import header, summary_lines, yes_no
 
 # Enough to stop emphasis, links, raw HTML and table breaks; `code` spans are harmless.
 _MD_SPECIAL = re.compile(r"([\\*\[\]<>|~])")

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from keysentry.findings import Finding
+from keysentry.model.finding import Finding
 
 EXIT_CLEAN = 0
 EXIT_FOUND = 1

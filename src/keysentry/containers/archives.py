@@ -371,7 +371,7 @@ def tar_members(
     stream: BinaryIO, limits: Limits, budget: Budget, skipped: Callable[[str, str], None]
 ) -> Iterator[Member]:
     """Regular files of a tar read front to back (what ``npm pack`` makes, once un-gzipped)."""
-    from keysentry.sources import tar_reader
+    from keysentry.containers import tar as tar_reader
 
     try:
         for name, reader in tar_reader.members(stream):

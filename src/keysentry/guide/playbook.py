@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from keysentry import purge
-from keysentry.attribution import DASHSCOPE, DEEPSEEK
-from keysentry.leaked_keys import Audit, LeakedKey, archive_of, is_commit_message, where
-from keysentry.report import EXIT_CLEAN, EXIT_FOUND, EXIT_INCOMPLETE
-from keysentry.text import escape_text
-from keysentry.verify import describe
+from keysentry.engine.attribution import DASHSCOPE, DEEPSEEK
+from keysentry.guide import purge
+from keysentry.guide.leaked_keys import Audit, LeakedKey, archive_of, is_commit_message, where
+from keysentry.guide.verify import describe
+from keysentry.model.report import EXIT_CLEAN, EXIT_FOUND, EXIT_INCOMPLETE
+from keysentry.model.text import escape_text
 
 API_KEYS_PAGE = "https://platform.deepseek.com/api_keys"
 USAGE_PAGE = "https://platform.deepseek.com/usage"

@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Iterable
 from pathlib import Path
 
-from keysentry.leaked_keys import LeakedKey
+from keysentry.guide.leaked_keys import LeakedKey
 
 REPLACEMENT = "REMOVED-LEAKED-API-KEY"
 

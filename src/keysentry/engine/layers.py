@@ -24,16 +24,16 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from keysentry import decoders
+from keysentry.containers import archives
 from keysentry.decoders import documents
-from keysentry.detector import Candidate
-from keysentry.findings import Finding
-from keysentry.report import Report, ScanError
-from keysentry.sources import archives
-from keysentry.text import escape_text
+from keysentry.engine.detector import Candidate
+from keysentry.model.finding import Finding
+from keysentry.model.report import Report, ScanError
+from keysentry.model.text import escape_text
 
 if TYPE_CHECKING:
     from keysentry.config import Config
-    from keysentry.scanner import Scanner, Window
+    from keysentry.engine.scanner import Scanner, Window
 
 MAX_ENCODED = decoders.MAX_ENCODED
 FIRST_READ = 8 << 20  # what a scan window reads first: containers are told by its start
@@ -220,7 +220,7 @@ def annotate(found: list[Finding], kind: str, raw: bytes, base: int = 0) -> None
 
 def _position(window: Window, pos: int) -> tuple[int, int]:
     """Line and column (1-based, in characters) of window.data[pos]."""
-    from keysentry.scanner import _chars
+    from keysentry.engine.scanner import _chars
 
     data = window.data
     line = window.line + data.count(b"\n", 0, pos)
@@ -265,7 +265,7 @@ def _payload_findings(
     fs_path: str | bytes | None,
 ) -> list[Finding]:
     """An inline source map or a base64 gzip blob, scanned whole as a layer of its own."""
-    from keysentry.scanner import is_allowed_inline
+    from keysentry.engine.scanner import is_allowed_inline
 
     label = "inline source map" if payload.kind == "sourcemap" else "base64 gzip data"
     if payload.problem is not None:

@@ -8,10 +8,10 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from itertools import chain
 
-from keysentry import pool
+from keysentry.audits import pool
 from keysentry.config import Config
-from keysentry.report import Report, ScanError
-from keysentry.scanner import Scanner
+from keysentry.engine.scanner import Scanner
+from keysentry.model.report import Report, ScanError
 from keysentry.sources.files import STDIN, FileEntry, file_entries, open_entry, stdin_stream
 
 # Work is counted in bytes, each file adding FILE_COST for opening it and the calls

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from keysentry.guide import KeyFacts, Playbook
-from keysentry.text import escape_text
+from keysentry.guide.playbook import KeyFacts, Playbook
+from keysentry.model.text import escape_text
 
 
 def yes_no(value: bool | None, unknown: str = "unknown") -> str:

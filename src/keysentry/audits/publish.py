@@ -7,10 +7,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from keysentry import baseline as baseline_mod
+from keysentry.audits import baseline as baseline_mod
 from keysentry.config import Config
 from keysentry.formats import FORMATS, RenderOptions
-from keysentry.report import Report
+from keysentry.model.report import Report
 
 # formats that can hold the full key (with --show-secrets); their files are private
 SECRET_CAPABLE = frozenset({"text", "json"})

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from keysentry.detector import TEXT_KEY_PATTERN
+from keysentry.engine.detector import TEXT_KEY_PATTERN
 
 RULE_ID = "deepseek-api-key"
 # what every output format says of a client-side finding (see exposure.py)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from keysentry.sources.archives import MEMBER_READERS, STREAM_DECODERS
+from keysentry.containers.archives import MEMBER_READERS, STREAM_DECODERS
 
 if TYPE_CHECKING:
-    from keysentry.findings import Finding
+    from keysentry.model.finding import Finding
 
 ARCHIVE_SEPARATOR = "!"
 NO_FILE_SOURCES = frozenset({"commit-message", "tag-message"})

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from keysentry.formats import guide_json, guide_markdown, guide_text
-from keysentry.guide import Playbook
+from keysentry.guide import render_json as guide_json
+from keysentry.guide import render_markdown as guide_markdown
+from keysentry.guide import render_text as guide_text
+from keysentry.guide.playbook import Playbook
 
 GuideRenderer = Callable[[Playbook, bool], str]
 

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from typing import BinaryIO, cast
 
 from keysentry.config import Config
-from keysentry.report import Report, ScanError
-from keysentry.scanner import Scanner
+from keysentry.engine.scanner import Scanner
+from keysentry.model.report import Report, ScanError
+from keysentry.model.text import decode_path
 from keysentry.sources.git_index import GitIndexError, read_blobs, staged_blobs
-from keysentry.text import decode_path
 
 SOURCE = "staged"
 

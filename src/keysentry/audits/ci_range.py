@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from keysentry.audits.scan_files import scan_paths
 from keysentry.config import Config
-from keysentry.report import Report
-from keysentry.scan import scan_paths
+from keysentry.model.report import Report
 
 ZERO_SHA = "0" * 40
 
@@ -225,7 +225,7 @@ def audit(
     repo: Path, commits: CommitRange, dist: list[str], config: Config
 ) -> Report:
     """The new commits through the history engine, then the build output."""
-    from keysentry import history  # the history engine; loaded only for `keysentry ci`
+    from keysentry.audits import history  # the history engine; loaded only for `keysentry ci`
 
     report = history.audit(repo, config, rev_range=commits.rev_range)
     scan_dist(dist, repo, config, report)

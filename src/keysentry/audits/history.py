@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from keysentry.audits.progress import INTERVAL, Progress
 from keysentry.config import Config
-from keysentry.findings import Finding
-from keysentry.progress import INTERVAL, Progress
-from keysentry.report import Report, ScanError
-from keysentry.scanner import Scanner
+from keysentry.engine.scanner import Scanner
+from keysentry.model.finding import Finding
+from keysentry.model.report import Report, ScanError
+from keysentry.model.text import decode_path
 from keysentry.sources.git_history import (
     REMOTE_PREFIX,
     Batch,
@@ -42,7 +43,6 @@ from keysentry.sources.git_history import (
     Introduction,
 )
 from keysentry.sources.git_objects import ObjectContent, read_batch
-from keysentry.text import decode_path
 
 # Forked scanning processes where the platform forks (not Windows, not macOS's default).
 _FORK = (

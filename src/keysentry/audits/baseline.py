@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from keysentry import __version__
-from keysentry.findings import Finding
-from keysentry.locations import locate
-from keysentry.report import Report
+from keysentry.model.finding import Finding
+from keysentry.model.location import locate
+from keysentry.model.report import Report
 
 FORMAT_VERSION = 1
 DEFAULT_FILE = ".keysentry-baseline.json"
