@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from keysentry.model.finding import fingerprint
+from keysentry.model.key import fingerprint
 
 SLOW_SECONDS = 5.0
 

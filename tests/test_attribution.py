@@ -10,10 +10,11 @@ from conftest import new_key, run_keysentry
 from keysentry.config import Config
 from keysentry.engine.scanner import Scanner
 from keysentry.model.finding import Finding
+from keysentry.model.target import ScanTarget
 
 
 def scan_text(text: str, path: str = "app.py") -> list[Finding]:
-    return Scanner(Config()).scan_bytes(text.encode("utf-8"), path)
+    return Scanner(Config()).scan_bytes(text.encode("utf-8"), ScanTarget(path))
 
 
 def only(findings: list[Finding]) -> Finding:

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import KEYSENTRY, REPO_ROOT, git, new_key, run_keysentry
 from keysentry import __version__
-from keysentry.model.finding import fingerprint, redact
+from keysentry.model.key import fingerprint, redact
 
 ESC = "\x1b"
 

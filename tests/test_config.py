@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import git, new_key, run_keysentry
-from keysentry.model.finding import fingerprint
+from keysentry.model.key import fingerprint
 
 
 def project(root: Path) -> dict[str, str]:

@@ -24,6 +24,7 @@ from keysentry.config import Config
 from keysentry.engine.scanner import Scanner
 from keysentry.exposure import Judge, severity
 from keysentry.model.finding import VIOLATION
+from keysentry.model.target import ScanTarget
 
 ESBUILD = REPO_ROOT / "tests" / "js" / "node_modules" / ".bin" / "esbuild"
 ASAR = REPO_ROOT / "tests" / "js" / "node_modules" / ".bin" / "asar"
@@ -186,7 +187,7 @@ def empty_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def judge_bytes(path: str, text: str) -> tuple[str, list[str]]:
     key = new_key()
-    findings = Scanner(Config()).scan_bytes(text.replace("@KEY@", key).encode(), path, "archive")
+    findings = Scanner(Config()).scan_bytes(text.replace("@KEY@", key).encode(), ScanTarget(path))
     (finding,) = findings
     return finding.exposure, finding.exposure_evidence
 

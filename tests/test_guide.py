@@ -11,7 +11,8 @@ from keysentry.guide import playbook as guide
 from keysentry.guide.leaked_keys import Audit, group
 from keysentry.guide.purge import REPLACEMENT
 from keysentry.guide.render_markdown import code, md
-from keysentry.model.finding import fingerprint, redact
+from keysentry.model.finding import Finding
+from keysentry.model.key import fingerprint, redact
 
 
 def project(folder: Path) -> dict[str, str]:
@@ -159,7 +160,12 @@ def test_guide_outside_a_repository_says_so(tmp_path):
     assert "git" in done.stderr and "--from" in done.stderr
 
 
-def _history_finding(key: str, commit: str, pushed: bool, source: str = "history") -> dict:
+def group_dicts(dicts):
+    """Findings as a saved JSON report holds them, grouped the way the guide groups them."""
+    return group(Finding.from_dict(d) for d in dicts)
+
+
+def _history_finding(key: str, commit: str, pushed: bool, source: str = "blob") -> dict:
     return {
         "fingerprint": fingerprint(key), "redacted": redact(key), "secret": key,
         "path": "config.py", "line": 3, "column": 9, "provider": "deepseek",
@@ -171,14 +177,14 @@ def _history_finding(key: str, commit: str, pushed: bool, source: str = "history
 
 def test_purge_step_and_force_push_follow_what_was_committed_and_pushed():
     local, pushed = new_key(), new_key()
-    only_local = group([_history_finding(local, "a" * 40, pushed=False)])
+    only_local = group_dicts([_history_finding(local, "a" * 40, pushed=False)])
     book = guide.build(Audit("repo", only_local), purge_file="p.txt", purge_written=True)
     assert [s.id for s in book.plans[0].steps][3] == guide.PURGE
     assert book.purge is not None
     assert not any("push --force" in c for c in book.purge.commands)
     assert "--replace-message" not in " ".join(book.purge.commands)
 
-    both = group([_history_finding(local, "a" * 40, pushed=False),
+    both = group_dicts([_history_finding(local, "a" * 40, pushed=False),
                   _history_finding(pushed, "b" * 40, pushed=True, source="commit-message")])
     book = guide.build(Audit("repo", both), purge_file="p.txt", purge_written=True)
     assert book.plans[0].facts.fingerprint == fingerprint(pushed)  # pushed ranks first
@@ -188,7 +194,7 @@ def test_purge_step_and_force_push_follow_what_was_committed_and_pushed():
     assert any("re-clone" in line for line in book.purge.aftermath)  # type: ignore[union-attr]
     assert any("Forks" in line for line in book.purge.aftermath)  # type: ignore[union-attr]
 
-    uncommitted = group([{**_history_finding(local, "", pushed=False), "source": "file"}])
+    uncommitted = group_dicts([{**_history_finding(local, "", pushed=False), "source": "file"}])
     book = guide.build(Audit("repo", uncommitted))
     assert book.purge is None
     assert guide.PURGE not in [s.id for s in book.plans[0].steps]
@@ -199,7 +205,7 @@ def test_live_keys_come_first():
     findings = [_history_finding(first, "a" * 40, pushed=True),
                 {**_history_finding(live, "", pushed=False), "source": "file",
                  "verification": {"status": "live", "is_available": True}}]
-    keys = group(findings)
+    keys = group_dicts(findings)
     assert keys[0].fingerprint == fingerprint(live)
     book = guide.build(Audit("repo", keys))
     assert book.live == 1

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conftest import git, git_env, new_key, run_keysentry, tool
 from keysentry.guide.purge import REPLACEMENT
-from keysentry.model.finding import fingerprint
+from keysentry.model.key import fingerprint
 
 
 def filter_repo_env() -> dict[str, str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from conftest import KEYSENTRY, git, new_key, run_keysentry
 from keysentry.audits.history import audit
 from keysentry.config import Config
-from keysentry.model.finding import fingerprint
+from keysentry.model.key import fingerprint
 from keysentry.model.report import Report
 
 
@@ -75,9 +75,9 @@ def test_each_unique_blob_is_scanned_once_and_reported_at_each_path(git_repo):
         for line in git(git_repo, "ls-tree", "-r", rev).splitlines()
     }
     assert report.stats["blobs_scanned"] == len(unique_blobs)
-    places = {f.path: f.extra["commit"] for f in by_key(report, key)}
+    places = {f.path: f.history.commit for f in by_key(report, key)}
     assert places == {"a.py": first, "copy/b.py": second}
-    assert all(f.extra["in_head"] for f in by_key(report, key))
+    assert all(f.history.in_head for f in by_key(report, key))
 
 
 def test_every_kind_of_ref_is_audited_and_named(git_repo, tmp_path):
@@ -107,16 +107,16 @@ def test_every_kind_of_ref_is_audited_and_named(git_repo, tmp_path):
 
     def refs(name: str) -> list[str]:
         [finding] = by_key(report, keys[name])
-        return finding.extra["refs"]
+        return finding.history.refs
 
     assert refs("tag") == ["refs/tags/v1"]
     assert refs("notes") == ["refs/notes/commits"]
     assert refs("stash") == ["refs/stash"]
     assert "refs/remotes/origin/main" in refs("remote")
-    assert by_key(report, keys["remote"])[0].extra["pushed"] is True
+    assert by_key(report, keys["remote"])[0].history.pushed is True
     assert refs("head") == ["refs/heads/main"]
-    assert by_key(report, keys["head"])[0].extra["pushed"] is False
-    assert by_key(report, keys["head"])[0].extra["in_head"] is True
+    assert by_key(report, keys["head"])[0].history.pushed is False
+    assert by_key(report, keys["head"])[0].history.in_head is True
 
 
 def test_dangling_commit_after_reset_hard_is_reported_unreachable(git_repo):
@@ -129,10 +129,10 @@ def test_dangling_commit_after_reset_hard_is_reported_unreachable(git_repo):
     report = audit(git_repo, Config())
 
     [finding] = by_key(report, key)
-    assert finding.extra["commit"] == lost
-    assert finding.extra["reachable"] is False
-    assert finding.extra["refs"] == []
-    assert finding.extra["in_head"] is False
+    assert finding.history.commit == lost
+    assert finding.history.reachable is False
+    assert finding.history.refs == []
+    assert finding.history.in_head is False
 
 
 def test_commit_and_tag_messages(git_repo):
@@ -144,15 +144,15 @@ def test_commit_and_tag_messages(git_repo):
     report = audit(git_repo, Config())
 
     [message] = by_key(report, in_commit)
-    assert message.extra["source"] == "commit-message"
-    assert message.extra["commit"] == sha
+    assert message.source == "commit-message"
+    assert message.history.commit == sha
     assert message.line == 3
-    assert message.extra["in_head"] is True
-    assert message.extra["author"] == "Test Author <author@example.com>"
+    assert message.history.in_head is True
+    assert message.history.author == "Test Author <author@example.com>"
     [tag] = by_key(report, in_tag)
-    assert tag.extra["source"] == "tag-message"
-    assert tag.extra["commit"] == sha
-    assert tag.extra["refs"] == ["refs/tags/release"]
+    assert tag.source == "tag-message"
+    assert tag.history.commit == sha
+    assert tag.history.refs == ["refs/tags/release"]
     assert tag.line == 2
 
 
@@ -174,9 +174,9 @@ def test_key_only_an_evil_merge_introduced(git_repo):
     report = audit(git_repo, Config())
 
     [finding] = by_key(report, key)
-    assert finding.extra["commit"] == merge
-    assert finding.extra["merge"] is True
-    assert finding.extra["in_head"] is True
+    assert finding.history.commit == merge
+    assert finding.history.merge is True
+    assert finding.history.in_head is True
 
 
 def test_range_and_since_audit_only_what_the_range_introduced(git_repo):
@@ -278,7 +278,7 @@ def test_bare_repository(git_repo, tmp_path):
     report = audit(bare, Config())
 
     [finding] = by_key(report, key)
-    assert (finding.path, finding.extra["commit"], finding.extra["in_head"]) == ("a.js", sha, True)
+    assert (finding.path, finding.history.commit, finding.history.in_head) == ("a.js", sha, True)
 
 
 def test_thousands_of_refs(git_repo):
@@ -292,9 +292,9 @@ def test_thousands_of_refs(git_repo):
     report = audit(git_repo, Config())
 
     [finding] = by_key(report, key)
-    assert finding.extra["refs_total"] == 3001
-    assert finding.extra["refs"][0] == "refs/heads/main"
-    assert len(finding.extra["refs"]) == 1000
+    assert finding.history.refs_total == 3001
+    assert finding.history.refs[0] == "refs/heads/main"
+    assert len(finding.history.refs) == 1000
 
 
 def test_large_blob_in_bounded_memory(git_repo):
@@ -437,7 +437,7 @@ def test_large_store_read_by_parallel_streams_misses_nothing(git_repo):
     assert report.stats["blobs_scanned"] == commits
     assert report.stats["commits_scanned"] == commits
     assert {f.fingerprint for f in report.findings} == {fingerprint(k) for k in keys.values()}
-    assert all(f.extra["reachable"] for f in report.findings)
+    assert all(f.history.reachable for f in report.findings)
 
 
 def test_dropped_stash_and_staged_only_blobs_are_found(git_repo):
@@ -453,12 +453,12 @@ def test_dropped_stash_and_staged_only_blobs_are_found(git_repo):
 
     [from_stash] = by_key(report, stashed)
     assert from_stash.path == "app.py"
-    assert from_stash.extra["reachable"] is False
-    assert from_stash.extra["commit"] is not None
+    assert from_stash.history.reachable is False
+    assert from_stash.history.commit is not None
     [from_index] = by_key(report, staged)
     assert from_index.path == "new.py"
-    assert from_index.extra["commit"] is None
-    assert from_index.extra["reachable"] is False
+    assert from_index.history.commit is None
+    assert from_index.history.reachable is False
 
 
 def test_a_decompression_bomb_in_history_makes_the_audit_incomplete(git_repo):

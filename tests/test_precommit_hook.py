@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT, git, git_env, new_key, tool
-from keysentry.model.finding import redact
+from keysentry.model.key import redact
 
 SKIPPED = ("tests/", "bench/")  # not part of the installed hook
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import new_key, run_keysentry
 from keysentry.audits import pool
 from keysentry.audits import scan_files as scan
-from keysentry.model.finding import fingerprint
+from keysentry.model.key import fingerprint
 
 FILES = 2_200  # enough per-file work to pass the threshold for starting workers
 

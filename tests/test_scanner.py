@@ -11,19 +11,22 @@ import pytest
 
 from conftest import KEYSENTRY, new_key
 from keysentry.config import Config
-from keysentry.engine.scanner import OVERLAP, WINDOW, Scanner
-from keysentry.model.finding import Finding, redact
+from keysentry.engine.scanner import Scanner
+from keysentry.engine.windows import OVERLAP, WINDOW
+from keysentry.model.finding import Finding
+from keysentry.model.key import redact
+from keysentry.model.target import ScanTarget
 
 MiB = 1024 * 1024
 
 
 def scan(data: bytes, path: str = "f.txt") -> list[Finding]:
-    return Scanner(Config()).scan_bytes(data, path)
+    return Scanner(Config()).scan_bytes(data, ScanTarget(path))
 
 
 def scan_file(path: Path) -> list[Finding]:
     with path.open("rb", buffering=0) as stream:
-        return Scanner(Config()).scan_stream(stream, str(path))
+        return Scanner(Config()).scan_stream(stream, ScanTarget(str(path)))
 
 
 def expected_position(data: bytes, offset: int) -> tuple[int, int]:
@@ -223,7 +226,7 @@ NOT_ALLOWED = {
 @pytest.mark.parametrize("name", sorted(ALLOWED))
 def test_inline_allow_suppresses(name: str) -> None:
     scanner = Scanner(Config())
-    assert scanner.scan_bytes(ALLOWED[name].format(k=new_key()).encode(), "a.py") == []
+    assert scanner.scan_bytes(ALLOWED[name].format(k=new_key()).encode(), ScanTarget("a.py")) == []
     assert scanner.report.stats["suppressed_inline"] == 1
 
 
@@ -244,6 +247,6 @@ def test_allowed_fingerprint_suppresses() -> None:
 
     allowed, reported = new_key(), new_key()
     scanner = Scanner(Config(allowed_fingerprints=[fingerprint(allowed)]))
-    found = scanner.scan_bytes(f"{allowed}\n{reported}\n".encode(), "a")
+    found = scanner.scan_bytes(f"{allowed}\n{reported}\n".encode(), ScanTarget("a"))
     assert [f.secret for f in found] == [reported]
     assert scanner.report.stats["suppressed_allowlist"] == 1

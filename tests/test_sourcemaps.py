@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT, new_key, run_keysentry
-from keysentry.model.finding import fingerprint
+from keysentry.model.key import fingerprint
 
 JS_BIN = REPO_ROOT / "tests" / "js" / "node_modules" / ".bin"
 

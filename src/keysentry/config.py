@@ -55,7 +55,7 @@ class Config:
     ci_dist: list[str] = field(default_factory=list)
     client_paths: list[str] = field(default_factory=list)  # exposure verdict overrides
     server_paths: list[str] = field(default_factory=list)
-    decode: bool = True  # decoders and archives (decoding.py); --no-decode turns it off
+    decode: bool = True  # decoders and archives (engine/layers.py); --no-decode turns it off
     max_decode_depth: int = 6
     max_decompressed_mb: int = 4096
     max_compression_ratio: int = 100

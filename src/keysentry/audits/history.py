@@ -24,15 +24,21 @@ import sys
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from keysentry.audits.progress import INTERVAL, Progress
 from keysentry.config import Config
 from keysentry.engine.scanner import Scanner
-from keysentry.model.finding import Finding
+from keysentry.model.finding import Finding, HistoryPlacement
 from keysentry.model.report import Report, ScanError
+from keysentry.model.target import (
+    COMMIT_MESSAGE_PATH,
+    TAG_MESSAGE_PATH,
+    ScanTarget,
+    SourceKind,
+)
 from keysentry.model.text import decode_path
 from keysentry.sources.git_history import (
     REMOTE_PREFIX,
@@ -52,10 +58,6 @@ _FORK = (
 )
 BIG_OBJECT = 8 * 1024 * 1024  # larger blobs stream through the scanner in windows
 REFS_LISTED = 1000  # refs listed per finding; refs_total says how many there are
-COMMIT_MESSAGE = "commit-message"
-TAG_MESSAGE = "tag-message"
-COMMIT_MESSAGE_PATH = "(commit message)"
-TAG_MESSAGE_PATH = "(tag message)"
 SHALLOW_NOTE = (
     "history truncated: this is a shallow clone, so commits older than its boundary"
     " were not audited (`git fetch --unshallow` fetches them)"
@@ -93,15 +95,15 @@ def audit(
     rev_range: audit only what ``BASE..HEAD`` (any rev-list range) introduced.
     progress: draw a progress line on stderr (callers pass True only for a terminal).
 
-    Each finding's ``extra`` holds ``source`` (``blob``, ``commit-message``,
-    ``tag-message``), ``commit`` (the first commit that introduced the key at
-    that path, or None for a blob no commit holds), ``commits`` (every such
-    commit), ``author``, ``date``, ``refs`` (the refs that reach it; at most 1000,
-    with ``refs_total``), ``in_head``, ``pushed`` (a remote-tracking ref reaches
-    it), ``reachable`` (any ref reaches it; False for reflog-only and dangling
-    objects) and ``blob``. Problems are added to ``report.errors`` (a path that
-    is no repository, a bad revision, missing objects) and ``report.notes`` (a
-    shallow clone); the audit goes on past everything but the first.
+    Each finding's ``source`` is ``blob``, ``commit-message`` or ``tag-message`` and its
+    ``history`` (a HistoryPlacement) says where it sits: the first commit that
+    introduced the key at that path (None for a blob no commit holds), every such
+    commit, author and date, the refs that reach it (at most 1000, with the total),
+    whether HEAD holds it, whether a remote-tracking ref reaches it (pushed), whether
+    any ref does (False for reflog-only and dangling objects), and the blob. Problems
+    are added to ``report.errors`` (a path that is no repository, a bad revision,
+    missing objects) and ``report.notes`` (a shallow clone); the audit goes on past
+    everything but the first.
     """
     report = report if report is not None else Report()
     where = decode_path(os.path.abspath(repo))
@@ -291,10 +293,11 @@ class _Audit:
         contents = self.repo.blobs(hit.oid for hit, _ in places)
         for (hit, path), (_, content) in zip(places, contents, strict=False):
             shown = decode_path(path) if path else f"(blob {hit.oid})"
+            target = ScanTarget(shown, SourceKind.BLOB)
             if hit.size <= BIG_OBJECT:
-                found = scanner.scan_bytes(content.read(), shown, "blob")
+                found = scanner.scan_bytes(content.read(), target)
             else:
-                found = scanner.scan_stream(content, shown, "blob")
+                found = scanner.scan_stream(content, target)
             introduced = hit.paths.get(path, [])
             commits = list(dict.fromkeys(i.commit for i in introduced))
             refs = {r for c in commits for r in reached.get(c, [])}
@@ -305,11 +308,7 @@ class _Audit:
                 in_head = head_blob is not None and finding.fingerprint in keys_in.get(
                     head_blob, set()
                 )
-                finding.extra.update(
-                    _placement("blob", first, commits, refs, in_head, hit.oid)
-                )
-                if first is not None and first.merge:
-                    finding.extra["merge"] = True
+                finding.history = _placement(first, commits, refs, in_head, hit.oid)
                 self.report.findings.append(finding)
         contents.close()
 
@@ -326,21 +325,18 @@ class _Audit:
             refs = set(reached.get(hit.oid, []))
             in_head = "HEAD" in refs
             commit: str | None = hit.oid
-            path, source = COMMIT_MESSAGE_PATH, COMMIT_MESSAGE
+            path = COMMIT_MESSAGE_PATH
         else:
             refs = set(named.get(hit.oid, set()))
             in_head = False
             target = re.search(rb"^object ([0-9a-f]{40,64})$", hit.header, re.M)
             commit = target.group(1).decode() if target else None
-            path, source = TAG_MESSAGE_PATH, TAG_MESSAGE
+            path = TAG_MESSAGE_PATH
         for finding in hit.findings:
             finding.path = path
-            finding.extra.update(
-                _placement(source, None, [commit] if commit else [], refs, in_head, None)
-            )
-            finding.extra.update({"author": author, "date": date})
-            if hit.kind == "tag":
-                finding.extra["tag"] = hit.oid
+            placed = _placement(None, [commit] if commit else [], refs, in_head, None)
+            tag = hit.oid if hit.kind == "tag" else None
+            finding.history = replace(placed, author=author, date=date, tag=tag)
             self.report.findings.append(finding)
 
 
@@ -379,10 +375,11 @@ class _StreamScan:
             self.stats["objects_scanned"] += 1
         if obj.kind == "blob":
             errors, notes = len(self.scratch.errors), len(self.scratch.notes)
+            target = ScanTarget("", SourceKind.BLOB)
             if obj.size <= BIG_OBJECT:
-                found = self.scanner.scan_bytes(content.read(), "", "blob")
+                found = self.scanner.scan_bytes(content.read(), target)
             else:
-                found = self.scanner.scan_stream(content, "", "blob")
+                found = self.scanner.scan_stream(content, target)
             where = f"blob {obj.oid}"
             for error in self.scratch.errors[errors:]:  # the path inside the blob, if any
                 self.problems.append(ScanError(where + error.path, error.message))
@@ -394,8 +391,8 @@ class _StreamScan:
                 self.hits[obj.oid] = _Hit(obj.oid, "blob", found, obj.size)
         elif obj.kind in ("commit", "tag"):
             header, _, message = content.read().partition(b"\n\n")
-            source = COMMIT_MESSAGE if obj.kind == "commit" else TAG_MESSAGE
-            found = self.scanner.scan_bytes(message, "", source)
+            source = SourceKind.COMMIT_MESSAGE if obj.kind == "commit" else SourceKind.TAG_MESSAGE
+            found = self.scanner.scan_bytes(message, ScanTarget("", source))
             self.stats[f"{obj.kind}s_scanned"] += 1
             if obj.kind == "commit":
                 self.commits.append(obj.oid.encode())
@@ -435,29 +432,26 @@ def _totals(parts: list[_StreamScan]) -> tuple[int, int, int]:
 
 
 def _placement(
-    source: str,
     first: Introduction | None,
     commits: list[str],
     refs: set[str],
     in_head: bool,
     blob: str | None,
-) -> dict[str, Any]:
+) -> HistoryPlacement:
     listed = sorted(refs - {"HEAD"}, key=_ref_rank)
-    extra: dict[str, Any] = {
-        "source": source,
-        "commit": first.commit if first is not None else (commits[0] if commits else None),
-        "commits": commits,
-        "author": first.author if first is not None else None,
-        "date": first.date if first is not None else None,
-        "refs": listed[:REFS_LISTED],
-        "refs_total": len(listed),
-        "in_head": in_head,
-        "pushed": any(r.startswith(REMOTE_PREFIX) for r in refs),
-        "reachable": bool(refs),
-    }
-    if blob is not None:
-        extra["blob"] = blob
-    return extra
+    return HistoryPlacement(
+        commit=first.commit if first is not None else (commits[0] if commits else None),
+        commits=commits,
+        author=first.author if first is not None else None,
+        date=first.date if first is not None else None,
+        refs=listed[:REFS_LISTED],
+        refs_total=len(listed),
+        in_head=in_head,
+        pushed=any(r.startswith(REMOTE_PREFIX) for r in refs),
+        reachable=bool(refs),
+        blob=blob,
+        merge=first is not None and first.merge,
+    )
 
 
 def _ref_rank(name: str) -> tuple[int, str]:

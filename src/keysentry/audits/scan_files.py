@@ -12,6 +12,7 @@ from keysentry.audits import pool
 from keysentry.config import Config
 from keysentry.engine.scanner import Scanner
 from keysentry.model.report import Report, ScanError
+from keysentry.model.target import STDIN_PATH, ScanTarget, SourceKind
 from keysentry.sources.files import STDIN, FileEntry, file_entries, open_entry, stdin_stream
 
 # Work is counted in bytes, each file adding FILE_COST for opening it and the calls
@@ -36,7 +37,7 @@ def scan_paths(
     """
     scanner = Scanner(config, report or Report())
     if STDIN in paths:
-        scanner.scan_stream(stdin_stream(), "<stdin>", source="stdin")
+        scanner.scan_stream(stdin_stream(), ScanTarget(STDIN_PATH, SourceKind.STDIN))
         scanner.report.stats["files_scanned"] += 1
     walk = _Walk(paths, config)
     workers = pool.available_workers(jobs)
@@ -64,7 +65,7 @@ def scan_entry(scanner: Scanner, entry: FileEntry) -> None:
     """Scan one file into the scanner's report; an unreadable file becomes an error."""
     try:
         with open_entry(entry) as stream:
-            scanner.scan_stream(stream, entry.display, fs_path=entry.fs_path)
+            scanner.scan_stream(stream, ScanTarget(entry.display, fs_path=entry.fs_path))
     except OSError as exc:
         scanner.report.errors.append(ScanError(entry.display, exc.strerror or str(exc)))
         return

@@ -9,10 +9,9 @@ from typing import BinaryIO, cast
 from keysentry.config import Config
 from keysentry.engine.scanner import Scanner
 from keysentry.model.report import Report, ScanError
+from keysentry.model.target import ScanTarget, SourceKind
 from keysentry.model.text import decode_path
 from keysentry.sources.git_index import GitIndexError, read_blobs, staged_blobs
-
-SOURCE = "staged"
 
 
 def scan_staged(
@@ -43,7 +42,8 @@ def scan_staged(
                 continue
             # the work-tree folders (package.json, manifests) tell exposure where it ships
             on_disk = os.path.join(top, blob.path)
-            scanner.scan_stream(cast(BinaryIO, content), path, source=SOURCE, fs_path=on_disk)
+            target = ScanTarget(path, SourceKind.STAGED, fs_path=on_disk)
+            scanner.scan_stream(cast(BinaryIO, content), target)
             stats["files_scanned"] += 1
     except GitIndexError as exc:
         where = decode_path(os.path.abspath(cwd or os.curdir))

@@ -105,7 +105,7 @@ def guide(
         except NotARepositoryError as exc:
             _fail(f"{exc} (run the guide inside a git repository, or pass --from REPORT)")
         for error in audit.errors:
-            where, message = escape_text(str(error["path"])), escape_text(str(error["message"]))
+            where, message = escape_text(error.path), escape_text(error.message)
             click.echo(f"keysentry: {where}: {message}", err=True)
     if verify:
         from keysentry.guide.verify import (  # urllib: when asked

@@ -14,7 +14,8 @@ import binascii
 import re
 
 from keysentry.decoders.context import RADIUS, context_text
-from keysentry.engine.detector import KEY_LENGTH, find_candidates
+from keysentry.engine.detector import find_candidates
+from keysentry.model.key import KEY_LENGTH
 
 ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
 _URLSAFE = bytes.maketrans(b"-_", b"+/")

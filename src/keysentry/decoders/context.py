@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from keysentry.model.finding import redact_text
+from keysentry.model.key import redact_text
 from keysentry.model.text import escape_text
 
 RADIUS = 40

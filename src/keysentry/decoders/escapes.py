@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 
 from keysentry.decoders.context import RADIUS, context_text
-from keysentry.engine.detector import KEY_LENGTH, find_candidates
+from keysentry.engine.detector import find_candidates
+from keysentry.model.key import KEY_LENGTH
 
 _TOKENS = {
     "js-escape": re.compile(

@@ -7,15 +7,11 @@ detect-secrets plugin.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass
 from itertools import pairwise
 
-KEY_LENGTH = 35  # "sk-" + 32 hex
-KEY_REGEX = rb"sk-[0-9a-f]{32}"
-KEY_PATTERN = re.compile(KEY_REGEX)
-TEXT_KEY_PATTERN = re.compile(KEY_REGEX.decode())
+from keysentry.model.key import KEY_PATTERN
 
 # A character that would make the key part of a longer token.
 _TOKEN_BEFORE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from keysentry.engine.detector import KEY_LENGTH
 from keysentry.formats.rules import describe, rule_for
+from keysentry.model.key import KEY_LENGTH
 from keysentry.model.location import locate
 
 if TYPE_CHECKING:

@@ -44,9 +44,9 @@ def _vulnerability(finding: Finding) -> dict[str, Any]:
     if where.member is not None:
         file = f"{where.file}!{where.member}"
     commit: dict[str, Any] = {"sha": where.commit or NO_COMMIT}
-    for name in ("author", "date", "message"):
-        if isinstance(finding.extra.get(name), str):
-            commit[name] = finding.extra[name]
+    placed = finding.history
+    if placed is not None:
+        commit.update({k: v for k, v in (("author", placed.author), ("date", placed.date)) if v})
     identity = f"{rule_id}\0{finding.fingerprint}\0{finding.path}\0{where.commit or ''}"
     return {
         "id": str(uuid.uuid5(_NAMESPACE, identity)),

@@ -7,15 +7,16 @@ first (anyone with access to the remote has them), then keys still in HEAD.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
+from keysentry.model.finding import NOT_PLACED, Finding, HistoryPlacement
+from keysentry.model.target import SourceKind
 from keysentry.model.text import escape_text
 
 if TYPE_CHECKING:
     from keysentry.formats import RenderOptions
-    from keysentry.model.finding import Finding
     from keysentry.model.report import Report
 
 REFS_SHOWN = 6
@@ -29,37 +30,41 @@ def _short(ref: str) -> str:
     return ref
 
 
+def _placed(finding: Finding) -> HistoryPlacement:
+    return finding.history or NOT_PLACED
+
+
 def _key_rank(findings: list[Finding]) -> tuple[int, int, int, str]:
     return (
-        0 if any(f.extra.get("pushed") for f in findings) else 1,
-        0 if any(f.extra.get("in_head") for f in findings) else 1,
+        0 if any(_placed(f).pushed for f in findings) else 1,
+        0 if any(_placed(f).in_head for f in findings) else 1,
         min(_SEVERITY_RANK.get(f.severity, 4) for f in findings),
         findings[0].fingerprint,
     )
 
 
 def _place(finding: Finding) -> str:
-    extra: dict[str, Any] = finding.extra
-    commit = extra.get("commit")
-    if finding.source.endswith("-message"):
-        kind = "tag" if finding.source.startswith("tag") else "commit"
+    placed = _placed(finding)
+    commit = placed.commit
+    if finding.source.is_message:
+        kind = "tag" if finding.source is SourceKind.TAG_MESSAGE else "commit"
         target = f" of {commit[:12]}" if commit else ""
         where = f"{kind} message{target}, line {finding.line}"
     else:
         where = f"{escape_text(finding.path)}:{finding.line}:{finding.column}"
         if commit:
-            commits = extra.get("commits") or [commit]
+            commits = placed.commits or [commit]
             more = f" (+{len(commits) - 1} more)" if len(commits) > 1 else ""
-            merge = ", a merge's own change" if extra.get("merge") else ""
+            merge = ", a merge's own change" if placed.merge else ""
             where += f"  introduced by {commit[:12]}{more}{merge}"
         else:
             where += "  in no commit (staged or dangling blob)"
     flags = [
         flag
         for flag, on in (
-            ("PUSHED", extra.get("pushed")),
-            ("in HEAD", extra.get("in_head")),
-            ("unreachable: reflog or dangling only", not extra.get("reachable", True)),
+            ("PUSHED", placed.pushed),
+            ("in HEAD", placed.in_head),
+            ("unreachable: reflog or dangling only", not placed.reachable),
         )
         if on
     ]
@@ -70,11 +75,11 @@ def _key_entry(number: int, findings: list[Finding], options: RenderOptions) -> 
     def paint(text: str, **style: object) -> str:
         return click.style(text, **style) if options.color else text  # type: ignore[arg-type]
 
-    first = min(findings, key=lambda f: (f.extra.get("date") or "9999", f.path))
+    first = min(findings, key=lambda f: (_placed(f).date or "9999", f.path))
     key = first.secret if options.show_secrets else first.redacted
     severity = min((f.severity for f in findings), key=lambda s: _SEVERITY_RANK.get(s, 4))
-    pushed = any(f.extra.get("pushed") for f in findings)
-    in_head = any(f.extra.get("in_head") for f in findings)
+    pushed = any(_placed(f).pushed for f in findings)
+    in_head = any(_placed(f).in_head for f in findings)
     banner = [paint(severity.upper(), fg="red", bold=True)]
     if pushed:
         banner.append(paint("PUSHED", fg="magenta", bold=True))
@@ -88,21 +93,22 @@ def _key_entry(number: int, findings: list[Finding], options: RenderOptions) -> 
     ]
     if any(f.exposure == "client" for f in findings):
         lines.append("    exposure: CLIENT-SIDE in at least one place (a §2.2 violation)")
-    if first.extra.get("commit"):
+    seen = _placed(first)
+    if seen.commit:
         lines.append(
-            f"    first seen: {first.extra['commit'][:12]} {first.extra.get('date') or ''}"
-            f" by {escape_text(str(first.extra.get('author') or '?'))}"
+            f"    first seen: {seen.commit[:12]} {seen.date or ''}"
+            f" by {escape_text(seen.author or '?')}"
         )
     lines.append(f"    where it lives ({len(findings)} place(s)):")
-    for finding in sorted(findings, key=lambda f: (f.extra.get("date") or "", f.path, f.line)):
+    for finding in sorted(findings, key=lambda f: (_placed(f).date or "", f.path, f.line)):
         lines.append(f"      {_place(finding)}")
-        if not finding.source.endswith("-message"):
+        if not finding.source.is_message:
             lines.append(f"        {paint(escape_text(finding.snippet), dim=True)}")
     refs = sorted(
-        {r for f in findings for r in f.extra.get("refs") or []},
+        {r for f in findings for r in _placed(f).refs},
         key=lambda r: (not r.startswith("refs/remotes/"), not r.startswith("refs/heads/"), r),
     )
-    total = max([len(refs), *(f.extra.get("refs_total", 0) for f in findings)])
+    total = max([len(refs), *(_placed(f).refs_total for f in findings)])
     if refs:
         shown = ", ".join(escape_text(_short(r)) for r in refs[:REFS_SHOWN])
         more = f" (+{total - REFS_SHOWN} more)" if total > REFS_SHOWN else ""
@@ -118,8 +124,8 @@ def render(report: Report, options: RenderOptions) -> str:
         by_key[finding.fingerprint].append(finding)
     keys = sorted(by_key.values(), key=_key_rank)
     stats = report.stats
-    pushed = sum(1 for group in keys if any(f.extra.get("pushed") for f in group))
-    in_head = sum(1 for group in keys if any(f.extra.get("in_head") for f in group))
+    pushed = sum(1 for group in keys if any(_placed(f).pushed for f in group))
+    in_head = sum(1 for group in keys if any(_placed(f).in_head for f in group))
     out = [
         f"History audit: {len(keys)} distinct key(s) in {len(report.findings)} place(s);"
         f" {stats.get('objects_scanned', 0):,} objects read ({stats.get('blobs_scanned', 0):,}"

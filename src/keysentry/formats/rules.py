@@ -94,7 +94,7 @@ def rule_for(finding: Finding) -> Rule:
         return CLIENT_SIDE
     if finding.severity in ("medium", "low"):
         return UNCONFIRMED
-    return IN_HISTORY if finding.extra.get("commit") else IN_REPOSITORY
+    return IN_HISTORY if finding.history and finding.history.commit else IN_REPOSITORY
 
 
 def rule_id(finding: Finding) -> str:

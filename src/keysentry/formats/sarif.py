@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from keysentry import __version__
-from keysentry.engine.detector import KEY_LENGTH
 from keysentry.formats.rules import RULES, describe, rule_for, verification_status
+from keysentry.model.key import KEY_LENGTH
 from keysentry.model.location import Where, locate
 
 if TYPE_CHECKING:
@@ -85,9 +85,9 @@ def _properties(finding: Finding, where: Where) -> dict[str, Any]:
         props["archiveMember"] = where.member
     if where.commit is not None:
         props["commit"] = where.commit
-        for name in ("refs", "author", "date"):
-            if name in finding.extra:
-                props[name] = finding.extra[name]
+        if finding.history is not None:
+            placed = finding.history
+            props.update({"refs": placed.refs, "author": placed.author, "date": placed.date})
     if status := verification_status(finding):
         props["verification"] = status
     return props

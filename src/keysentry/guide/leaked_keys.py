@@ -1,7 +1,7 @@
 """Findings grouped by key: one LeakedKey per fingerprint, with every place it was seen.
 
-Works on finding dictionaries (``Finding.to_dict`` / the JSON report), so a fresh
-audit and a saved ``--format json`` report feed the guide the same way. A saved
+Works on ``Finding`` values: a fresh audit's, or a saved ``--format json`` report's
+read back with ``Finding.from_dict``, so both feed the guide the same way. A saved
 report holds the full key only when it was written with ``--show-secrets``.
 """
 
@@ -14,54 +14,53 @@ from pathlib import Path
 from typing import Any
 
 from keysentry.engine.attribution import DASHSCOPE, DEEPSEEK, UNKNOWN
-from keysentry.model.finding import fingerprint
-from keysentry.model.report import Report
+from keysentry.model.finding import NOT_PLACED, Finding, HistoryPlacement
+from keysentry.model.key import fingerprint
+from keysentry.model.report import Report, ScanError
+from keysentry.model.target import MEMBER_SEPARATOR, SourceKind
 from keysentry.model.text import escape_text
 
 _CONFIDENCE_RANK = {"high": 0, "medium": 1, "low": 2}
-ARCHIVE_SEPARATOR = "!"
 
 
 class ReportFileError(Exception):
     """A ``--from`` report that cannot be used; the message names the file."""
 
 
-HISTORY_SOURCES = ("blob", "commit-message", "tag-message")  # keysentry.audits.history
-
-
-def is_history(finding: dict[str, Any]) -> bool:
+def is_history(finding: Finding) -> bool:
     """Found by ``keysentry history``: in a commit, a message, or a stray object."""
-    return finding.get("source") in HISTORY_SOURCES or bool(finding.get("commit"))
+    return finding.source.is_history or bool(finding.history and finding.history.commit)
 
 
-def is_commit_message(finding: dict[str, Any]) -> bool:
-    return "message" in str(finding.get("source", ""))
+def is_commit_message(finding: Finding) -> bool:
+    return finding.source.is_message
 
 
-def is_staged(finding: dict[str, Any]) -> bool:
-    source = str(finding.get("source", ""))
-    return not is_history(finding) and ("stag" in source or "index" in source)
+def is_staged(finding: Finding) -> bool:
+    return not is_history(finding) and finding.source is SourceKind.STAGED
 
 
-def is_current_file(finding: dict[str, Any]) -> bool:
+def is_current_file(finding: Finding) -> bool:
     """In the working tree (or a scanned file): the place to edit the key out."""
     return not is_history(finding) and not is_staged(finding)
 
 
-def is_client(finding: dict[str, Any]) -> bool:
-    return finding.get("exposure") == "client"
+def is_client(finding: Finding) -> bool:
+    return finding.exposure == "client"
 
 
 def archive_of(path: str) -> str | None:
     """``dist/app.zip!static/a.js`` -> ``dist/app.zip`` (the outermost archive)."""
-    return path.split(ARCHIVE_SEPARATOR, 1)[0] if ARCHIVE_SEPARATOR in path else None
+    return path.split(MEMBER_SEPARATOR, 1)[0] if MEMBER_SEPARATOR in path else None
 
 
-def where(finding: dict[str, Any]) -> str:
+def where(finding: Finding) -> str:
     """``path:line:column``, printable."""
-    return f"{escape_text(str(finding.get('path', '?')))}:{finding.get('line', 0)}:" + str(
-        finding.get("column", 0)
-    )
+    return f"{escape_text(finding.path)}:{finding.line}:{finding.column}"
+
+
+def placed(finding: Finding) -> HistoryPlacement:
+    return finding.history or NOT_PLACED
 
 
 @dataclass
@@ -71,12 +70,12 @@ class LeakedKey:
     fingerprint: str
     redacted: str
     secret: str | None = field(repr=False)
-    findings: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     verification: dict[str, Any] | None = None
 
     @property
     def providers(self) -> list[str]:
-        return [str(f.get("provider", UNKNOWN)) for f in self.findings]
+        return [f.provider for f in self.findings]
 
     @property
     def attribution(self) -> tuple[str, str, str]:
@@ -84,59 +83,57 @@ class LeakedKey:
         best = min(
             self.findings,
             key=lambda f: (
-                _CONFIDENCE_RANK.get(str(f.get("confidence")), 3),
-                {DEEPSEEK: 0, DASHSCOPE: 1}.get(str(f.get("provider")), 2),
+                _CONFIDENCE_RANK.get(f.confidence, 3),
+                {DEEPSEEK: 0, DASHSCOPE: 1}.get(f.provider, 2),
             ),
         )
         named = {p for p in self.providers if p != UNKNOWN}
-        evidence = str(best.get("provider_evidence", ""))
+        evidence = best.provider_evidence
         if len(named) > 1:
             evidence += "; other findings of this key name another provider"
-        return str(best.get("provider", UNKNOWN)), str(best.get("confidence", "low")), evidence
+        return best.provider, best.confidence, evidence
 
     @property
     def provider(self) -> str:
         return self.attribution[0]
 
     @property
-    def current_files(self) -> list[dict[str, Any]]:
+    def current_files(self) -> list[Finding]:
         return [f for f in self.findings if is_current_file(f)]
 
     @property
-    def staged(self) -> list[dict[str, Any]]:
+    def staged(self) -> list[Finding]:
         return [f for f in self.findings if is_staged(f)]
 
     @property
-    def history(self) -> list[dict[str, Any]]:
+    def history(self) -> list[Finding]:
         """History findings, less the staged blob itself (in the object store, no commit)."""
-        staged = {f.get("path") for f in self.staged}
+        staged = {f.path for f in self.staged}
         return [
             f
             for f in self.findings
-            if is_history(f) and (f.get("commit") or f.get("path") not in staged)
+            if is_history(f) and (placed(f).commit or f.path not in staged)
         ]
 
     @property
-    def client_findings(self) -> list[dict[str, Any]]:
+    def client_findings(self) -> list[Finding]:
         return [f for f in self.findings if is_client(f)]
 
     @property
     def archives(self) -> list[str]:
-        return sorted({a for f in self.findings if (a := archive_of(str(f.get("path", ""))))})
+        return sorted({a for f in self.findings if (a := archive_of(f.path))})
 
     @property
     def committed(self) -> bool:
-        return any(f.get("commit") for f in self.history)
+        return any(placed(f).commit for f in self.history)
 
     @property
     def pushed(self) -> bool | None:
         """True when a commit holding it is on a remote; None when nobody could tell."""
-        values = [f.get("pushed") for f in self.history]
-        if any(v is True for v in values):
+        values = [placed(f).pushed for f in self.history]
+        if any(values):
             return True
-        if values and all(v is False for v in values):
-            return False
-        return None
+        return False if values else None
 
     @property
     def client(self) -> bool:
@@ -146,18 +143,19 @@ class LeakedKey:
     def commits(self) -> list[str]:
         seen: dict[str, None] = {}
         for f in self.history:
-            for commit in f.get("commits") or ([f["commit"]] if f.get("commit") else []):
-                seen.setdefault(str(commit), None)
+            at = placed(f)
+            for commit in at.commits or ([at.commit] if at.commit else []):
+                seen.setdefault(commit, None)
         return list(seen)
 
     @property
     def refs(self) -> list[str]:
-        return sorted({str(r) for f in self.history for r in (f.get("refs") or [])})
+        return sorted({r for f in self.history for r in placed(f).refs})
 
     @property
     def reachable(self) -> bool:
         """False when only reflogs or dangling objects hold it (gc would drop it)."""
-        return any(f.get("reachable", True) for f in self.history)
+        return any(placed(f).reachable for f in self.history)
 
     @property
     def is_live(self) -> bool:
@@ -173,28 +171,23 @@ class LeakedKey:
         )
 
 
-def group(findings: Iterable[dict[str, Any]]) -> list[LeakedKey]:
+def group(findings: Iterable[Finding]) -> list[LeakedKey]:
     """One LeakedKey per fingerprint, most urgent first; identical sightings merged."""
     keys: dict[str, LeakedKey] = {}
-    seen: set[tuple[Any, ...]] = set()
+    seen: set[tuple[object, ...]] = set()
     for finding in findings:
-        secret = finding.get("secret")
-        fp = str(finding.get("fingerprint") or (fingerprint(secret) if secret else ""))
-        if not fp:
-            continue
-        place = (fp, finding.get("path"), finding.get("line"), finding.get("column"),
-                 finding.get("source"), finding.get("commit"))
+        fp = finding.fingerprint
+        place = (fp, finding.path, finding.line, finding.column, finding.source,
+                 placed(finding).commit)
         if place in seen:
             continue
         seen.add(place)
-        key = keys.setdefault(
-            fp, LeakedKey(fp, str(finding.get("redacted", "sk-...")), None)
-        )
-        if isinstance(secret, str) and fingerprint(secret) == fp:
-            key.secret = secret
-        if finding.get("verification") and key.verification is None:
-            key.verification = dict(finding["verification"])
-        key.findings.append({k: v for k, v in finding.items() if k != "secret"})
+        key = keys.setdefault(fp, LeakedKey(fp, finding.redacted or "sk-...", None))
+        if finding.secret and fingerprint(finding.secret) == fp:
+            key.secret = finding.secret
+        if finding.verification and key.verification is None:
+            key.verification = dict(finding.verification)
+        key.findings.append(finding)
     return sorted(keys.values(), key=LeakedKey.rank)
 
 
@@ -204,13 +197,12 @@ class Audit:
 
     origin: str  # the repository or the report file
     keys: list[LeakedKey]
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
 def from_report(report: Report, origin: str) -> Audit:
-    keys = group(f.to_dict(show_secret=True) for f in report.findings)
-    return Audit(origin, keys, [e.to_dict() for e in report.errors], list(report.notes))
+    return Audit(origin, group(report.findings), list(report.errors), list(report.notes))
 
 
 def from_report_file(path: Path) -> Audit:
@@ -226,7 +218,7 @@ def from_report_file(path: Path) -> Audit:
     return Audit(str(path), keys, errors, notes)
 
 
-def load_report_file(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+def load_report_file(path: Path) -> tuple[list[Finding], list[ScanError], str]:
     """The findings, errors and command of a keysentry ``--format json`` report."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -239,11 +231,17 @@ def load_report_file(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, A
             f"{path}: not a keysentry JSON report (no 'findings' list; write one with"
             " --format json)"
         )
-    findings = data["findings"]
-    for index, finding in enumerate(findings):
-        if not isinstance(finding, dict) or not str(finding.get("fingerprint", "")).startswith(
-            "sha256:"
-        ):
+    findings = []
+    for index, raw in enumerate(data["findings"]):
+        if not isinstance(raw, dict) or not str(raw.get("fingerprint", "")).startswith("sha256:"):
             raise ReportFileError(f"{path}: finding {index} has no sha256: fingerprint")
-    errors = [e for e in data.get("errors") or [] if isinstance(e, dict)]
+        try:
+            findings.append(Finding.from_dict(raw))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ReportFileError(f"{path}: finding {index} is malformed: {exc!r}") from exc
+    errors = [
+        ScanError(str(e.get("path", "?")), str(e.get("message", "")))
+        for e in data.get("errors") or []
+        if isinstance(e, dict)
+    ]
     return findings, errors, str(data.get("command", "report"))

@@ -11,9 +11,18 @@ from typing import Any
 
 from keysentry.engine.attribution import DASHSCOPE, DEEPSEEK
 from keysentry.guide import purge
-from keysentry.guide.leaked_keys import Audit, LeakedKey, archive_of, is_commit_message, where
+from keysentry.guide.leaked_keys import (
+    Audit,
+    LeakedKey,
+    archive_of,
+    is_commit_message,
+    placed,
+    where,
+)
 from keysentry.guide.verify import describe
-from keysentry.model.report import EXIT_CLEAN, EXIT_FOUND, EXIT_INCOMPLETE
+from keysentry.model.finding import Finding
+from keysentry.model.report import EXIT_CLEAN, EXIT_FOUND, EXIT_INCOMPLETE, ScanError
+from keysentry.model.target import SourceKind
 from keysentry.model.text import escape_text
 
 API_KEYS_PAGE = "https://platform.deepseek.com/api_keys"
@@ -85,7 +94,7 @@ class Playbook:
     origin: str  # what was audited: a repository, or a report file
     plans: list[KeyPlan]
     purge: PurgePlan | None
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     purge_problem: str | None = None  # a purge file was asked for and not written
 
@@ -102,17 +111,16 @@ class Playbook:
         return EXIT_INCOMPLETE if self.errors else EXIT_CLEAN
 
 
-def _history_place(finding: dict[str, Any]) -> str:
-    commit = str(finding.get("commit") or "")[:12]
-    source = str(finding.get("source", ""))
-    if source == "tag-message":
+def _history_place(finding: Finding) -> str:
+    commit = (placed(finding).commit or "")[:12]
+    if finding.source is SourceKind.TAG_MESSAGE:
         return f"tag message (tag of commit {commit or '?'})"
     if is_commit_message(finding):
         return f"commit {commit}: commit message"
     if not commit:
         return f"no commit (reflog, stash or dangling object): {where(finding)}"
     place = f"commit {commit}: {where(finding)}"
-    if finding.get("reachable") is False:
+    if not placed(finding).reachable:
         place += " (only reflogs or dangling objects reach it)"
     return place
 
@@ -121,9 +129,9 @@ def facts(key: LeakedKey) -> KeyFacts:
     provider, confidence, evidence = key.attribution
     hidden = sorted(
         {
-            str(f.get("path", ""))
+            f.path
             for f in key.history
-            if (f.get("decoded_from") or archive_of(str(f.get("path", ""))))
+            if (f.decoded_from or archive_of(f.path))
             and not is_commit_message(f)
         }
     )
@@ -142,7 +150,7 @@ def facts(key: LeakedKey) -> KeyFacts:
             {
                 escape_text(str(e))
                 for f in key.client_findings
-                for e in f.get("exposure_evidence", [])
+                for e in f.exposure_evidence
             }
         ),
         files=[where(f) for f in key.current_files],
@@ -150,7 +158,7 @@ def facts(key: LeakedKey) -> KeyFacts:
         archives=[escape_text(a) for a in key.archives],
         commits=sorted({_history_place(f) for f in key.history}),
         refs=[escape_text(r) for r in key.refs],
-        client_bundles=sorted({escape_text(str(f.get("path"))) for f in key.client_findings}),
+        client_bundles=sorted({escape_text(f.path) for f in key.client_findings}),
         in_commit_message=any(is_commit_message(f) for f in key.history),
         hidden_in_history=[escape_text(archive_of(p) or p) for p in hidden],
     )

@@ -42,7 +42,7 @@ def as_dict(playbook: Playbook) -> dict[str, Any]:
         "keys": keys,
         "checklist": checklist,
         "purge": purge,
-        "errors": playbook.errors,
+        "errors": [e.to_dict() for e in playbook.errors],
         "notes": playbook.notes,
     }
 

@@ -92,7 +92,7 @@ def render(playbook: Playbook, color: bool = False) -> str:
     if playbook.errors:
         out += ["", "## Scan errors", ""]
         out += [
-            f"- {code(str(e.get('path', '?')))}: {md(str(e.get('message', '')))}"
+            f"- {code(e.path)}: {md(e.message)}"
             for e in playbook.errors
         ]
     return "\n".join(out).rstrip() + "\n"

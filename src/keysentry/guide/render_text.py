@@ -93,7 +93,7 @@ def render(playbook: Playbook, color: bool = False) -> str:
         out.append("")
     for error in playbook.errors:
         out.append(
-            f"error: {escape_text(str(error.get('path', '?')))}:"
-            f" {escape_text(str(error.get('message', '')))}"
+            f"error: {escape_text(error.path)}:"
+            f" {escape_text(error.message)}"
         )
     return "\n".join(out).rstrip("\n") + "\n"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from keysentry import __version__
 from keysentry.engine.attribution import DASHSCOPE, DEEPSEEK
-from keysentry.model.finding import fingerprint, redact_text
+from keysentry.model.key import fingerprint, redact_text
 
 if TYPE_CHECKING:  # the text report imports describe(); keep that import light
     from keysentry.guide.leaked_keys import LeakedKey

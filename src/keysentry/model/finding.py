@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from keysentry.engine.detector import TEXT_KEY_PATTERN
+from keysentry.model.key import fingerprint, redact
+from keysentry.model.target import SourceKind
+
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 RULE_ID = "deepseek-api-key"
 # what every output format says of a client-side finding (see exposure.py)
@@ -16,19 +18,50 @@ VIOLATION = (
 )
 
 
-def fingerprint(key: str) -> str:
-    """The stable identity of a key: ``sha256:`` + hex SHA-256 of its text."""
-    return "sha256:" + hashlib.sha256(key.encode("ascii")).hexdigest()
+@dataclass(frozen=True)
+class HistoryPlacement:
+    """Where in a repository's history a key sits (``keysentry history``, ``ci``, ``guide``)."""
+
+    commit: str | None = None  # the commit that introduced it (or holds the message)
+    commits: list[str] = field(default_factory=list)  # every commit that introduced this blob
+    author: str | None = None
+    date: str | None = None
+    refs: list[str] = field(default_factory=list)  # refs that reach it, at most REFS_LISTED
+    refs_total: int = 0
+    in_head: bool = False
+    pushed: bool = False  # reachable from a remote-tracking ref
+    reachable: bool = True  # False: only in the reflog or a dangling object
+    blob: str | None = None
+    merge: bool = False  # introduced by a merge's own change
+    tag: str | None = None  # the annotated tag whose message holds it
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "commit": self.commit,
+            "commits": list(self.commits),
+            "author": self.author,
+            "date": self.date,
+            "refs": list(self.refs),
+            "refs_total": self.refs_total,
+            "in_head": self.in_head,
+            "pushed": self.pushed,
+            "reachable": self.reachable,
+        }
+        if self.blob is not None:
+            data["blob"] = self.blob
+        if self.merge:
+            data["merge"] = True
+        if self.tag is not None:
+            data["tag"] = self.tag
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HistoryPlacement:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
 
 
-def redact(key: str) -> str:
-    """At most the first and last four hex characters: ``sk-1a2b...9f8e``."""
-    return f"{key[:7]}...{key[-4:]}"
-
-
-def redact_text(text: str) -> str:
-    """Every key-shaped run in text replaced by its redacted form."""
-    return TEXT_KEY_PATTERN.sub(lambda m: redact(m.group()), text)
+NOT_PLACED = HistoryPlacement()  # what a finding outside history reads as
 
 
 @dataclass
@@ -43,25 +76,27 @@ class Finding:
     confidence: str
     provider_evidence: str
     snippet: str
-    source: str = "file"
+    source: SourceKind = SourceKind.FILE
     offset: int = 0
     rule_id: str = RULE_ID
     exposure: str = "unknown"
     exposure_evidence: list[str] = field(default_factory=list)
     severity: str = "high"
     decoded_from: list[str] = field(default_factory=list)
-    original_source: str | None = None
-    # git sources fill these (see sources/git_history.py)
-    extra: dict[str, Any] = field(default_factory=dict)
+    original_source: str | None = None  # a source map's original file
+    original_line: int | None = None  # the key's line in that file
+    notebook_cell: int | None = None  # a notebook's cell (0-based), and the line in it
+    cell_line: int | None = None
+    history: HistoryPlacement | None = None  # git sources fill this (audits/history)
     verification: dict[str, Any] | None = None
+    # derived from secret; kept as fields so that a report read back without keys has them
+    fingerprint: str = ""
+    redacted: str = ""
 
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(self.secret)
-
-    @property
-    def redacted(self) -> str:
-        return redact(self.secret)
+    def __post_init__(self) -> None:
+        if self.secret:
+            self.fingerprint = fingerprint(self.secret)
+            self.redacted = redact(self.secret)
 
     @property
     def violation(self) -> str | None:
@@ -69,7 +104,7 @@ class Finding:
         return VIOLATION if self.exposure == "client" else None
 
     def sort_key(self) -> tuple[int, str, int, int]:
-        rank = {"critical": 0, "high": 1, "medium": 2, "low": 3}.get(self.severity, 4)
+        rank = SEVERITY_RANK.get(self.severity, len(SEVERITY_RANK))
         return (rank, self.path, self.line, self.column)
 
     def to_dict(self, show_secret: bool = False) -> dict[str, Any]:
@@ -83,7 +118,7 @@ class Finding:
             "provider": self.provider,
             "confidence": self.confidence,
             "provider_evidence": self.provider_evidence,
-            "source": self.source,
+            "source": str(self.source),
             "snippet": self.snippet,
             "exposure": self.exposure,
             "exposure_evidence": list(self.exposure_evidence),
@@ -91,11 +126,40 @@ class Finding:
             "severity": self.severity,
             "decoded_from": list(self.decoded_from),
         }
-        if self.original_source is not None:
-            data["original_source"] = self.original_source
-        data.update(self.extra)
+        for name in ("original_source", "original_line", "notebook_cell", "cell_line"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
+        if self.history is not None:
+            data.update(self.history.to_dict())
         if self.verification is not None:
             data["verification"] = dict(self.verification)
         if show_secret:
             data["secret"] = self.secret
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """A finding read back from a JSON report; ``secret`` is empty unless it was shown."""
+        names = {f.name for f in fields(cls)} - {"history", "source", "secret", "exposure_evidence"}
+        names -= {"decoded_from"}
+        # what an older or hand-edited report may leave out
+        values: dict[str, Any] = {
+            "path": "?",
+            "line": 0,
+            "column": 0,
+            "provider": "unknown",
+            "confidence": "low",
+            "provider_evidence": "",
+            "snippet": "",
+        }
+        values.update((k, v) for k, v in data.items() if k in names)
+        source = SourceKind(data.get("source", SourceKind.FILE.value))
+        placed = "commit" in data or source.is_history
+        return cls(
+            secret=str(data.get("secret") or ""),
+            source=source,
+            history=HistoryPlacement.from_dict(data) if placed else None,
+            exposure_evidence=list(data.get("exposure_evidence") or []),
+            decoded_from=list(data.get("decoded_from") or []),
+            **values,
+        )

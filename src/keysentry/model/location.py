@@ -2,8 +2,8 @@
 member inside one, a commit.
 
 Sources name a location in one string (``dist/app.zip!static/main.js``) and git
-sources add ``commit``/``path`` to ``Finding.extra``; CI systems want the file in the
-repository, a line in it, and the commit apart.
+sources add a ``HistoryPlacement``; CI systems want the file in the repository, a line
+in it, and the commit apart.
 """
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from keysentry.containers.archives import MEMBER_READERS, STREAM_DECODERS
+from keysentry.model.target import MEMBER_LAYERS, MEMBER_SEPARATOR, STREAM_LAYERS
 
 if TYPE_CHECKING:
     from keysentry.model.finding import Finding
 
-ARCHIVE_SEPARATOR = "!"
-NO_FILE_SOURCES = frozenset({"commit-message", "tag-message"})
 
 
 @dataclass(frozen=True)
@@ -50,33 +48,27 @@ def split_member(finding: Finding, path: str) -> tuple[str, str | None]:
     """``a.zip!b/c.js`` -> (``a.zip``, ``b/c.js``). Each archive layer the key was found
     through (``decoded_from``: zip, tar, asar) added one ``!`` to the path; any other ``!``
     belongs to a file name."""
-    levels = sum(1 for layer in finding.decoded_from if layer in MEMBER_READERS)
+    levels = sum(1 for layer in finding.decoded_from if layer in MEMBER_LAYERS)
     if levels == 0:
         return path, None
-    parts = path.split(ARCHIVE_SEPARATOR)
+    parts = path.split(MEMBER_SEPARATOR)
     cut = max(1, len(parts) - levels)
-    return ARCHIVE_SEPARATOR.join(parts[:cut]), ARCHIVE_SEPARATOR.join(parts[cut:]) or None
+    return MEMBER_SEPARATOR.join(parts[:cut]), MEMBER_SEPARATOR.join(parts[cut:]) or None
 
 
 def _names_no_file(finding: Finding, path: str) -> bool:
     """``<stdin>``, ``(commit message)``, ``(blob …)``: a location with no file to point at."""
-    if finding.extra.get("source") in NO_FILE_SOURCES:
+    if finding.source.is_message:
         return True
     return (path[:1], path[-1:]) in (("<", ">"), ("(", ")"))
 
 
 def locate(finding: Finding) -> Where:
-    commit = finding.extra.get("commit")
-    commit = str(commit) if commit else None
-    if commit is not None and "path" in finding.extra:
-        path = finding.extra.get("path")
-        path = str(path) if path else None
-    else:
-        path = finding.path
-    if path is None or _names_no_file(finding, path):
+    commit = finding.history.commit if finding.history is not None else None
+    path = finding.path
+    if _names_no_file(finding, path):
         file, member = None, None
     else:
         file, member = split_member(finding, path)
-    display = finding.path if path is None else path
-    unpacked = any(layer in STREAM_DECODERS for layer in finding.decoded_from)
-    return Where(file, member, finding.line, finding.column, commit, display, unpacked)
+    unpacked = any(layer in STREAM_LAYERS for layer in finding.decoded_from)
+    return Where(file, member, finding.line, finding.column, commit, path, unpacked)

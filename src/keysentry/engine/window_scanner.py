@@ -1,0 +1,123 @@
+"""Turns the bytes of a stream, as they are, into findings.
+
+The detector says where keys are; this module says where that is (line and column, via
+engine/windows.py), who the key belongs to (attribution), whether it ships to users
+(exposure), and applies what the user asked to suppress. Containers and documents are
+the layers' work (engine/layers.py), which come here for each layer's plain bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import BinaryIO
+
+from keysentry import decoders, exposure
+from keysentry.config import Config
+from keysentry.engine import attribution
+from keysentry.engine.detector import Candidate, find_candidates
+from keysentry.engine.windows import (
+    Window,
+    char_count,
+    is_allowed_inline,
+    snippet,
+    windows,
+)
+from keysentry.model.finding import Finding
+from keysentry.model.key import fingerprint
+from keysentry.model.report import Report
+from keysentry.model.target import ScanTarget
+
+# what the layers do with a payload a window holds (an inline source map, base64 gzip data)
+PayloadHandler = Callable[[Window, decoders.Payload], list[Finding]]
+
+
+@dataclass
+class WindowScanner:
+    """Scans plain bytes for keys, window by window, adding findings and counts to a report."""
+
+    config: Config
+    report: Report = field(default_factory=Report)
+
+    @cached_property
+    def judge(self) -> exposure.Judge:
+        """Exposure verdicts for this scan (folder lookups cached across files)."""
+        return exposure.Judge(self.config)
+
+    def scan_windows(
+        self, stream: BinaryIO, target: ScanTarget, on_payload: PayloadHandler | None = None
+    ) -> list[Finding]:
+        """The stream's bytes as they are: plain keys, and encoded ones when decoding is on.
+
+        ``on_payload`` is given each embedded payload the decoders find (decoding on)."""
+        found: list[Finding] = []
+        size = 0
+        for window in windows(stream):
+            size = window.offset + len(window.data)
+            candidates = find_candidates(window.data, window.accept_from, window.accept_to)
+            if candidates:
+                found.extend(self.findings_at(window, candidates, target))
+            if self.config.decode:
+                found.extend(self._encoded(window, target, on_payload))
+        self.report.stats["bytes_scanned"] += size
+        self.report.findings.extend(found)
+        return found
+
+    def _encoded(
+        self, window: Window, target: ScanTarget, on_payload: PayloadHandler | None
+    ) -> Iterator[Finding]:
+        """Keys in encoded form inside one window of plain content, and its payloads."""
+        keys, payloads = decoders.find_encoded(window.data, window.accept_from, window.accept_to)
+        if keys:
+            self.report.stats["decoded_keys"] += len(keys)
+            by_offset = {(window.offset + k.start, k.key): k for k in keys}
+            candidates = sorted(
+                (Candidate(k.start, k.end, k.key) for k in keys), key=lambda c: c.start
+            )
+            for finding in self.findings_at(window, candidates, target):
+                decoded = by_offset[(finding.offset, finding.secret)]
+                finding.snippet = decoded.context
+                finding.decoded_from = list(decoded.chain)
+                yield finding
+        if on_payload is not None:
+            for payload in payloads:
+                yield from on_payload(window, payload)
+
+    def findings_at(
+        self, window: Window, candidates: list[Candidate], target: ScanTarget
+    ) -> Iterator[Finding]:
+        """A finding for each candidate of the window that no allow rule suppresses."""
+        data = window.data
+        hints = attribution.find_hints(data)
+        line, counted_to = window.line, 0
+        for cand in candidates:
+            line += data.count(b"\n", counted_to, cand.start)
+            counted_to = cand.start
+            if is_allowed_inline(data, cand.start, cand.end):
+                self.report.stats["suppressed_inline"] += 1
+                continue
+            if self.config.is_allowed(fingerprint(cand.key)):
+                self.report.stats["suppressed_allowlist"] += 1
+                continue
+            newline = data.rfind(b"\n", 0, cand.start)
+            column = char_count(data[newline + 1 : cand.start]) + 1
+            if newline < 0:
+                column += window.column_chars
+            who = attribution.attribute(data, cand.start, cand.end, hints)
+            seen = self.judge.assess(target.path, data, cand.start, cand.end, target.fs_path)
+            yield Finding(
+                secret=cand.key,
+                path=target.path,
+                line=line,
+                column=column,
+                provider=who.provider,
+                confidence=who.confidence,
+                provider_evidence=who.evidence,
+                snippet=snippet(data, cand.start, cand.end),
+                source=target.source,
+                offset=window.offset + cand.start,
+                exposure=seen.verdict,
+                exposure_evidence=list(seen.evidence),
+                severity=exposure.severity(seen.verdict, who.confidence, who.provider),
+            )

@@ -1,0 +1,31 @@
+"""What a DeepSeek key looks like, and the only ways one is shown: redacted or fingerprinted.
+
+The detector (engine/detector.py) adds the rules around this shape (token boundaries,
+placeholders); everything that prints a key, or something that may hold one, uses
+``redact``, ``redact_text`` or ``fingerprint`` from here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+KEY_LENGTH = 35  # "sk-" + 32 hex
+KEY_REGEX = rb"sk-[0-9a-f]{32}"
+KEY_PATTERN = re.compile(KEY_REGEX)
+TEXT_KEY_PATTERN = re.compile(KEY_REGEX.decode())
+
+
+def fingerprint(key: str) -> str:
+    """The stable identity of a key: ``sha256:`` + hex SHA-256 of its text."""
+    return "sha256:" + hashlib.sha256(key.encode("ascii")).hexdigest()
+
+
+def redact(key: str) -> str:
+    """At most the first and last four hex characters: ``sk-1a2b...9f8e``."""
+    return f"{key[:7]}...{key[-4:]}"
+
+
+def redact_text(text: str) -> str:
+    """Every key-shaped run in text replaced by its redacted form."""
+    return TEXT_KEY_PATTERN.sub(lambda m: redact(m.group()), text)
