@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS = Path(__file__).resolve().parent / "schemas"  # vendored: see schemas/README.md
+SARIF_SCHEMA = SCHEMAS / "sarif-schema-2.1.0.json"
 KEYSENTRY = [sys.executable, "-m", "keysentry"]
 
 
@@ -69,6 +71,28 @@ def git(cwd: Path, *args: str) -> str:
     return out.stdout
 
 
+def commit_file(repo: Path, path: str, content: str | bytes, message: str = "change") -> str:
+    """Write a file, commit it, and return the new commit's id."""
+    target = repo / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content.encode() if isinstance(content, str) else content)
+    git(repo, "add", "--", path)
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+CI_VARIABLES = (
+    "GITHUB_ACTIONS", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_SHA", "GITHUB_BASE_REF",
+    "GITHUB_STEP_SUMMARY", "GITLAB_CI", "CI_MERGE_REQUEST_DIFF_BASE_SHA", "CI_MERGE_REQUEST_IID",
+    "CI_COMMIT_SHA", "CI_COMMIT_BEFORE_SHA", "CI_DEFAULT_BRANCH", "CI_COMMIT_BRANCH",
+)
+
+
+def ci_env(**values: str) -> dict[str, str]:
+    """Only the CI variables given: the suite may itself run inside a CI job."""
+    return {**dict.fromkeys(CI_VARIABLES, ""), **values}
+
+
 @pytest.fixture
 def git_repo(tmp_path: Path) -> Path:
     """A fresh git repository with one branch, main."""
@@ -85,3 +109,7 @@ def tool(name: str) -> str:
     if found is None:
         raise RuntimeError(f"{name} is not installed; run the README's test command")
     return found
+
+
+# the pre-commit framework's hook environment, built once per session (precommit_support.py)
+from precommit_support import hook_source  # noqa: E402, F401

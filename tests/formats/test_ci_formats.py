@@ -15,7 +15,7 @@ import zipfile
 import jsonschema
 import pytest
 
-from conftest import REPO_ROOT, git, new_key
+from conftest import SARIF_SCHEMA, git, new_key
 from keysentry.audits.history import audit
 from keysentry.audits.scan_files import scan_paths
 from keysentry.config import Config
@@ -24,7 +24,6 @@ from keysentry.formats import github as github_format
 from keysentry.formats import gitlab as gitlab_format
 from keysentry.model.report import Report, ScanError
 
-SARIF_SCHEMA = REPO_ROOT.parent / "shared" / "data" / "sarif-schema-2.1.0.json"
 CI_FORMATS = ("sarif", "github", "markdown", "gitlab", "junit")
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from exposure_fixtures import BROWSER_GLOBALS, CASES, NO_SIGNAL, Case, materialise
 
 from conftest import REPO_ROOT, git, new_key, run_keysentry
-from exposure_fixtures import BROWSER_GLOBALS, CASES, NO_SIGNAL, Case, materialise
 from keysentry.config import Config
 from keysentry.engine.scanner import Scanner
 from keysentry.exposure import Judge, severity

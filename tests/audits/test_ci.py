@@ -9,32 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git, git_env, new_key, run_keysentry
+from conftest import ci_env, commit_file, git, git_env, new_key, run_keysentry
 from keysentry.audits import ci_range as ci
-
-CI_VARIABLES = (
-    "GITHUB_ACTIONS", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_SHA", "GITHUB_BASE_REF",
-    "GITHUB_STEP_SUMMARY", "GITLAB_CI", "CI_MERGE_REQUEST_DIFF_BASE_SHA", "CI_MERGE_REQUEST_IID",
-    "CI_COMMIT_SHA", "CI_COMMIT_BEFORE_SHA", "CI_DEFAULT_BRANCH", "CI_COMMIT_BRANCH",
-)
-
-
-def ci_env(**values: str) -> dict[str, str]:
-    """Only the CI variables given: the suite may itself run inside a CI job."""
-    return {**dict.fromkeys(CI_VARIABLES, ""), **values}
 
 
 def head(repo: Path, rev: str = "HEAD") -> str:
     return git(repo, "rev-parse", rev).strip()
-
-
-def commit_file(repo: Path, name: str, text: str, message: str = "change") -> str:
-    path = repo / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    git(repo, "add", name)
-    git(repo, "commit", "-qm", message)
-    return head(repo)
 
 
 @pytest.fixture

@@ -15,15 +15,13 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, git, git_env, new_key, tool
-from test_ci import ci_env
-from test_precommit_hook import HookSource, hook_source  # noqa: F401 (the shared hook env)
+from conftest import REPO_ROOT, SARIF_SCHEMA, ci_env, git, git_env, new_key, tool
+from precommit_support import HookSource
 
 EXAMPLES = REPO_ROOT / "docs" / "examples"
 GITHUB = EXAMPLES / "github-workflow.yml"
 GITLAB = EXAMPLES / "gitlab-ci.yml"
 PRE_COMMIT = EXAMPLES / "pre-commit-config.yaml"
-SARIF_SCHEMA = REPO_ROOT.parent / "shared" / "data" / "sarif-schema-2.1.0.json"
 
 
 def fenced_yaml(markdown: Path) -> list[str]:
@@ -119,7 +117,7 @@ def test_the_gitlab_job_writes_the_reports_it_declares(merge_request):
 
 
 def test_the_pre_commit_config_is_valid_and_blocks_a_key(
-    git_repo: Path, hook_source: HookSource  # noqa: F811
+    git_repo: Path, hook_source: HookSource
 ):
     checked = subprocess.run(
         [tool("pre-commit"), "validate-config", str(PRE_COMMIT)],

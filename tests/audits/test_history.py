@@ -8,22 +8,11 @@ import pty
 import subprocess
 from pathlib import Path
 
-from conftest import KEYSENTRY, git, new_key, run_keysentry
+from conftest import KEYSENTRY, commit_file, git, new_key, run_keysentry
 from keysentry.audits.history import audit
 from keysentry.config import Config
 from keysentry.model.key import fingerprint
 from keysentry.model.report import Report
-
-
-def commit_file(repo: Path, path: str, content: str | bytes, message: str = "change") -> str:
-    target = repo / path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, str):
-        content = content.encode()
-    target.write_bytes(content)
-    git(repo, "add", "--", path)
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD").strip()
 
 
 def by_key(report: Report, key: str) -> list:

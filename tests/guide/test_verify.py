@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from balance_server import BalanceServer, running_server, verify_env
+
 from conftest import git, new_key, run_keysentry
 from keysentry.guide.verify import VerifyConfigError, base_url, skip_reason
 from keysentry.model.key import fingerprint
