@@ -1,1 +1,28 @@
-"""containers"""
+"""Containers: what is unpacked before scanning (gzip, brotli, the zip family, tar, asar).
+
+Each is recognised by its first bytes (sniff.py) and opened as streams within one
+budget (limits.py). The registries below are what engine/layers.py dispatches on; their
+names are the layer names findings list in ``decoded_from`` (model/target.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import BinaryIO
+
+from keysentry.containers.asar import asar_members
+from keysentry.containers.compressed import brotli_stream, gzip_stream
+from keysentry.containers.limits import Budget, LimitedStream
+from keysentry.containers.members import MemberReader
+from keysentry.containers.tar import tar_members
+from keysentry.containers.zip import zip_members
+
+MEMBER_READERS: dict[str, MemberReader] = {
+    "zip": zip_members,
+    "tar": tar_members,
+    "asar": asar_members,
+}
+STREAM_DECODERS: dict[str, Callable[[BinaryIO, Budget], LimitedStream]] = {
+    "gzip": gzip_stream,
+    "brotli": brotli_stream,
+}

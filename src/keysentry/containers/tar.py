@@ -11,8 +11,11 @@ an ``npm pack`` tarball (bench/decode_bench.py).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
+
+from keysentry.containers.limits import Budget, ContainerError, LimitedStream, Limits
+from keysentry.containers.members import Member, name_warnings
 
 BLOCK = 512
 _REGULAR = (b"0", b"\0", b"7")
@@ -141,3 +144,15 @@ def members(stream: BinaryIO) -> Iterator[tuple[str, MemberReader]]:
             _skip(stream, reader.left + padding)
         else:
             _skip(stream, size + padding)
+
+
+def tar_members(
+    stream: BinaryIO, limits: Limits, budget: Budget, skipped: Callable[[str, str], None]
+) -> Iterator[Member]:
+    """Regular files of a tar read front to back (what ``npm pack`` makes, once un-gzipped)."""
+    try:
+        for name, reader in members(stream):
+            member = LimitedStream(reader.read, lambda size=reader.left: size, budget)
+            yield Member(name, member, name_warnings(name))
+    except TarError as exc:
+        raise ContainerError(f"corrupt or truncated tar archive ({exc})") from exc

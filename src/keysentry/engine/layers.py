@@ -25,7 +25,9 @@ from typing import BinaryIO
 
 from keysentry import decoders
 from keysentry.config import Config
-from keysentry.containers import archives
+from keysentry.containers import MEMBER_READERS, STREAM_DECODERS
+from keysentry.containers.limits import Budget, ContainerError, LimitReached, Limits
+from keysentry.containers.sniff import PeekedStream, peek, sniff
 from keysentry.decoders import documents
 from keysentry.engine.window_scanner import PayloadHandler, WindowScanner
 from keysentry.engine.windows import Window, is_allowed_inline, position
@@ -37,11 +39,11 @@ FIRST_READ = 8 << 20  # what a scan window reads first: containers are told by i
 
 
 @functools.cache
-def _limits_for(depth: int, megabytes: int, ratio: int) -> archives.Limits:
-    return archives.Limits(max_depth=depth, max_bytes=megabytes << 20, max_ratio=ratio)
+def _limits_for(depth: int, megabytes: int, ratio: int) -> Limits:
+    return Limits(max_depth=depth, max_bytes=megabytes << 20, max_ratio=ratio)
 
 
-def limits(config: Config) -> archives.Limits:
+def limits(config: Config) -> Limits:
     return _limits_for(
         config.max_decode_depth, config.max_decompressed_mb, config.max_compression_ratio
     )
@@ -49,7 +51,7 @@ def limits(config: Config) -> archives.Limits:
 
 def scan(scanner: WindowScanner, stream: BinaryIO, target: ScanTarget) -> list[Finding]:
     """Scan a stream and every layer inside it; one decompression budget for all of them."""
-    budget = archives.Budget(limits(scanner.config))
+    budget = Budget(limits(scanner.config))
     return _Layers(scanner, budget).layer(stream, target, 0)
 
 
@@ -62,7 +64,7 @@ def _prefix(found: list[Finding], layer: str) -> list[Finding]:
 @dataclass
 class _Layers:
     scanner: WindowScanner
-    budget: archives.Budget
+    budget: Budget
 
     def error(self, path: str, message: str) -> None:
         self.scanner.report.errors.append(ScanError(path, message))
@@ -78,8 +80,8 @@ class _Layers:
         named: bool = True,  # False for what a gzip or brotli layer decoded: its name is the file's
     ) -> list[Finding]:
         path = target.path
-        head, stream = archives.peek(stream, FIRST_READ)
-        kind = archives.sniff(head, path if named else "")
+        head, stream = peek(stream, FIRST_READ)
+        kind = sniff(head, path if named else "")
         if kind is None:
             document = documents.kind_of(path) if named else None
             if document is not None:
@@ -95,9 +97,9 @@ class _Layers:
             return self.plain(stream, target, depth)
         stats = self.scanner.report.stats
         stats[f"containers_{kind}"] += 1
-        if kind not in archives.STREAM_DECODERS:
+        if kind not in STREAM_DECODERS:
             return self.members(kind, stream, target, depth + 1)
-        with archives.STREAM_DECODERS[kind](stream, self.budget) as inner:
+        with STREAM_DECODERS[kind](stream, self.budget) as inner:
             found = _prefix(self.layer(inner, target, depth + 1, named=False), kind)
         stats["bytes_decompressed"] += inner.produced
         if inner.problem is not None:
@@ -118,7 +120,7 @@ class _Layers:
             self.error(target.member(name).path, message)
 
         try:
-            reader = archives.MEMBER_READERS[kind]
+            reader = MEMBER_READERS[kind]
             for member in reader(stream, self.budget.limits, self.budget, skipped):
                 opened += 1
                 inner = target.member(member.name)
@@ -132,14 +134,14 @@ class _Layers:
                 report.stats["archive_members_scanned"] += 1
                 problem = getattr(member.stream, "problem", None)
                 # past a limit, or inside a tar (read front to back), the rest is not scanned
-                if isinstance(problem, archives.LimitReached) or (problem and kind == "tar"):
+                if isinstance(problem, LimitReached) or (problem and kind == "tar"):
                     self.error(
                         inner.path, f"{problem}; later members of the {kind} were not scanned"
                     )
                     return found
                 if problem is not None:
                     self.error(inner.path, str(problem))
-        except archives.ContainerError as exc:
+        except ContainerError as exc:
             self.error(target.path, f"{kind}: {exc}")
             if opened == 0 and stream.seekable():
                 stream.seek(0)  # what is stored uncompressed may still be read
@@ -155,7 +157,7 @@ class _Layers:
                 f"{target.path}: larger than {documents.MAX_DOCUMENT >> 20} MiB: findings in it"
                 f" do not name the original {'source' if kind == 'sourcemap' else 'cell'}"
             )
-            return self.plain(archives.PeekedStream(head, stream), target, depth)
+            return self.plain(PeekedStream(head, stream), target, depth)
         found = self.plain(io.BytesIO(head), target, depth)
         if found:
             annotate(found, kind, head)
