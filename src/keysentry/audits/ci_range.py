@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 from keysentry.audits.scan_files import scan_paths
 from keysentry.config import Config
 from keysentry.model.report import Report
+from keysentry.sources.git import Git
 
 ZERO_SHA = "0" * 40
 
@@ -141,20 +141,16 @@ FETCH_ADVICE = (
 )
 
 
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
-    )
-
-
 def _resolve(repo: Path, rev: str) -> str | None:
-    out = _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
-    return out.stdout.strip() if out.returncode == 0 else None
+    out = Git(repo).run(
+        "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False
+    )
+    return out.decode("ascii", "replace").strip() or None
 
 
 def _shallow_boundary(repo: Path) -> set[str]:
-    out = _git(repo, "rev-parse", "--git-path", "shallow")
-    path = Path(out.stdout.strip())
+    out = Git(repo).run("rev-parse", "--git-path", "shallow", check=False)
+    path = Path(os.fsdecode(out.strip()))
     if not path.is_absolute():
         path = repo / path
     try:
@@ -166,7 +162,7 @@ def _shallow_boundary(repo: Path) -> set[str]:
 def resolve(repo: Path, commits: CommitRange) -> CommitRange:
     """The range with both ends as commit ids; RangeError (with fetch advice) when the
     checkout lacks them or a shallow boundary cuts the range short."""
-    if _git(repo, "rev-parse", "--git-dir").returncode != 0:
+    if not Git(repo).ok("rev-parse", "--git-dir"):
         raise RangeError(f"{repo}: not a git repository")
     boundary = _shallow_boundary(repo)
     shallow = (
@@ -188,8 +184,8 @@ def resolve(repo: Path, commits: CommitRange) -> CommitRange:
             )
     if boundary:
         spec = [f"{base}..{head}"] if base else [head]
-        listed = _git(repo, "rev-list", *spec)
-        cut = boundary & set(listed.stdout.split())
+        listed = Git(repo).run("rev-list", *spec, check=False).decode("ascii", "replace")
+        cut = boundary & set(listed.split())
         if cut:
             raise RangeError(
                 f"the checkout is shallow: history stops at {sorted(cut)[0][:12]}, inside"

@@ -7,7 +7,6 @@ is five findings); the guide groups them by fingerprint.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from keysentry.audits import history
@@ -16,7 +15,7 @@ from keysentry.audits.scan_staged import scan_staged
 from keysentry.config import Config
 from keysentry.guide.leaked_keys import Audit, from_report
 from keysentry.model.report import Report
-from keysentry.model.text import decode_path
+from keysentry.sources.git import Git, GitError
 
 
 class NotARepositoryError(Exception):
@@ -24,17 +23,10 @@ class NotARepositoryError(Exception):
 
 
 def top_level(start: Path) -> Path:
-    done = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"],
-        cwd=start,
-        capture_output=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    if done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip().removeprefix("fatal: ")
-        raise NotARepositoryError(f"{decode_path(str(start))}: {message or 'not a git work tree'}")
-    return Path(done.stdout.decode("utf-8", "surrogateescape").rstrip("\n"))
+    try:
+        return Git(start).top_level()
+    except GitError as exc:
+        raise NotARepositoryError(str(exc)) from exc
 
 
 def audit_repository(top: Path, config: Config, *, progress: bool = False) -> Report:

@@ -14,8 +14,8 @@ for the few blobs and commits that held a key:
   ``git rev-list --all --topo-order --parents`` and one ``git for-each-ref``
   (linear in commits and refs, so 100,000 refs stay cheap).
 
-Repository discovery goes through GitPython; object data through git's batch
-protocols, started with GitPython's ``Git.execute(as_process=True)``.
+Every git process is started through sources/git.py; object data comes through
+git's batch protocols (sources/git_objects.py).
 """
 
 from __future__ import annotations
@@ -31,17 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import git
-
 from keysentry.model.text import decode_path
-from keysentry.sources.git_objects import (
-    PIPE_SIZE,
-    GitObject,
-    ObjectContent,
-    StderrDrain,
-    read_batch,
-    widen_pipe,
-)
+from keysentry.sources.git import MEMORY_LIMITS, Git, GitError, failure, feed
+from keysentry.sources.git_objects import PIPE_SIZE, GitObject, ObjectContent, read_batch
 
 ZERO_OID = "0" * 40
 GITLINK_MODE = b"160000"
@@ -51,12 +43,6 @@ _LOG_ARGS = (
     "log", "--no-color", "--no-decorate", "--no-renames", "--no-ext-diff", "--no-textconv",
     "--no-show-signature", "--root", "-c", "--raw", "-z", "--no-abbrev",
     "--format=%x01%H%x00%an <%ae>%x00%aI%x00%at",
-)
-# Pack files are mapped into git's memory (and count in its RSS): without limits a
-# full read maps every pack whole, in each git process.
-_MEMORY_LIMITS = (
-    "-c", "core.packedGitLimit=64m", "-c", "core.packedGitWindowSize=16m",
-    "-c", "core.deltaBaseCacheLimit=32m",
 )
 PART_MINIMUM = 5000  # objects below which a second cat-file process is not worth starting
 FIND_OBJECTS_PER_PASS = 5000  # keeps one git log command line well under ARG_MAX
@@ -131,7 +117,7 @@ class Batch:
         if not self.started:
             self.started = True
             for proc, part in self.feeds:
-                threading.Thread(target=_feed, args=(proc, part), daemon=True).start()
+                threading.Thread(target=feed, args=(proc.stdin, part), daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -150,17 +136,12 @@ class HistoryRepository:
 
     def __init__(self, path: str | Path) -> None:
         try:
-            repo = git.Repo(path, search_parent_directories=True)
-        except git.NoSuchPathError as exc:
-            raise HistoryError("no such directory") from exc
-        except git.InvalidGitRepositoryError as exc:
-            raise HistoryError("not a git repository") from exc
-        except (git.GitError, OSError, ValueError) as exc:
-            raise HistoryError(f"cannot open the repository: {exc}") from exc
-        self.git_dir = Path(repo.git_dir)
+            repo = Git(cwd=path).repository()
+        except GitError as exc:
+            raise HistoryError(str(exc)) from exc
+        self.git_dir = repo.git_dir
         self.bare = repo.bare
-        self.git = repo.git
-        repo.close()
+        self.git = Git(cwd=repo.work_tree or repo.git_dir, options=MEMORY_LIMITS)
 
     # --- processes -----------------------------------------------------------------
 
@@ -168,29 +149,17 @@ class HistoryRepository:
         self, args: list[str], stdin: int | BinaryIO | None = None
     ) -> subprocess.Popen[bytes]:
         """A git process whose stdout the caller reads; its stderr is drained."""
-        handle = self.git.execute(["git", *_MEMORY_LIMITS, *args], istream=stdin, as_process=True)
-        proc: subprocess.Popen[bytes] = handle.proc
-        handle.proc = None  # the caller owns the process now (AutoInterrupt would kill it)
-        proc.stderr_drain = StderrDrain(proc)  # type: ignore[attr-defined]
-        assert proc.stdout is not None
-        widen_pipe(proc.stdout)
-        return proc
+        try:
+            return self.git.spawn(*args, stdin=stdin)
+        except GitError as exc:
+            raise HistoryError(str(exc)) from exc
 
     def run(self, args: list[str], stdin: bytes | None = None, check: bool = True) -> bytes:
         """A git command's whole output; HistoryError with git's message when it fails."""
-        proc = self.spawn(args, stdin=subprocess.PIPE if stdin is not None else None)
-        feeder = None
-        if stdin is not None:
-            feeder = threading.Thread(target=_feed, args=(proc, stdin), daemon=True)
-            feeder.start()
-        assert proc.stdout is not None
-        out = proc.stdout.read()
-        if feeder is not None:
-            feeder.join()
-        code = proc.wait()
-        if check and code != 0:
-            raise HistoryError(_failure(args, proc))
-        return out
+        try:
+            return self.git.stream(*args, stdin=stdin, check=check)
+        except GitError as exc:
+            raise HistoryError(str(exc)) from exc
 
     # --- facts ---------------------------------------------------------------------
 
@@ -245,7 +214,7 @@ class HistoryRepository:
                 listed.sizes.append(int(size))
                 listed.size += int(size)
         if lister.wait() != 0:
-            raise HistoryError(_failure(["cat-file"], lister))
+            raise HistoryError(failure(["cat-file"], lister))
         return listed
 
     @contextmanager
@@ -287,13 +256,13 @@ class HistoryRepository:
             for proc in procs:
                 code = proc.wait()
                 if code not in (0, -13) and revisions is not None:  # -13: we closed early
-                    raise HistoryError(_failure(["rev-list"], proc))
+                    raise HistoryError(failure(["rev-list"], proc))
 
     def blobs(self, oids: Iterable[str]) -> Iterator[tuple[GitObject, ObjectContent]]:
         """Given objects, streamed in the order given."""
         wanted = "".join(f"{oid}\n" for oid in oids).encode()
         proc = self.spawn(["cat-file", "--batch"], stdin=subprocess.PIPE)
-        feeder = threading.Thread(target=_feed, args=(proc, wanted), daemon=True)
+        feeder = threading.Thread(target=feed, args=(proc.stdin, wanted), daemon=True)
         feeder.start()
         assert proc.stdout is not None
         try:
@@ -407,22 +376,6 @@ def _buffered(proc: subprocess.Popen[bytes]) -> BinaryIO:
     (each call releases and retakes the GIL, a wait when another stream's thread runs)."""
     assert proc.stdout is not None
     return io.BufferedReader(proc.stdout.raw, PIPE_SIZE)  # type: ignore[attr-defined]
-
-
-def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
-    assert proc.stdin is not None
-    try:
-        proc.stdin.write(data)
-        proc.stdin.close()
-    except BrokenPipeError:
-        pass
-
-
-def _failure(args: list[str], proc: subprocess.Popen[bytes]) -> str:
-    drain: StderrDrain | None = getattr(proc, "stderr_drain", None)
-    message = drain.text() if drain is not None else ""
-    lines = [line.removeprefix("fatal: ") for line in message.splitlines() if line.strip()]
-    return lines[0] if lines else f"git {args[0]} failed"
 
 
 def _parse_log(out: bytes) -> Iterator[tuple[Introduction, str]]:

@@ -6,9 +6,10 @@ staged entries (it also handles an unborn branch, where there is no HEAD to
 compare with) and one ``git cat-file --batch`` streams every blob, each in
 bounded memory (read through :mod:`keysentry.sources.git_objects`).
 
-This module runs git directly rather than through GitPython: every commit pays
-for the hook's start-up, and ``import git`` alone (~75 ms, plus a ``git version``
-it runs at import) costs more than the whole staged scan; see README, Performance.
+git runs through :mod:`keysentry.sources.git` (the standard library only): every
+commit pays for the hook's start-up, and importing GitPython alone (~75 ms, plus a
+``git version`` it runs at import) would cost more than the whole staged scan; see
+README, Performance.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import subprocess
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
 
+from keysentry.sources.git import Git, GitError, feed
 from keysentry.sources.git_objects import ObjectContent, read_batch
 
 GITLINK_MODE = "160000"  # a submodule's commit: its files belong to the submodule
@@ -48,16 +49,9 @@ class StagedBlob:
 
 def _git(args: Sequence[str], cwd: str | None) -> bytes:
     try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, check=False, stdin=subprocess.DEVNULL
-        )
-    except OSError as exc:
-        raise GitIndexError(f"cannot run git: {exc.strerror or exc}") from exc
-    if done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        first = message[0].removeprefix("fatal: ") if message else f"git {args[0]} failed"
-        raise GitIndexError(first)
-    return done.stdout
+        return Git(cwd).run(*args)
+    except GitError as exc:
+        raise GitIndexError(str(exc)) from exc
 
 
 def parse_raw_diff(output: bytes) -> list[StagedBlob]:
@@ -84,14 +78,6 @@ def staged_blobs(
     return top, [b for b in parse_raw_diff(_git(args, cwd)) if b.mode != GITLINK_MODE]
 
 
-def _feed(pipe: BinaryIO, request: bytes) -> None:
-    try:
-        with pipe:
-            pipe.write(request)
-    except BrokenPipeError:  # git stopped early; the reader reports what went wrong
-        pass
-
-
 def read_blobs(
     blobs: Sequence[StagedBlob], cwd: str | None = None
 ) -> Iterator[tuple[StagedBlob, ObjectContent | None]]:
@@ -102,15 +88,12 @@ def read_blobs(
     if not blobs:
         return
     try:
-        process = subprocess.Popen(
-            ["git", "cat-file", "--batch"], cwd=cwd, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )
-    except OSError as exc:
-        raise GitIndexError(f"cannot run git: {exc.strerror or exc}") from exc
+        process = Git(cwd).spawn("cat-file", "--batch", stdin=subprocess.PIPE)
+    except GitError as exc:
+        raise GitIndexError(str(exc)) from exc
     assert process.stdin is not None
     request = b"".join(b.oid.encode("ascii") + b"\n" for b in blobs)
-    threading.Thread(target=_feed, args=(process.stdin, request), daemon=True).start()
+    threading.Thread(target=feed, args=(process.stdin, request), daemon=True).start()
     assert process.stdout is not None
     try:
         batch = read_batch(process.stdout)
