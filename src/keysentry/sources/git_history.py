@@ -31,13 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from keysentry.model.text import decode_path
 from keysentry.sources.git import MEMORY_LIMITS, Git, GitError, failure, feed
 from keysentry.sources.git_objects import PIPE_SIZE, GitObject, ObjectContent, read_batch
+from keysentry.sources.git_refs import RefTip, reaching_refs, ref_tips
 
 ZERO_OID = "0" * 40
 GITLINK_MODE = b"160000"
-REMOTE_PREFIX = "refs/remotes/"
 # Options that keep porcelain output machine-readable whatever the user's config says.
 _LOG_ARGS = (
     "log", "--no-color", "--no-decorate", "--no-renames", "--no-ext-diff", "--no-textconv",
@@ -118,13 +117,6 @@ class Batch:
             self.started = True
             for proc, part in self.feeds:
                 threading.Thread(target=feed, args=(proc.stdin, part), daemon=True).start()
-
-
-@dataclass(frozen=True)
-class RefTip:
-    name: str
-    oid: str  # what the ref names (a tag object for annotated tags)
-    peeled: str  # the object behind an annotated tag, else oid
 
 
 def _decode(raw: bytes) -> str:
@@ -329,46 +321,13 @@ class HistoryRepository:
                     found[path] = parts[2].decode()
         return found
 
-    # --- which refs reach what ---------------------------------------------------------
+    # --- which refs reach what (sources/git_refs.py) ------------------------------------
 
     def ref_tips(self) -> list[RefTip]:
-        out = self.run(["for-each-ref", "--format=%(objectname) %(*objectname) %(refname)"])
-        tips = []
-        for line in out.splitlines():
-            oid, peeled, name = line.split(b" ", 2)
-            tips.append(RefTip(decode_path(name), oid.decode(), (peeled or oid).decode()))
-        return tips
+        return ref_tips(self.run)
 
     def reaching_refs(self, targets: Iterable[str], tips: list[RefTip]) -> dict[str, list[str]]:
-        """For each target commit, the refs whose history contains it (HEAD as ``HEAD``).
-
-        One bit per target, OR-ed from parents to children in topological order:
-        linear in commits, with one dictionary look-up per ref.
-        """
-        bits = {oid: 1 << i for i, oid in enumerate(dict.fromkeys(targets))}
-        reached: dict[str, list[str]] = {oid: [] for oid in bits}
-        if not bits:
-            return reached
-        out = self.run(["rev-list", "--all", "--topo-order", "--parents", "--reverse"])
-        masks: dict[str, int] = {}
-        for line in out.decode("ascii").splitlines():
-            commit, *parents = line.split(" ")
-            mask = bits.get(commit, 0)
-            for parent in parents:
-                mask |= masks.get(parent, 0)
-            masks[commit] = mask
-        head = self.head()
-        named = [(t.name, t.peeled) for t in tips]
-        if head is not None:
-            named.append(("HEAD", head))
-        by_position = list(bits)
-        for name, tip in named:
-            mask = masks.get(tip, 0)
-            while mask:
-                low = mask & -mask
-                reached[by_position[low.bit_length() - 1]].append(name)
-                mask ^= low
-        return reached
+        return reaching_refs(self.run, targets, tips, self.head())
 
 
 def _buffered(proc: subprocess.Popen[bytes]) -> BinaryIO:
