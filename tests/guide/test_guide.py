@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import new_key, run_keysentry
 from keysentry.guide import playbook as guide
-from keysentry.guide.leaked_keys import Audit, group
+from keysentry.guide.leaked_keys import GuideInput, group
 from keysentry.guide.purge import REPLACEMENT
 from keysentry.guide.render_markdown import code, md
 from keysentry.model.finding import Finding
@@ -178,7 +178,7 @@ def _history_finding(key: str, commit: str, pushed: bool, source: str = "blob") 
 def test_purge_step_and_force_push_follow_what_was_committed_and_pushed():
     local, pushed = new_key(), new_key()
     only_local = group_dicts([_history_finding(local, "a" * 40, pushed=False)])
-    book = guide.build(Audit("repo", only_local), purge_file="p.txt", purge_written=True)
+    book = guide.build(GuideInput("repo", only_local), purge_file="p.txt", purge_written=True)
     assert [s.id for s in book.plans[0].steps][3] == guide.PURGE
     assert book.purge is not None
     assert not any("push --force" in c for c in book.purge.commands)
@@ -186,7 +186,7 @@ def test_purge_step_and_force_push_follow_what_was_committed_and_pushed():
 
     both = group_dicts([_history_finding(local, "a" * 40, pushed=False),
                   _history_finding(pushed, "b" * 40, pushed=True, source="commit-message")])
-    book = guide.build(Audit("repo", both), purge_file="p.txt", purge_written=True)
+    book = guide.build(GuideInput("repo", both), purge_file="p.txt", purge_written=True)
     assert book.plans[0].facts.fingerprint == fingerprint(pushed)  # pushed ranks first
     commands = "\n".join(book.purge.commands) if book.purge else ""
     assert "git push --force --mirror origin" in commands
@@ -195,7 +195,7 @@ def test_purge_step_and_force_push_follow_what_was_committed_and_pushed():
     assert any("Forks" in line for line in book.purge.aftermath)  # type: ignore[union-attr]
 
     uncommitted = group_dicts([{**_history_finding(local, "", pushed=False), "source": "file"}])
-    book = guide.build(Audit("repo", uncommitted))
+    book = guide.build(GuideInput("repo", uncommitted))
     assert book.purge is None
     assert guide.PURGE not in [s.id for s in book.plans[0].steps]
 
@@ -207,7 +207,7 @@ def test_live_keys_come_first():
                  "verification": {"status": "live", "is_available": True}}]
     keys = group_dicts(findings)
     assert keys[0].fingerprint == fingerprint(live)
-    book = guide.build(Audit("repo", keys))
+    book = guide.build(GuideInput("repo", keys))
     assert book.live == 1
     assert book.plans[0].steps[0].details[0].startswith("LIVE")
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from keysentry import __version__
+from keysentry.model.clock import utc_timestamp
 from keysentry.model.finding import Finding
 from keysentry.model.location import locate
 from keysentry.model.report import Report
@@ -101,10 +101,6 @@ def match_path(finding: Finding) -> str:
     if where.file is None:
         return finding.path
     return where.file if where.member is None else f"{where.file}!{where.member}"
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -229,7 +225,7 @@ def _locations_of(findings: list[Finding]) -> dict[str, dict[str, Location]]:
 
 
 def create(findings: list[Finding], reason: str = "", accepted_by: str = "") -> Baseline:
-    now = _now()
+    now = utc_timestamp()
     return Baseline(
         [
             Entry(fp, list(locs.values()), reason, accepted_by, now)
@@ -255,7 +251,7 @@ def update(
     """Keep what was accepted (with its reason), add what is new, prune what is gone."""
     found = _locations_of(findings)
     result = Update(Baseline())
-    now = _now()
+    now = utc_timestamp()
     by_fp = {e.fingerprint: e for e in old.entries}
     for fp in sorted(set(by_fp) | set(found)):
         entry = by_fp.get(fp) or Entry(fp, [], reason, accepted_by, now)

@@ -88,11 +88,11 @@ def audit(
     except HistoryError as exc:
         report.errors.append(ScanError(where, str(exc)))
         return report
-    _Audit(repository, config, report, where, revisions, progress).run()
+    _HistoryAudit(repository, config, report, where, revisions, progress).run()
     return report
 
 
-class _Audit:
+class _HistoryAudit:
     def __init__(
         self,
         repo: HistoryRepository,

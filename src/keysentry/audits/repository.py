@@ -13,7 +13,7 @@ from keysentry.audits import history
 from keysentry.audits.scan_files import scan_paths
 from keysentry.audits.scan_staged import scan_staged
 from keysentry.config import Config
-from keysentry.guide.leaked_keys import Audit, from_report
+from keysentry.guide.leaked_keys import GuideInput, from_report
 from keysentry.model.report import Report
 from keysentry.sources.git import Git, GitError
 
@@ -38,7 +38,7 @@ def audit_repository(top: Path, config: Config, *, progress: bool = False) -> Re
     return report
 
 
-def audit_for_guide(start: Path, config: Config) -> Audit:
+def audit_for_guide(start: Path, config: Config) -> GuideInput:
     """The guide's input: a fresh audit of the repository holding start."""
     top = top_level(start)
     return from_report(audit_repository(top, config), str(top))

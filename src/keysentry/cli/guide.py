@@ -11,7 +11,7 @@ import click
 
 from keysentry.cli.common import load_config
 from keysentry.guide import playbook as guide_mod
-from keysentry.guide.leaked_keys import Audit, ReportFileError, from_report_file
+from keysentry.guide.leaked_keys import GuideInput, ReportFileError, from_report_file
 from keysentry.guide.purge import PurgeFileError, purge_file_for
 from keysentry.guide.renderers import GUIDE_FORMATS
 from keysentry.model.report import EXIT_INCOMPLETE
@@ -23,7 +23,7 @@ def _fail(message: str) -> NoReturn:
     sys.exit(EXIT_INCOMPLETE)
 
 
-def _write_purge_file(path: Path, audit: Audit, force: bool) -> str | None:
+def _write_purge_file(path: Path, audit: GuideInput, force: bool) -> str | None:
     """Write it and warn; the problem when it could not be written."""
     if not audit.keys:
         click.echo("keysentry: no key was found: no purge file written", err=True)

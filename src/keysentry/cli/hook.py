@@ -8,6 +8,7 @@ import click
 
 from keysentry.audits.scan_files import scan_paths
 from keysentry.cli.common import apply_baseline_or_exit, load_config, print_problems
+from keysentry.model.key import REVOKE_URL
 from keysentry.model.report import Report
 from keysentry.model.text import escape_text
 
@@ -28,7 +29,7 @@ def hook_message(report: Report) -> str:
         "Next steps:",
         "  1. Remove the key from the file (load it from an environment variable or a secret"
         " manager instead).",
-        "  2. Revoke it on https://platform.deepseek.com/api_keys: a key that reached a repository"
+        f"  2. Revoke it on {REVOKE_URL}: a key that reached a repository"
         " must be treated as leaked.",
         "  3. Run `keysentry guide` for the full revoke-and-rotate steps.",
         "A false positive? Add `keysentry: allow` to the line, or its fingerprint to"

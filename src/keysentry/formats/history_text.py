@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from keysentry.model.finding import NOT_PLACED, Finding, HistoryPlacement
+from keysentry.model.finding import NOT_PLACED, Finding, HistoryPlacement, severity_rank
+from keysentry.model.key import REVOKE_URL
 from keysentry.model.target import SourceKind
 from keysentry.model.text import escape_text
 
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from keysentry.model.report import Report
 
 REFS_SHOWN = 6
-_SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
 def _short(ref: str) -> str:
@@ -38,7 +38,7 @@ def _key_rank(findings: list[Finding]) -> tuple[int, int, int, str]:
     return (
         0 if any(_placed(f).pushed for f in findings) else 1,
         0 if any(_placed(f).in_head for f in findings) else 1,
-        min(_SEVERITY_RANK.get(f.severity, 4) for f in findings),
+        min(severity_rank(f.severity) for f in findings),
         findings[0].fingerprint,
     )
 
@@ -77,7 +77,7 @@ def _key_entry(number: int, findings: list[Finding], options: RenderOptions) -> 
 
     first = min(findings, key=lambda f: (_placed(f).date or "9999", f.path))
     key = first.secret if options.show_secrets else first.redacted
-    severity = min((f.severity for f in findings), key=lambda s: _SEVERITY_RANK.get(s, 4))
+    severity = min((f.severity for f in findings), key=severity_rank)
     pushed = any(_placed(f).pushed for f in findings)
     in_head = any(_placed(f).in_head for f in findings)
     banner = [paint(severity.upper(), fg="red", bold=True)]
@@ -152,7 +152,7 @@ def render(report: Report, options: RenderOptions) -> str:
     if keys:
         out.append(
             "Next: revoke each key on the platform's API-keys page"
-            " (https://platform.deepseek.com/api_keys), create a new one kept server-side,"
+            f" ({REVOKE_URL}), create a new one kept server-side,"
             " then purge the history; `keysentry guide` walks through every step."
         )
     return "\n".join(out) + "\n"

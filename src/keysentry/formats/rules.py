@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from keysentry.model.key import REVOKE_URL
 from keysentry.model.location import locate
 
 if TYPE_CHECKING:
     from keysentry.model.finding import Finding
 
-REVOKE_URL = "https://platform.deepseek.com/api_keys"
 _NEXT_STEPS = (
     "What to do:\n"
     "1. Revoke the key on the DeepSeek platform's API-keys page ("

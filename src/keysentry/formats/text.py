@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from keysentry.guide.verify import describe
+from keysentry.model.key import REVOKE_URL
 from keysentry.model.text import escape_text
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def render(report: Report, options: RenderOptions) -> str:
     if report.findings:
         out.append(
             "Next: remove each key from the code, revoke it on the platform's API-keys page"
-            " (https://platform.deepseek.com/api_keys) and create a new one kept server-side;"
+            f" ({REVOKE_URL}) and create a new one kept server-side;"
             " `keysentry guide` walks through every step."
         )
     return "\n".join(out) + "\n"

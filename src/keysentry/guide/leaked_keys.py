@@ -192,7 +192,7 @@ def group(findings: Iterable[Finding]) -> list[LeakedKey]:
 
 
 @dataclass
-class Audit:
+class GuideInput:
     """What the guide starts from: the keys, and what the audit said about itself."""
 
     origin: str  # the repository or the report file
@@ -201,11 +201,11 @@ class Audit:
     notes: list[str] = field(default_factory=list)
 
 
-def from_report(report: Report, origin: str) -> Audit:
-    return Audit(origin, group(report.findings), list(report.errors), list(report.notes))
+def from_report(report: Report, origin: str) -> GuideInput:
+    return GuideInput(origin, group(report.findings), list(report.errors), list(report.notes))
 
 
-def from_report_file(path: Path) -> Audit:
+def from_report_file(path: Path) -> GuideInput:
     """A saved ``--format json`` report as guide input (keys in full only if it held them)."""
     findings, errors, command = load_report_file(path)
     keys = group(findings)
@@ -215,7 +215,7 @@ def from_report_file(path: Path) -> Audit:
             f"This report comes from `keysentry {command}`, which does not read git history:"
             " run `keysentry guide` in the repository to learn whether the keys were committed."
         )
-    return Audit(str(path), keys, errors, notes)
+    return GuideInput(str(path), keys, errors, notes)
 
 
 def load_report_file(path: Path) -> tuple[list[Finding], list[ScanError], str]:

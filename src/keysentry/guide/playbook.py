@@ -1,6 +1,6 @@
 """The revoke-and-rotate playbook: what was found, turned into ordered steps per key.
 
-Pure: an Audit (leaked_keys.py) in, a Playbook out. Formats (formats/guide_*.py) render it;
+Pure: a GuideInput (leaked_keys.py) in, a Playbook out. Renderers (guide/render_*.py) draw it;
 they never see a full key, because the playbook holds none.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 from keysentry.engine.attribution import DASHSCOPE, DEEPSEEK
 from keysentry.guide import purge
 from keysentry.guide.leaked_keys import (
-    Audit,
+    GuideInput,
     LeakedKey,
     archive_of,
     is_commit_message,
@@ -21,12 +21,11 @@ from keysentry.guide.leaked_keys import (
 )
 from keysentry.guide.verify import describe
 from keysentry.model.finding import Finding
+from keysentry.model.key import REVOKE_URL, USAGE_URL
 from keysentry.model.report import EXIT_CLEAN, EXIT_FOUND, EXIT_INCOMPLETE, ScanError
 from keysentry.model.target import SourceKind
 from keysentry.model.text import escape_text
 
-API_KEYS_PAGE = "https://platform.deepseek.com/api_keys"
-USAGE_PAGE = "https://platform.deepseek.com/usage"
 DASHSCOPE_CONSOLE = "the Alibaba Cloud Model Studio (DashScope) console, API-Key page"
 DEFAULT_PURGE_FILE = "../keysentry-purge.txt"  # outside the work tree: never committed
 
@@ -169,7 +168,7 @@ def _revoke(f: KeyFacts) -> Step:
     if f.provider == DASHSCOPE:
         where_ = f"in {DASHSCOPE_CONSOLE} (it is attributed to DashScope, not DeepSeek)"
     else:
-        where_ = f"on the platform's API-keys page, {API_KEYS_PAGE}"
+        where_ = f"on the platform's API-keys page, {REVOKE_URL}"
     details = [
         f"Delete the key {f.redacted} (ends in ...{last4}) {where_}. There is no API for"
         " this: do it in the web console.",
@@ -260,7 +259,7 @@ def _billing(f: KeyFacts) -> Step:
     if f.provider == DASHSCOPE:
         page = f"the billing pages of {DASHSCOPE_CONSOLE.split(',')[0]}"
     else:
-        page = USAGE_PAGE
+        page = USAGE_URL
     return Step(
         BILLING,
         "Check usage and billing for abuse",
@@ -300,7 +299,7 @@ def steps_for(f: KeyFacts, plan: PurgePlan | None) -> list[Step]:
 
 
 def build(
-    audit: Audit,
+    audit: GuideInput,
     *,
     purge_file: str | None = None,
     purge_written: bool = False,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from keysentry import __version__
 from keysentry.engine.attribution import DASHSCOPE, DEEPSEEK
+from keysentry.model.clock import utc_timestamp
 from keysentry.model.key import fingerprint, redact_text
 
 if TYPE_CHECKING:  # the text report imports describe(); keep that import light
@@ -97,12 +98,6 @@ def _opener() -> Any:
     return urllib.request.build_opener(NoRedirect)
 
 
-def _now() -> str:
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def _reason(text: str) -> str:
     return redact_text(text)[:200]
 
@@ -155,7 +150,7 @@ def check_key(key: str, base: str, seconds: float) -> dict[str, Any]:
         result = {"status": UNKNOWN, "reason": text}
     except (OSError, ValueError) as exc:  # connection reset, bad status line, ...
         result = {"status": UNKNOWN, "reason": _reason(f"network error: {exc}")}
-    result["checked_at"] = _now()
+    result["checked_at"] = utc_timestamp()
     return result
 
 

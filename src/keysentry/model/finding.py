@@ -10,6 +10,11 @@ from keysentry.model.target import SourceKind
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
+
+def severity_rank(severity: str) -> int:
+    """0 for critical ... 3 for low; anything else after them."""
+    return SEVERITY_RANK.get(severity, len(SEVERITY_RANK))
+
 RULE_ID = "deepseek-api-key"
 # what every output format says of a client-side finding (see exposure.py)
 VIOLATION = (
@@ -104,8 +109,7 @@ class Finding:
         return VIOLATION if self.exposure == "client" else None
 
     def sort_key(self) -> tuple[int, str, int, int]:
-        rank = SEVERITY_RANK.get(self.severity, len(SEVERITY_RANK))
-        return (rank, self.path, self.line, self.column)
+        return (severity_rank(self.severity), self.path, self.line, self.column)
 
     def to_dict(self, show_secret: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -10,6 +10,10 @@ from __future__ import annotations
 import hashlib
 import re
 
+# where a key is revoked and its spend is seen (there is no revoke API)
+REVOKE_URL = "https://platform.deepseek.com/api_keys"
+USAGE_URL = "https://platform.deepseek.com/usage"
+
 KEY_LENGTH = 35  # "sk-" + 32 hex
 KEY_REGEX = rb"sk-[0-9a-f]{32}"
 KEY_PATTERN = re.compile(KEY_REGEX)
