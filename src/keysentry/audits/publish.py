@@ -1,5 +1,9 @@
-"""Writing a finished report: the main format plus any number of ``FORMAT=PATH`` files,
-and applying a baseline before anything is shown."""
+"""Publishing a finished report, the same way for every command:
+
+baseline (drop accepted keys) -> verify (only when asked) -> render the main format ->
+write it and any number of ``FORMAT=PATH`` files -> the exit code. ``publish`` does it
+all and returns what to show; the CLI only prints it (cli/common.py ``finish``).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,16 @@ from pathlib import Path
 from keysentry.audits import baseline as baseline_mod
 from keysentry.config import Config
 from keysentry.formats import FORMATS, RenderOptions
-from keysentry.model.report import Report
+from keysentry.model.report import EXIT_INCOMPLETE, Report
+from keysentry.model.text import escape_text
 
 # formats that can hold the full key (with --show-secrets); their files are private
 SECRET_CAPABLE = frozenset({"text", "json"})
 DEFAULT_FAIL_ON = "any"
+
+
+class PublishError(Exception):
+    """The report cannot be published as asked (an unusable baseline or verify endpoint)."""
 
 
 @dataclass(frozen=True)
@@ -112,3 +121,72 @@ def apply_baseline(
         )
         notes.extend(f"  stale: {s.describe()}" for s in outcome.stale)
     return notes
+
+
+def apply_baseline_for(report: Report, path: Path | None, command: str) -> list[str]:
+    """Drop accepted findings (notes for stderr); PublishError when the file is unusable."""
+    if path is None:
+        return []
+    try:
+        return apply_baseline(report, path, report_stale=command not in ("ci", "hook"))
+    except baseline_mod.BaselineError as exc:
+        raise PublishError(f"baseline error: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Request:
+    """How a command wants its report published (the report options of every command)."""
+
+    command: str
+    format: str = "text"
+    output: Path | None = None
+    show_secrets: bool = False
+    fail_on: str | None = None
+    color: bool = False
+    verify: bool = False
+    targets: tuple[ReportTarget, ...] = ()
+    baseline: Path | None = None
+
+
+@dataclass
+class Published:
+    """What to show: stderr lines before and after the report, the report itself when it
+    goes to standard output, and the exit code."""
+
+    before: list[str]
+    stdout: str | None
+    after: list[str]
+    exit_code: int
+
+
+def publish(report: Report, request: Request, config: Config) -> Published:
+    """Baseline, verify, render, write, and the exit code; PublishError stops it early."""
+    notes = apply_baseline_for(report, baseline_file(request.baseline, config), request.command)
+    if request.verify:
+        from keysentry.guide.verify import VerifyConfigError, verify_report  # only when asked
+
+        try:
+            verify_report(report)
+        except VerifyConfigError as exc:
+            raise PublishError(str(exc)) from exc
+    options = RenderOptions(
+        show_secrets=request.show_secrets, color=request.color, command=request.command
+    )
+    rendered = FORMATS[request.format](report, options)
+    problems: list[str] = []
+    if request.output is not None:
+        private = request.show_secrets and request.format in SECRET_CAPABLE
+        try:
+            write_file(request.output, rendered, private=private)
+        except OSError as exc:
+            problems.append(
+                f"cannot write the report to {request.output}: {exc.strerror or exc}"
+            )
+    problems += write_targets(report, list(request.targets), options)
+    code = report.exit_code(resolve_fail_on(request.fail_on, config))
+    return Published(
+        before=report.problem_lines(),
+        stdout=rendered if request.output is None else None,
+        after=[escape_text(line) for line in notes + problems],
+        exit_code=EXIT_INCOMPLETE if problems and code == 0 else code,
+    )

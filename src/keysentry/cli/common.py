@@ -12,7 +12,6 @@ import click
 
 from keysentry import config as config_mod
 from keysentry.model.report import EXIT_INCOMPLETE, FAIL_ON, Report
-from keysentry.model.text import escape_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 _CONFIG_META = "keysentry.config"
@@ -104,21 +103,8 @@ def _use_color(color: bool | None, output: Path | None) -> bool:
 
 def print_problems(report: Report) -> None:
     """What was not scanned (errors) and what was only partly (notes), on stderr."""
-    for error in report.errors:
-        click.echo(f"keysentry: {escape_text(error.path)}: {escape_text(error.message)}", err=True)
-    for note in report.notes:
-        click.echo(f"keysentry: note: {escape_text(note)}", err=True)
-
-
-def verify_findings(report: Report) -> None:
-    """--verify: each distinct key checked once; exit 2 when the endpoint is unusable."""
-    from keysentry.guide.verify import VerifyConfigError, verify_report  # urllib only when asked
-
-    try:
-        verify_report(report)
-    except VerifyConfigError as exc:
-        click.echo(f"keysentry: {exc}", err=True)
-        sys.exit(EXIT_INCOMPLETE)
+    for line in report.problem_lines():
+        click.echo(f"keysentry: {line}", err=True)
 
 
 def finish(
@@ -135,46 +121,36 @@ def finish(
     baseline: Path | None = None,
     **_: Any,
 ) -> None:
-    """Print errors to stderr, write the report, and exit with the scan's code."""
-    from keysentry.audits import publish as reporting
+    """Publish the report (audits/publish.py), print what it says, exit with its code."""
+    from keysentry.audits.publish import PublishError, Request, publish
 
     ctx = click.get_current_context(silent=True)
     config = (ctx.meta.get(_CONFIG_META) if ctx else None) or config_mod.Config()
-    notes = apply_baseline_or_exit(report, reporting.baseline_file(baseline, config), command)
-    if verify:
-        verify_findings(report)
-    print_problems(report)
-    from keysentry.formats import FORMATS, RenderOptions
-
-    options = RenderOptions(
-        show_secrets=show_secrets, color=_use_color(color, output), command=command
-    )
-    rendered = FORMATS[format_](report, options)
-    problems: list[str] = []
-    if output is None:
-        click.echo(rendered, nl=False, color=options.color)
-    else:
-        private = show_secrets and format_ in reporting.SECRET_CAPABLE
-        try:
-            reporting.write_file(output, rendered, private=private)
-        except OSError as exc:
-            problems.append(f"cannot write the report to {output}: {exc.strerror or exc}")
-    problems += reporting.write_targets(report, list(report_targets), options)
-    for line in notes + problems:
-        click.echo(f"keysentry: {escape_text(line)}", err=True)
-    code = report.exit_code(reporting.resolve_fail_on(fail_on, config))
-    sys.exit(EXIT_INCOMPLETE if problems and code == 0 else code)
+    request = Request(
+        command=command, format=format_, output=output, show_secrets=show_secrets,
+        fail_on=fail_on, color=_use_color(color, output), verify=verify,
+        targets=tuple(report_targets), baseline=baseline,
+    )  # fmt: skip
+    try:
+        published = publish(report, request, config)
+    except PublishError as exc:
+        click.echo(f"keysentry: {exc}", err=True)
+        sys.exit(EXIT_INCOMPLETE)
+    for line in published.before:
+        click.echo(f"keysentry: {line}", err=True)
+    if published.stdout is not None:
+        click.echo(published.stdout, nl=False, color=request.color)
+    for line in published.after:
+        click.echo(f"keysentry: {line}", err=True)
+    sys.exit(published.exit_code)
 
 
 def apply_baseline_or_exit(report: Report, path: Path | None, command: str) -> list[str]:
     """Drop accepted findings; exit 2 when the baseline file cannot be used."""
-    if path is None:
-        return []
-    from keysentry.audits.baseline import BaselineError
-    from keysentry.audits.publish import apply_baseline
+    from keysentry.audits.publish import PublishError, apply_baseline_for
 
     try:
-        return apply_baseline(report, path, report_stale=command not in ("ci", "hook"))
-    except BaselineError as exc:
-        click.echo(f"keysentry: baseline error: {exc}", err=True)
+        return apply_baseline_for(report, path, command)
+    except PublishError as exc:
+        click.echo(f"keysentry: {exc}", err=True)
         sys.exit(EXIT_INCOMPLETE)

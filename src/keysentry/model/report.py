@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keysentry.model.finding import Finding
+from keysentry.model.text import escape_text
 
 EXIT_CLEAN = 0
 EXIT_FOUND = 1
@@ -52,6 +53,11 @@ class Report:
         if self.failing(fail_on):
             return EXIT_FOUND
         return EXIT_INCOMPLETE if self.errors else EXIT_CLEAN
+
+    def problem_lines(self) -> list[str]:
+        """What was not scanned (errors) and what was only partly (notes), printable."""
+        lines = [f"{escape_text(e.path)}: {escape_text(e.message)}" for e in self.errors]
+        return lines + [f"note: {escape_text(note)}" for note in self.notes]
 
     def stats_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(sorted(self.stats.items()))
