@@ -56,7 +56,9 @@ class PeekedStream(io.RawIOBase):
         if size < 0 or size >= left:
             data = self._head if not self._used else self._head[self._used :]
             self._head, self._used = b"", 0
-            return data if size < 0 or size == left else data + self._rest.read(size - left)
+            if size < 0:  # everything: the head, then all the rest
+                return data + self._rest.read()
+            return data if size == left else data + self._rest.read(size - left)
         data = self._head[self._used : self._used + size]
         self._used += size
         return data

@@ -15,6 +15,7 @@ def severity_rank(severity: str) -> int:
     """0 for critical ... 3 for low; anything else after them."""
     return SEVERITY_RANK.get(severity, len(SEVERITY_RANK))
 
+
 RULE_ID = "deepseek-api-key"
 # what every output format says of a client-side finding (see exposure.py)
 VIOLATION = (
@@ -66,6 +67,10 @@ class HistoryPlacement:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+_FIELD_TYPES: dict[str, type] = {
+    "path": str, "line": int, "column": int, "provider": str, "confidence": str,
+    "provider_evidence": str, "snippet": str, "exposure": str, "severity": str,
+}  # fmt: skip
 NOT_PLACED = HistoryPlacement()  # what a finding outside history reads as
 
 
@@ -157,6 +162,10 @@ class Finding:
             "snippet": "",
         }
         values.update((k, v) for k, v in data.items() if k in names)
+        for name, kind in _FIELD_TYPES.items():
+            value = values.get(name, "" if kind is str else 0)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise ValueError(f"{name} must be {kind.__name__}, not {value!r:.40}")
         source = SourceKind(data.get("source", SourceKind.FILE.value))
         placed = "commit" in data or source.is_history
         return cls(
