@@ -87,14 +87,20 @@ def write_targets(
     problems = []
     for target in targets:
         text = FORMATS[target.format](report, options)
-        private = options.show_secrets and target.format in SECRET_CAPABLE
-        try:
-            write_file(target.path, text, private=private)
-        except OSError as exc:
-            problems.append(
-                f"cannot write the {target.format} report to {target.path}: {exc.strerror or exc}"
-            )
+        problems += _write_report(target, text, options, f"the {target.format} report")
     return problems
+
+
+def _write_report(
+    target: ReportTarget, text: str, options: RenderOptions, what: str
+) -> list[str]:
+    """Write one rendered report (0600 when it may hold keys); what went wrong, if anything."""
+    private = options.show_secrets and target.format in SECRET_CAPABLE
+    try:
+        write_file(target.path, text, private=private)
+    except OSError as exc:
+        return [f"cannot write {what} to {target.path}: {exc.strerror or exc}"]
+    return []
 
 
 def baseline_file(option: Path | None, config: Config) -> Path | None:
@@ -175,13 +181,8 @@ def publish(report: Report, request: Request, config: Config) -> Published:
     rendered = FORMATS[request.format](report, options)
     problems: list[str] = []
     if request.output is not None:
-        private = request.show_secrets and request.format in SECRET_CAPABLE
-        try:
-            write_file(request.output, rendered, private=private)
-        except OSError as exc:
-            problems.append(
-                f"cannot write the report to {request.output}: {exc.strerror or exc}"
-            )
+        main = ReportTarget(request.format, request.output)
+        problems += _write_report(main, rendered, options, "the report")
     problems += write_targets(report, list(request.targets), options)
     code = report.exit_code(resolve_fail_on(request.fail_on, config))
     return Published(
