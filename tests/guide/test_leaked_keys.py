@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import new_key
 from keysentry.config import Config
@@ -63,3 +66,47 @@ def test_unusable_report_files_name_the_file(tmp_path: Path, content: str, messa
     with pytest.raises(ReportFileError, match=message) as caught:
         from_report_file(path)
     assert str(path) in str(caught.value)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=6)
+    ),
+    max_leaves=20,
+)
+_FINDING = st.fixed_dictionaries(
+    {"fingerprint": st.just("sha256:" + "ab" * 32)},
+    optional={
+        name: _JSON
+        for name in (
+            "path",
+            "line",
+            "column",
+            "source",
+            "commit",
+            "refs",
+            "pushed",
+            "exposure_evidence",
+            "decoded_from",
+            "verification",
+            "secret",
+            "snippet",
+        )
+    },
+)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(findings=st.lists(_FINDING, max_size=3))
+def test_any_saved_report_loads_or_is_refused_with_a_reason(tmp_path_factory, findings):
+    path = tmp_path_factory.mktemp("reports") / "report.json"
+    path.write_text(json.dumps({"findings": findings}))
+    try:
+        loaded = from_report_file(path)
+    except ReportFileError as exc:
+        assert str(path) in str(exc)
+        return
+    assert all(k.fingerprint.startswith("sha256:") for k in loaded.keys)

@@ -24,6 +24,34 @@ VIOLATION = (
 )
 
 
+def _check(name: str, value: object, kind: str) -> None:
+    """``kind``: str, str?, int, bool, [str] (a list of str) or {} (a dict)."""
+    ok = {
+        "str": isinstance(value, str),
+        "str?": value is None or isinstance(value, str),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "[str]": isinstance(value, list) and all(isinstance(v, str) for v in value),
+        "{}?": value is None or isinstance(value, dict),
+    }[kind]
+    if not ok:
+        raise ValueError(f"{name} must be {kind}, not {value!r:.40}")
+
+
+_PLACEMENT_TYPES = {
+    "commit": "str?", "commits": "[str]", "author": "str?", "date": "str?", "refs": "[str]",
+    "refs_total": "int", "in_head": "bool", "pushed": "bool", "reachable": "bool",
+    "blob": "str?", "merge": "bool", "tag": "str?",
+}  # fmt: skip
+_FINDING_TYPES = {
+    "path": "str", "line": "int", "column": "int", "provider": "str", "confidence": "str",
+    "provider_evidence": "str", "snippet": "str", "exposure": "str", "severity": "str",
+    "exposure_evidence": "[str]", "decoded_from": "[str]", "original_source": "str?",
+    "verification": "{}?", "secret": "str?", "fingerprint": "str", "redacted": "str",
+    "rule_id": "str",
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class HistoryPlacement:
     """Where in a repository's history a key sits (``keysentry history``, ``ci``, ``guide``)."""
@@ -63,14 +91,13 @@ class HistoryPlacement:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HistoryPlacement:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        """Read back from a report; ValueError when a field has the wrong type."""
+        values = {k: data[k] for k in _PLACEMENT_TYPES if k in data}
+        for name, value in values.items():
+            _check(name, value, _PLACEMENT_TYPES[name])
+        return cls(**values)
 
 
-_FIELD_TYPES: dict[str, type] = {
-    "path": str, "line": int, "column": int, "provider": str, "confidence": str,
-    "provider_evidence": str, "snippet": str, "exposure": str, "severity": str,
-}  # fmt: skip
 NOT_PLACED = HistoryPlacement()  # what a finding outside history reads as
 
 
@@ -162,10 +189,12 @@ class Finding:
             "snippet": "",
         }
         values.update((k, v) for k, v in data.items() if k in names)
-        for name, kind in _FIELD_TYPES.items():
-            value = values.get(name, "" if kind is str else 0)
-            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                raise ValueError(f"{name} must be {kind.__name__}, not {value!r:.40}")
+        for name, kind in _FINDING_TYPES.items():
+            if name in data:
+                _check(name, data[name], kind)
+        for name in ("original_line", "notebook_cell", "cell_line"):
+            if data.get(name) is not None:
+                _check(name, data[name], "int")
         source = SourceKind(data.get("source", SourceKind.FILE.value))
         placed = "commit" in data or source.is_history
         return cls(
