@@ -43,6 +43,7 @@ class LazyGroup(click.Group):
         "baseline": "keysentry.cli.baseline:baseline",
         "ci": "keysentry.cli.ci:ci",
         "history": "keysentry.cli.history:history",
+        "site": "keysentry.cli.site:site",
     },
 )
 @click.version_option(__version__, prog_name="keysentry")

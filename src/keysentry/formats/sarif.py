@@ -28,6 +28,9 @@ SRCROOT = "%SRCROOT%"
 _LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
 
 
+_URL_SAFE = "/!$&'()*+,;=:@-._~%?#[]"
+
+
 def _uri(path: str) -> str:
     return quote(path, safe="/!$&'()*+,;=:@-._~")
 
@@ -41,9 +44,10 @@ def _key_at_path(finding: Finding, where: Where) -> str:
 def _locations(finding: Finding, where: Where) -> list[dict[str, Any]]:
     location: dict[str, Any] = {}
     if where.file is not None:
-        physical: dict[str, Any] = {
-            "artifactLocation": {"uri": _uri(where.file), "uriBaseId": SRCROOT}
-        }
+        artifact = {"uri": _uri(where.file), "uriBaseId": SRCROOT}
+        if finding.site is not None:  # an absolute URL: no base to resolve it against
+            artifact = {"uri": quote(finding.site.url, safe=_URL_SAFE)}
+        physical: dict[str, Any] = {"artifactLocation": artifact}
         if where.has_region:
             physical["region"] = {
                 "startLine": max(1, where.line),
@@ -83,6 +87,9 @@ def _properties(finding: Finding, where: Where) -> dict[str, Any]:
         props["decodedFrom"] = list(finding.decoded_from)
     if where.member is not None:
         props["archiveMember"] = where.member
+    if finding.site is not None:
+        props["url"] = finding.site.url
+        props["httpStatus"] = finding.site.status
     if where.commit is not None:
         props["commit"] = where.commit
         if finding.history is not None:

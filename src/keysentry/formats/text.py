@@ -47,6 +47,10 @@ def render(report: Report, options: RenderOptions) -> str:
         from keysentry.formats import history_text
 
         return history_text.render(report, options)
+    if options.command == "site":
+        from keysentry.formats import site_text
+
+        return site_text.render(report, options)
     out: list[str] = []
     rank: dict[str, tuple[int, str, int, int]] = {}
     for f in report.findings:

@@ -40,9 +40,14 @@ def is_staged(finding: Finding) -> bool:
     return not is_history(finding) and finding.source is SourceKind.STAGED
 
 
+def is_site(finding: Finding) -> bool:
+    """Served by a deployed site (``keysentry site``): the strongest §2.2 evidence."""
+    return finding.source is SourceKind.SITE
+
+
 def is_current_file(finding: Finding) -> bool:
     """In the working tree (or a scanned file): the place to edit the key out."""
-    return not is_history(finding) and not is_staged(finding)
+    return not is_history(finding) and not is_staged(finding) and not is_site(finding)
 
 
 def is_client(finding: Finding) -> bool:
@@ -116,6 +121,15 @@ class LeakedKey:
         ]
 
     @property
+    def site_findings(self) -> list[Finding]:
+        return [f for f in self.findings if is_site(f)]
+
+    @property
+    def site_urls(self) -> list[str]:
+        """Every URL that serves it, as the site report named them."""
+        return sorted({f.site.url if f.site else f.path for f in self.site_findings})
+
+    @property
     def client_findings(self) -> list[Finding]:
         return [f for f in self.findings if is_client(f)]
 
@@ -161,10 +175,11 @@ class LeakedKey:
     def is_live(self) -> bool:
         return bool(self.verification) and self.verification.get("status") == "live"
 
-    def rank(self) -> tuple[int, int, int, str]:
-        """Live keys first, then client-side, then pushed, then the rest."""
+    def rank(self) -> tuple[int, int, int, int, str]:
+        """Live keys first, then those a site serves, then client-side, then pushed."""
         return (
             0 if self.is_live else 1,
+            0 if self.site_findings else 1,
             0 if self.client else 1,
             0 if self.pushed else 1,
             self.fingerprint,

@@ -6,6 +6,7 @@ they never see a full key, because the playbook holds none.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from keysentry.guide.leaked_keys import (
     LeakedKey,
     archive_of,
     is_commit_message,
+    is_site,
     placed,
     where,
 )
@@ -34,9 +36,10 @@ REPLACE = "create-replacement"
 EDIT = "replace-in-code"
 PURGE = "purge-history"
 CLIENT = "client-redeploy"
+SITE = "site-redeploy"  # the client step of a key a deployed site serves
 BILLING = "check-billing"
 PREVENT = "prevent-repeat"
-STEP_ORDER = (REVOKE, REPLACE, EDIT, PURGE, CLIENT, BILLING, PREVENT)
+STEP_ORDER = (REVOKE, REPLACE, EDIT, PURGE, CLIENT, SITE, BILLING, PREVENT)
 
 
 @dataclass
@@ -70,6 +73,8 @@ class KeyFacts:
     client_bundles: list[str]
     in_commit_message: bool
     hidden_in_history: list[str]  # history paths a literal replace may not reach
+    site_urls: list[str] = field(default_factory=list)  # deployed URLs that serve it
+    original_sources: list[str] = field(default_factory=list)  # what the site's maps name
 
 
 @dataclass
@@ -157,9 +162,15 @@ def facts(key: LeakedKey) -> KeyFacts:
         archives=[escape_text(a) for a in key.archives],
         commits=sorted({_history_place(f) for f in key.history}),
         refs=[escape_text(r) for r in key.refs],
-        client_bundles=sorted({escape_text(f.path) for f in key.client_findings}),
+        client_bundles=sorted(
+            {escape_text(f.path) for f in key.client_findings if not is_site(f)}
+        ),
         in_commit_message=any(is_commit_message(f) for f in key.history),
         hidden_in_history=[escape_text(archive_of(p) or p) for p in hidden],
+        site_urls=[escape_text(u) for u in key.site_urls],
+        original_sources=sorted(
+            {escape_text(f.original_source) for f in key.site_findings if f.original_source}
+        ),
     )
 
 
@@ -179,6 +190,13 @@ def _revoke(f: KeyFacts) -> Step:
         details.append(
             "No provider is named near it; DeepSeek and DashScope keys share this shape. If it"
             f" is not on DeepSeek's page, look in {DASHSCOPE_CONSOLE}."
+        )
+    if f.site_urls:
+        details.insert(
+            0,
+            f"LIVE ON THE WEB: a deployed site serves it to every visitor ({len(f.site_urls)}"
+            " URL(s)), the strongest §2.2 evidence there is. Assume it is already copied:"
+            " revoke it before rebuilding anything.",
         )
     status = (f.verification or {}).get("status")
     if status == "live":
@@ -213,6 +231,14 @@ def _edit(f: KeyFacts) -> Step:
     if f.archives:
         details.append("Rebuild these archives from the fixed sources:")
         details += [f"  {a}" for a in f.archives]
+    if not details and f.site_urls:
+        details.append(
+            "It was found on the deployed site, not in files scanned here: run `keysentry"
+            " scan .` in the repository that builds the site to find the source to edit."
+        )
+        if f.original_sources:
+            details.append("The site's source maps name these original sources:")
+            details += [f"  {s}" for s in f.original_sources]
     if not details:
         details.append(
             "No current file holds it: it is only in git history (see the purge step)."
@@ -243,7 +269,30 @@ def _purge(f: KeyFacts, plan: PurgePlan) -> Step:
     return Step(PURGE, "Purge it from git history", details, list(plan.commands))
 
 
+def _site(f: KeyFacts) -> Step:
+    """A key the deployed site serves: redeploy, purge caches, prove the old URLs are gone."""
+    details = ["These URLs serve it to browsers:"]
+    details += [f"  {u}" for u in f.site_urls]
+    details += [
+        "1. Revoke the key first (step 1): rebuilding does not un-leak it.",
+        "2. Rebuild the site without the key (and with the API calls behind your server).",
+        "3. Redeploy, then purge the CDN and proxy caches for every origin above.",
+        "4. Hashed chunks and source maps of old builds often stay on the CDN or in the bucket"
+        " after a deploy, and browsers and caches keep them for their Cache-Control lifetime"
+        " (often a year): delete the old files themselves, not only the new build's.",
+        "5. Check that the old URLs stop answering: the command below re-runs `keysentry site`"
+        " on exactly these URLs and must report no key (a 404 is what you want).",
+    ]
+    if f.client_bundles:
+        details.append("Client-side files hold it too: " + ", ".join(f.client_bundles))
+    command = "keysentry site " + " ".join(shlex.quote(u) for u in f.site_urls)
+    return Step(SITE, "Rebuild, redeploy, purge caches, retire old chunk URLs", details,
+                [command + " --max-depth 0 --no-map-probe"])
+
+
 def _client(f: KeyFacts) -> Step:
+    if f.site_urls:
+        return _site(f)
     details = ["It ships to users' devices in:"]
     details += [f"  {b}" for b in f.client_bundles]
     details += [f"Why: {e}" for e in f.client_evidence]

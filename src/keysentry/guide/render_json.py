@@ -17,6 +17,9 @@ def as_dict(playbook: Playbook) -> dict[str, Any]:
     checklist = []
     for plan in playbook.plans:
         facts = asdict(plan.facts)
+        for name in ("site_urls", "original_sources"):  # only for keys a site serves
+            if not facts[name]:
+                del facts[name]
         keys.append(facts)
         for order, step in enumerate(plan.steps, start=1):
             checklist.append(

@@ -28,6 +28,8 @@ def summary_lines(f: KeyFacts) -> list[tuple[str, str | list[str]]]:
         rows.append(("staged", f.staged))
     if f.archives:
         rows.append(("archives", f.archives))
+    if f.site_urls:
+        rows.append(("served on the web (§2.2, strongest evidence)", f.site_urls))
     if f.client_bundles:
         rows.append(("client-side files", f.client_bundles))
     if f.refs:

@@ -101,6 +101,33 @@ class HistoryPlacement:
 NOT_PLACED = HistoryPlacement()  # what a finding outside history reads as
 
 
+@dataclass(frozen=True)
+class SitePlacement:
+    """Where on a deployed site a key is served (``keysentry site``)."""
+
+    url: str  # the response that holds it (after redirects)
+    status: int  # its HTTP status
+    content_type: str = ""
+    referrer: str | None = None  # the page, script or map that led to it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "status": self.status,
+            "content_type": self.content_type,
+            "referrer": self.referrer,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SitePlacement:
+        return cls(
+            url=str(data.get("url") or ""),
+            status=int(data.get("status") or 0),
+            content_type=str(data.get("content_type") or ""),
+            referrer=data.get("referrer") if isinstance(data.get("referrer"), str) else None,
+        )
+
+
 @dataclass
 class Finding:
     """One key at one location. ``secret`` is never serialised unless asked for."""
@@ -125,6 +152,7 @@ class Finding:
     notebook_cell: int | None = None  # a notebook's cell (0-based), and the line in it
     cell_line: int | None = None
     history: HistoryPlacement | None = None  # git sources fill this (audits/history)
+    site: SitePlacement | None = None  # ``keysentry site`` fills this (audits/site)
     verification: dict[str, Any] | None = None
     # derived from secret; kept as fields so that a report read back without keys has them
     fingerprint: str = ""
@@ -167,6 +195,8 @@ class Finding:
                 data[name] = getattr(self, name)
         if self.history is not None:
             data.update(self.history.to_dict())
+        if self.site is not None:
+            data.update(self.site.to_dict())
         if self.verification is not None:
             data["verification"] = dict(self.verification)
         if show_secret:
@@ -177,6 +207,7 @@ class Finding:
     def from_dict(cls, data: dict[str, Any]) -> Finding:
         """A finding read back from a JSON report; ``secret`` is empty unless it was shown."""
         names = {f.name for f in fields(cls)} - {"history", "source", "secret", "exposure_evidence"}
+        names -= {"site"}
         names -= {"decoded_from"}
         # what an older or hand-edited report may leave out
         values: dict[str, Any] = {
@@ -201,6 +232,7 @@ class Finding:
             secret=str(data.get("secret") or ""),
             source=source,
             history=HistoryPlacement.from_dict(data) if placed else None,
+            site=SitePlacement.from_dict(data) if source is SourceKind.SITE else None,
             exposure_evidence=list(data.get("exposure_evidence") or []),
             decoded_from=list(data.get("decoded_from") or []),
             **values,

@@ -64,11 +64,14 @@ def _names_no_file(finding: Finding, path: str) -> bool:
 
 
 def locate(finding: Finding) -> Where:
+    unpacked = any(layer in STREAM_LAYERS for layer in finding.decoded_from)
+    if finding.site is not None:  # a deployed site's response: the URL is the file
+        url = finding.site.url
+        return Where(url, None, finding.line, finding.column, None, url, unpacked)
     commit = finding.history.commit if finding.history is not None else None
     path = finding.path
     if _names_no_file(finding, path):
         file, member = None, None
     else:
         file, member = split_member(finding, path)
-    unpacked = any(layer in STREAM_LAYERS for layer in finding.decoded_from)
     return Where(file, member, finding.line, finding.column, commit, path, unpacked)

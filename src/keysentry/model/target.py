@@ -24,6 +24,7 @@ class SourceKind(str, Enum):
     BLOB = "blob"
     COMMIT_MESSAGE = "commit-message"
     TAG_MESSAGE = "tag-message"
+    SITE = "site"  # a response of a deployed web site (``keysentry site``)
 
     def __str__(self) -> str:
         return self.value
