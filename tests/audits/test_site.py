@@ -1,0 +1,280 @@
+"""``keysentry site`` audits: a real esbuild app and hostile servers, all on 127.0.0.1."""
+
+from __future__ import annotations
+
+import gzip
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from conftest import new_key
+from keysentry.audits.site import audit_site
+from keysentry.config import Config
+from keysentry.model.key import fingerprint
+from keysentry.sources.site import SiteOptions
+from site_support import AppKeys, Reply, Site, app_site, build_app
+
+FAST = SiteOptions(timeout=2.0, concurrency=2)
+
+
+def by_key(report, key):
+    return [f for f in report.findings if f.fingerprint == fingerprint(key)]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    keys = AppKeys(*(new_key() for _ in range(6)))
+    return keys, build_app(tmp_path_factory.mktemp("app"), keys)
+
+
+def test_every_place_a_browser_gets_a_key_from(app):
+    keys, dist = app
+    with Site() as site, Site() as cdn:
+        app_site(site, cdn, dist, keys)
+        options = SiteOptions(allow_origins=(cdn.origin,), timeout=5.0)
+        report = audit_site([site.url("/")], Config(), options)
+    assert report.errors == []
+    lazy = by_key(report, keys.lazy_chunk)
+    chunk = next(f for f in lazy if f.site.url.endswith(".js"))
+    assert "/assets/chunks/settings-" in chunk.site.url
+    assert chunk.path == chunk.site.url.removeprefix(site.origin)
+    body = (dist / chunk.path.lstrip("/")).read_text()
+    line = body.splitlines()[chunk.line - 1]
+    assert line[chunk.column - 1 :].startswith(keys.lazy_chunk)
+    assert chunk.exposure == "client" and chunk.severity == "critical"
+    assert chunk.exposure_evidence == [f"served to browsers by {chunk.site.url} (HTTP 200)"]
+    assert chunk.site.referrer.endswith("/assets/main.js")
+
+    [dropped] = by_key(report, keys.map_only)  # the minifier dropped the comment
+    assert dropped.site.url.endswith(".js.map")
+    assert dropped.original_source.endswith("src/config.js") and dropped.original_line == 1
+    assert "sourcesContent" in dropped.exposure_evidence[1]
+    assert keys.map_only not in "".join(p.read_text() for p in dist.rglob("*.js"))
+
+    [worker, *_] = (f for f in by_key(report, keys.service_worker) if f.path.endswith("sw.js"))
+    assert worker.site.url == site.url("/assets/sw.js")
+    [state] = by_key(report, keys.inline_state)
+    assert state.site.url == site.url("/next") and state.site.content_type == "text/html"
+    [next_chunk] = by_key(report, keys.next_chunk)
+    assert next_chunk.site.url == site.url("/_next/static/chunks/pages/about-9a2c.js")
+    [vendor] = by_key(report, keys.cdn)
+    assert vendor.site.url == cdn.url("/lib/vendor.js")
+    assert report.stats["pages"] == 2 and report.stats["maps"] >= 3
+    assert report.stats["bytes_fetched"] > 0
+
+
+def test_a_cdn_script_off_scope_is_an_error_and_the_rest_is_found(app):
+    keys, dist = app
+    with Site() as site, Site() as cdn:
+        app_site(site, cdn, dist, keys)
+        report = audit_site([site.url("/")], Config(), FAST)
+    assert cdn.requests == []
+    [error] = report.errors
+    assert error.path == cdn.url("/lib/vendor.js") and error.message.startswith("off-scope")
+    assert by_key(report, keys.lazy_chunk) and not by_key(report, keys.cdn)
+    assert report.exit_code() == 1
+
+
+def test_no_map_probe_asks_for_no_map_nothing_names(app):
+    keys, dist = app
+    with Site() as site, Site() as cdn:
+        app_site(site, cdn, dist, keys)
+        audit_site([site.url("/")], Config(), SiteOptions(probe_maps=False))
+    assert "/_next/static/chunks/pages/about-9a2c.js.map" not in site.requests
+    with Site() as site, Site() as cdn:
+        app_site(site, cdn, dist, keys)
+        audit_site([site.url("/")], Config(), FAST)
+    assert "/_next/static/chunks/pages/about-9a2c.js.map" in site.requests
+
+
+def test_a_source_map_named_by_a_header_is_read_as_a_map():
+    key = new_key()
+    source_map = (
+        '{"version":3,"sources":["src/secret.js"],"names":[],"mappings":"",'
+        f'"sourcesContent":["// key {key}\\n"]}}'
+    )
+    with Site() as site:
+        site.routes["/"] = Reply(b'<script src="/app.js"></script>')
+        site.routes["/app.js"] = Reply(b"x=1", headers={"SourceMap": "/maps/app"})
+        site.routes["/maps/app"] = Reply(source_map.encode(), headers={"Content-Type": "application/json"})
+        report = audit_site([site.url("/")], Config(), FAST)
+    [finding] = by_key(report, key)
+    assert finding.site.url == site.url("/maps/app")
+    assert finding.original_source == "src/secret.js"
+
+
+def test_the_same_body_at_two_urls_is_scanned_once_and_reported_at_both():
+    key = new_key()
+    page = f'<script src="/a.js"></script><script src="/b.js"></script>'.encode()
+    with Site() as site:
+        site.routes["/"] = Reply(page)
+        site.routes["/a.js"] = site.routes["/b.js"] = Reply(f'k="{key}"'.encode())
+        report = audit_site([site.url("/")], Config(), FAST)
+    assert {f.site.url for f in by_key(report, key)} == {site.url("/a.js"), site.url("/b.js")}
+    assert report.stats["responses_repeated"] == 1
+
+
+def test_robots_txt_seeds_pages_and_is_obeyed_only_when_asked():
+    key = new_key()
+    with Site() as site:
+        site.routes["/robots.txt"] = Reply(b"User-agent: *\nDisallow: /private/\n")
+        site.routes["/"] = Reply(b"<p>home</p>")
+        site.routes["/private/"] = Reply(f"<p>{key}</p>".encode())
+        seeded = audit_site([site.url("/")], Config(), FAST)
+        obeyed = audit_site([site.url("/")], Config(), SiteOptions(respect_robots=True))
+    assert by_key(seeded, key)
+    assert not by_key(obeyed, key) and obeyed.stats["skipped_robots"] == 1
+
+
+# ---- hostile servers: each bounded in time and memory, and reported ----
+
+
+def test_a_redirect_loop_and_an_endless_chain_are_reported():
+    def hop(handler):
+        number = int(handler.path.rsplit("/", 1)[1])
+        handler.send_response(302)
+        handler.send_header("Location", f"/hop/{number + 1}")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    with Site() as site:
+        site.routes["/"] = Reply(b'<a href="/loop/a">a</a><a href="/hop/0">h</a>')
+        site.routes["/loop/a"] = Reply(b"", 301, {"Location": "/loop/b"})
+        site.routes["/loop/b"] = Reply(b"", 301, {"Location": "/loop/a"})
+        for number in range(100):
+            site.routes[f"/hop/{number}"] = hop
+        report = audit_site([site.url("/")], Config(), FAST)
+    messages = {e.path: e.message for e in report.errors}
+    assert messages[site.url("/loop/a")].startswith("redirect loop: ")
+    assert messages[site.url("/hop/0")].startswith("more than 10 redirects")
+    assert sum(p.startswith("/hop/") for p in site.requests) == 11
+
+
+def test_a_redirect_off_scope_is_not_followed():
+    with Site() as site, Site() as other:
+        site.routes["/"] = Reply(b'<script src="/go.js"></script>')
+        site.routes["/go.js"] = Reply(b"", 302, {"Location": other.url("/x.js")})
+        report = audit_site([site.url("/")], Config(), FAST)
+    assert other.requests == []
+    assert report.errors[0].message.startswith("off-scope: redirects to")
+
+
+def test_a_response_that_never_ends_is_cut_at_the_timeout_and_its_start_scanned():
+    key = new_key()
+    gone = []
+
+    def endless(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/javascript")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.wfile.write(f'k="{key}";\n'.encode())
+        try:
+            for _ in range(20_000):  # about 200 s: far past any timeout the test sets
+                handler.wfile.write(b"/*" + b"x" * 1000 + b"*/\n")
+                handler.wfile.flush()
+                time.sleep(0.01)
+        except OSError:
+            gone.append(True)  # the crawler hung up
+
+    with Site() as site:
+        site.routes["/"] = Reply(b'<script src="/stream.js"></script>')
+        site.routes["/stream.js"] = endless
+        report = audit_site([site.url("/")], Config(), SiteOptions(timeout=1.0))
+    assert by_key(report, key)
+    [error] = report.errors
+    assert error.path == site.url("/stream.js") and error.message.startswith("timeout")
+    assert report.exit_code() == 1
+
+
+def test_a_10_gb_content_length_is_refused_unread():
+    def huge(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/javascript")
+        handler.send_header("Content-Length", str(10 << 30))
+        handler.end_headers()
+        handler.wfile.write(b"x" * 65536)
+
+    with Site() as site:
+        site.routes["/"] = Reply(b'<script src="/huge.js"></script>')
+        site.routes["/huge.js"] = huge
+        tracemalloc.start()
+        report = audit_site([site.url("/")], Config(), FAST)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    [error] = report.errors
+    assert "Content-Length 10,737,418,240 bytes" in error.message
+    assert peak < 32 << 20
+
+
+def test_a_gzip_bomb_stops_at_the_decompression_budget_and_its_start_is_scanned():
+    key = new_key()
+    # gzip members back to back are one gzip body: 1 GiB of zeros in about 1 MB
+    bomb = gzip.compress(f'k="{key}";\n'.encode()) + gzip.compress(b"\0" * (1 << 20)) * 1024
+    assert len(bomb) < 2 << 20
+    with Site() as site:
+        site.routes["/"] = Reply(b'<script src="/bomb.js"></script>')
+        site.routes["/bomb.js"] = Reply(bomb, headers={"Content-Encoding": "gzip"})
+        tracemalloc.start()
+        report = audit_site([site.url("/")], Config(), FAST)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert by_key(report, key)
+    [error] = report.errors
+    assert "possible decompression bomb" in error.message
+    assert peak < 128 << 20  # a few copies of the ratio floor's 16 MiB, not 1 GiB
+
+
+def test_invalid_utf8_and_invalid_html_are_scanned_and_followed():
+    page_key, script_key = new_key(), new_key()
+    page = b"\xff\xfe<html><scr<ipt><div <<<>" + page_key.encode() + b"\xc3(<script src=/a.js>"
+    with Site() as site:
+        site.routes["/"] = Reply(page)
+        site.routes["/a.js"] = Reply(f'var k="{script_key}"'.encode())
+        report = audit_site([site.url("/")], Config(), FAST)
+    assert by_key(report, page_key) and by_key(report, script_key)
+    assert report.errors == []
+
+
+def test_other_origins_file_and_javascript_links_are_never_fetched():
+    with Site() as site, Site() as other:
+        site.routes["/"] = Reply(
+            f'<a href="{other.url("/page")}">o</a><a href="file:///etc/passwd">f</a>'
+            '<a href="javascript:fetch(1)">j</a><a href="data:text/html,hi">d</a>'
+            '<a href="/ok">ok</a>'.encode()
+        )
+        site.routes["/ok"] = Reply(b"fine")
+        report = audit_site([site.url("/")], Config(), FAST)
+    assert other.requests == []
+    assert "/ok" in site.requests
+    assert report.stats["skipped_off_scope"] == 1 and report.errors == []
+
+
+def test_ten_thousand_links_stop_at_max_pages_and_say_so():
+    page = b"".join(b'<a href="/p/%d">p</a>' % i for i in range(10_000))
+    with Site() as site:
+        site.routes["/"] = Reply(page)
+        for i in range(10_000):
+            site.routes[f"/p/{i}"] = Reply(b"page")
+        report = audit_site([site.url("/")], Config(), SiteOptions(max_pages=20, concurrency=4))
+    assert sum(p.startswith("/p/") for p in site.requests) == 19  # + the start page
+    [error] = report.errors
+    assert error.message.startswith("--max-pages 20 reached: 9,981 URL(s) were not fetched")
+
+
+def test_tls_to_a_plain_http_server_is_a_tls_error():
+    with Site() as site:
+        report = audit_site([site.url("/").replace("http://", "https://")], Config(), FAST)
+    assert report.errors and all("TLS error" in e.message for e in report.errors)
+    assert report.exit_code() == 2
+
+
+def test_nothing_listening_is_an_error_not_a_crash(tmp_path: Path):
+    with Site() as site:
+        url = site.url("/")
+    report = audit_site([url, "ftp://example.com/"], Config(), FAST)
+    messages = [e.message for e in report.errors]
+    assert any("not an http or https URL" in m for m in messages)
+    assert any(m.startswith("cannot connect") for m in messages)
