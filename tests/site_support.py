@@ -8,6 +8,7 @@ esbuild the tests already install (tests/js).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import threading
@@ -65,10 +66,8 @@ class Site:
                 site.request_headers.append(dict(self.headers))
                 route = site.routes.get(self.path.split("?", 1)[0])
                 if callable(route):
-                    try:
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                         route(self)
-                    except (BrokenPipeError, ConnectionResetError):
-                        pass
                     return
                 reply = route or Reply(b"not found", 404)
                 self.send_response(reply.status)
@@ -148,11 +147,21 @@ def build_app(root: Path, keys: AppKeys) -> Path:
     )
     subprocess.run(
         [
-            str(ESBUILD), "src/main.js", "src/sw.js", "--bundle", "--splitting",
-            "--format=esm", "--minify", "--sourcemap", "--outdir=dist/assets",
-            "--entry-names=[name]", "--chunk-names=chunks/[name]-[hash]",
+            str(ESBUILD),
+            "src/main.js",
+            "src/sw.js",
+            "--bundle",
+            "--splitting",
+            "--format=esm",
+            "--minify",
+            "--sourcemap",
+            "--outdir=dist/assets",
+            "--entry-names=[name]",
+            "--chunk-names=chunks/[name]-[hash]",
         ],
-        cwd=root, check=True, capture_output=True,
+        cwd=root,
+        check=True,
+        capture_output=True,
     )
     return root / "dist"
 
@@ -186,6 +195,4 @@ def app_site(site: Site, cdn: Site, dist: Path, keys: AppKeys) -> None:
     site.routes["/_next/static/chunks/pages/about-9a2c.js"] = Reply(
         f'(self.webpackChunk=self.webpackChunk||[]).push([[1],{{1:function(e){{e.k="{keys.next_chunk}"}}}}]);'.encode()
     )
-    cdn.routes["/lib/vendor.js"] = Reply(
-        f'window.DEEPSEEK_API_KEY="{keys.cdn}";'.encode()
-    )
+    cdn.routes["/lib/vendor.js"] = Reply(f'window.DEEPSEEK_API_KEY="{keys.cdn}";'.encode())

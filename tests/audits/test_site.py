@@ -98,7 +98,8 @@ def test_a_source_map_named_by_a_header_is_read_as_a_map():
     with Site() as site:
         site.routes["/"] = Reply(b'<script src="/app.js"></script>')
         site.routes["/app.js"] = Reply(b"x=1", headers={"SourceMap": "/maps/app"})
-        site.routes["/maps/app"] = Reply(source_map.encode(), headers={"Content-Type": "application/json"})
+        json_type = {"Content-Type": "application/json"}
+        site.routes["/maps/app"] = Reply(source_map.encode(), headers=json_type)
         report = audit_site([site.url("/")], Config(), FAST)
     [finding] = by_key(report, key)
     assert finding.site.url == site.url("/maps/app")
@@ -107,7 +108,7 @@ def test_a_source_map_named_by_a_header_is_read_as_a_map():
 
 def test_the_same_body_at_two_urls_is_scanned_once_and_reported_at_both():
     key = new_key()
-    page = f'<script src="/a.js"></script><script src="/b.js"></script>'.encode()
+    page = b'<script src="/a.js"></script><script src="/b.js"></script>'
     with Site() as site:
         site.routes["/"] = Reply(page)
         site.routes["/a.js"] = site.routes["/b.js"] = Reply(f'k="{key}"'.encode())

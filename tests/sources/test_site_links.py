@@ -16,9 +16,7 @@ BASE = "https://app.example.com/shop/index.html"
 
 def urls(found: links.Found, guessed: bool | None = None) -> dict[str, Kind]:
     return {
-        link.url: link.kind
-        for link in found.links
-        if guessed is None or link.guessed is guessed
+        link.url: link.kind for link in found.links if guessed is None or link.guessed is guessed
     }
 
 
@@ -135,11 +133,15 @@ def test_source_map_comments_old_and_new_and_inline_ones_skipped():
 
 def test_manifests_vite_asset_manifest_and_web_manifest():
     vite = {"src/main.ts": {"file": "assets/main-1.js", "css": ["assets/main-1.css"]}}
-    found = urls(links.json_links(json.dumps(vite).encode(), "https://s.example/.vite/manifest.json"))
+    found = urls(
+        links.json_links(json.dumps(vite).encode(), "https://s.example/.vite/manifest.json")
+    )
     assert found["https://s.example/assets/main-1.js"] is Kind.SCRIPT
     assert found["https://s.example/assets/main-1.css"] is Kind.STYLE
     cra = {"files": {"main.js": "/static/js/main.1.js", "main.js.map": "/static/js/main.1.js.map"}}
-    found = urls(links.json_links(json.dumps(cra).encode(), "https://s.example/asset-manifest.json"))
+    found = urls(
+        links.json_links(json.dumps(cra).encode(), "https://s.example/asset-manifest.json")
+    )
     assert found["https://s.example/static/js/main.1.js.map"] is Kind.MAP
     web = {"start_url": "/app/", "icons": [{"src": "/i.png"}]}
     found = urls(links.json_links(json.dumps(web).encode(), "https://s.example/manifest.json"))

@@ -65,13 +65,17 @@ def _key_lines(findings: list[Finding], options: RenderOptions) -> list[str]:
     return lines
 
 
+def _size(count: int) -> str:
+    return f"{count / 1e6:,.1f} MB" if count >= 100_000 else f"{count:,} bytes"
+
+
 def summary(report: Report) -> str:
     stats = report.stats
     counted = ", ".join(f"{stats.get(name, 0)} {label}" for name, label in SUMMARY_STATS)
     keys = len({f.fingerprint for f in report.findings})
     text = (
         f"{len(report.findings)} finding(s) of {keys} distinct key(s) in {counted}"
-        f" ({stats.get('bytes_fetched', 0) / 1e6:,.1f} MB fetched)"
+        f" ({_size(stats.get('bytes_fetched', 0))} fetched)"
     )
     if report.errors:
         text += f"; crawl incomplete: {len(report.errors)} error(s)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from keysentry.guide.playbook import Playbook
+from keysentry.guide.playbook import PURGE, Playbook
 from keysentry.guide.render_text import header, summary_lines, yes_no
 
 # Enough to stop emphasis, links, raw HTML and table breaks; `code` spans are harmless.
@@ -69,8 +69,10 @@ def render(playbook: Playbook, color: bool = False) -> str:
                     out.append(f"    - {code(line.strip())}")
                 elif line:
                     out.append(f"  - {md(line)}")
-            if step.commands:
+            if step.commands and step.id == PURGE:
                 out.append("  (commands: see *Purging history* below)")
+            elif step.commands:
+                out += ["", *(f"  {line}" for line in _fence(step.commands))]
     if playbook.purge is not None:
         purge = playbook.purge
         out += ["", "## Purging history", ""]

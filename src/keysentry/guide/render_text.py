@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from keysentry.guide.playbook import KeyFacts, Playbook
+from keysentry.guide.playbook import PURGE, KeyFacts, Playbook
 from keysentry.model.text import escape_text
 
 
@@ -71,8 +71,10 @@ def render(playbook: Playbook, color: bool = False) -> str:
         for order, step in enumerate(plan.steps, start=1):
             out.append(f"  {bold(f'{order}. {step.title}')}")
             out += [f"     {line}" for line in step.details if line]
-            if step.commands:
+            if step.commands and step.id == PURGE:
                 out.append("     (commands: see 'Purging history' below)")
+            elif step.commands:
+                out += [f"     $ {escape_text(command)}" for command in step.commands]
         out.append("")
     if playbook.purge is not None:
         purge = playbook.purge

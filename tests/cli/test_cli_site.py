@@ -1,0 +1,174 @@
+"""``keysentry site`` end to end: the real CLI against real servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import jsonschema
+import pytest
+
+from conftest import SARIF_SCHEMA, new_key, run_keysentry
+from keysentry.model.key import fingerprint, redact
+from site_support import AppKeys, Reply, Site, app_site, build_app
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    keys = AppKeys(*(new_key() for _ in range(6)))
+    return keys, build_app(tmp_path_factory.mktemp("app"), keys)
+
+
+@pytest.fixture
+def served(app):
+    keys, dist = app
+    with Site() as site, Site() as cdn:
+        app_site(site, cdn, dist, keys)
+        yield keys, site, cdn
+
+
+def all_keys(keys: AppKeys) -> list[str]:
+    return [
+        keys.lazy_chunk,
+        keys.map_only,
+        keys.service_worker,
+        keys.inline_state,
+        keys.next_chunk,
+        keys.cdn,
+    ]
+
+
+def test_text_report_has_one_entry_per_key_with_every_url(served, tmp_path):
+    keys, site, cdn = served
+    done = run_keysentry("site", site.url("/"), "--allow-origin", cdn.origin, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    out = done.stdout
+    for key in all_keys(keys):
+        assert key not in out + done.stderr
+        assert sum(line.startswith(redact(key)) for line in out.splitlines()) == 1
+    lazy = out[out.index(redact(keys.lazy_chunk)) :].split("\n\n", 1)[0]
+    assert "anyone can download it from 2 URL(s)" in lazy  # the chunk and its map
+    assert site.url("/assets/chunks/settings-") in lazy
+    assert ".js.map:" in lazy and "original source ../../../src/routes/settings.js:2" in lazy
+    assert "6 distinct key(s) in 2 page(s)" in out
+    assert "keysentry guide --from" in out
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github", "gitlab", "junit", "markdown"])
+def test_every_report_format_names_the_url(served, tmp_path, fmt):
+    keys, site, cdn = served
+    done = run_keysentry(
+        "site", site.url("/"), "--allow-origin", cdn.origin, "-f", fmt, cwd=tmp_path
+    )
+    assert done.returncode == 1, done.stderr
+    out = done.stdout
+    assert cdn.url("/lib/vendor.js") in out
+    for key in all_keys(keys):
+        assert key not in out
+    if fmt == "json":
+        report = json.loads(out)
+        assert report["command"] == "site"
+        finding = next(f for f in report["findings"] if f["url"] == cdn.url("/lib/vendor.js"))
+        assert finding["source"] == "site" and finding["path"] == "/lib/vendor.js"
+        assert finding["status"] == 200 and finding["exposure"] == "client"
+        assert finding["exposure_evidence"] == [
+            f"served to browsers by {cdn.url('/lib/vendor.js')} (HTTP 200)"
+        ]
+        assert report["stats"]["pages"] == 2 and report["stats"]["complete"] is True
+    elif fmt == "sarif":
+        sarif = json.loads(out)
+        jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text()))
+        locations = [
+            r["locations"][0]["physicalLocation"]["artifactLocation"]
+            for r in sarif["runs"][0]["results"]
+        ]
+        assert {"uri": cdn.url("/lib/vendor.js")} in locations
+        assert all(loc["uri"].startswith("http://127.0.0.1:") for loc in locations)
+    elif fmt == "junit":
+        ET.fromstring(out)
+
+
+def test_guide_from_a_site_report_revokes_first_then_redeploys_and_retires_old_urls(
+    served, tmp_path
+):
+    keys, site, cdn = served
+    report = tmp_path / "site.json"
+    done = run_keysentry(
+        "site",
+        site.url("/"),
+        "--allow-origin",
+        cdn.origin,
+        "-f",
+        "json",
+        "-o",
+        str(report),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stderr
+    guide = run_keysentry("guide", "--from", str(report), cwd=tmp_path)
+    assert guide.returncode == 1, guide.stderr
+    out = guide.stdout
+    entry = out[out.index("Key 1: ") : out.index("Key 2: ")]
+    assert (
+        entry.index("1. Revoke the key now")
+        < entry.index("LIVE ON THE WEB")
+        < entry.index("Delete the key")
+        < entry.index("purge the CDN")
+        < entry.index("old URLs stop answering")
+    )
+    assert "$ keysentry site http://127.0.0.1:" in entry
+    assert "Hashed chunks and source maps of old builds often stay on the CDN" in entry
+    checklist = json.loads(
+        run_keysentry("guide", "--from", str(report), "-f", "json", cwd=tmp_path).stdout
+    )
+    [step] = [
+        i
+        for i in checklist["checklist"]
+        if i["key"] == fingerprint(keys.cdn) and i["step"] == "site-redeploy"
+    ]
+    [command] = step["commands"]
+    assert command == f"keysentry site {cdn.url('/lib/vendor.js')} --max-depth 0 --no-map-probe"
+    # the old URL still answers: the re-run proves the key is still served ...
+    args = command.split()[1:]
+    assert run_keysentry(*args, cwd=tmp_path).returncode == 1
+    # ... and once it is gone from the CDN, the same command reports nothing
+    del cdn.routes["/lib/vendor.js"]
+    gone = run_keysentry(*args, cwd=tmp_path)
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+
+
+def test_staging_headers_cookies_and_user_agent_are_sent(tmp_path):
+    key = new_key()
+    with Site() as site:
+        site.routes["/"] = Reply(f"<p>{key}</p>".encode())
+        done = run_keysentry(
+            "site",
+            site.url("/"),
+            "--header",
+            "Authorization: Bearer t0k",
+            "--cookie",
+            "session=abc; theme=dark",
+            "-q",
+            cwd=tmp_path,
+        )
+    assert done.returncode == 1, done.stderr
+    headers = site.request_headers[site.requests.index("/")]
+    assert headers["Authorization"] == "Bearer t0k"
+    assert "session=abc" in headers["Cookie"] and "theme=dark" in headers["Cookie"]
+    assert headers["User-Agent"].startswith("keysentry/")
+
+
+def test_an_incomplete_crawl_exits_2_and_says_why(tmp_path):
+    with Site() as site:
+        site.routes["/"] = Reply(b'<script src="/a.js"></script>')
+        site.routes["/a.js"] = Reply(b"oops", 503)
+        done = run_keysentry("site", site.url("/"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"keysentry: {site.url('/a.js')}: HTTP 503" in done.stderr
+    assert "crawl incomplete: 1 error(s)" in done.stdout
+
+
+def test_bad_options_are_usage_errors(tmp_path):
+    for args in (["--header", "no-colon"], ["--max-bytes", "lots"], ["--allow-origin", "ftp://x"]):
+        done = run_keysentry("site", "http://127.0.0.1:9/", *args, cwd=tmp_path)
+        assert done.returncode == 2 and "Invalid value" in done.stderr, done.stderr
