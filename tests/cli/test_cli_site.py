@@ -172,3 +172,26 @@ def test_bad_options_are_usage_errors(tmp_path):
     for args in (["--header", "no-colon"], ["--max-bytes", "lots"], ["--allow-origin", "ftp://x"]):
         done = run_keysentry("site", "http://127.0.0.1:9/", *args, cwd=tmp_path)
         assert done.returncode == 2 and "Invalid value" in done.stderr, done.stderr
+
+
+def test_the_proxy_comes_from_the_environment(tmp_path):
+    key = new_key()
+    asked: list[str] = []
+
+    def forward(handler):  # a forward proxy sees absolute URLs; this one answers itself
+        asked.append(handler.path)
+        body = f"<p>{key}</p>".encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    with Site() as site, Site() as proxy:
+        proxy.routes[site.url("/")] = forward
+        env = {"HTTP_PROXY": proxy.origin, "NO_PROXY": "", "no_proxy": ""}
+        done = run_keysentry("site", site.url("/"), "-f", "json", env=env, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert site.url("/") in asked and site.requests == []
+    [finding] = json.loads(done.stdout)["findings"]
+    assert finding["fingerprint"] == fingerprint(key)

@@ -106,14 +106,20 @@ def test_webpack_chunk_url_builder_with_a_literal_chunk_list():
         assert found[f"https://app.example.com/_next/static/chunks/{name}.js"] is Kind.SCRIPT
 
 
-def test_bundler_asset_paths_are_resolved_against_the_build_root_first():
+def test_bundler_asset_paths_are_resolved_against_the_build_root_only():
     """Vite writes deps relative to its base: "assets/x.js" in /app/assets/index.js."""
-    js = b'__vitePreload(()=>import("./Page-1.js"),["assets/Page-1.js","assets/Page-1.css"])'
-    found = links.js_links(js, "https://app.example.com/app/assets/index.js", None)
-    order = [link.url for link in found.links]
-    root = "https://app.example.com/app/assets/Page-1.css"
-    assert order.index(root) < order.index("https://app.example.com/app/assets/assets/Page-1.css")
-    assert not next(link for link in found.links if link.url.endswith("/assets/Page-1.js")).guessed
+    js = (
+        b'__vitePreload(()=>import("./Page-1.js"),["assets/Page-1.js","assets/Page-1.css"]);'
+        b'define("vs/base/worker.js");x="typescript.js";require("../node_modules/a/b.js")'
+    )
+    found = {
+        link.url: link.guessed
+        for link in links.js_links(js, "https://app.example.com/app/assets/index.js", None).links
+    }
+    assert found == {
+        "https://app.example.com/app/assets/Page-1.js": False,  # import() says so
+        "https://app.example.com/app/assets/Page-1.css": True,
+    }
 
 
 def test_source_map_comments_old_and_new_and_inline_ones_skipped():

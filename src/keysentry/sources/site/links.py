@@ -62,20 +62,32 @@ _ASSET_PATH = re.compile(
     rb"""(?<![\w$])["'`]((?:\.{1,2}/|/)?[\w@~.+\-]+(?:/[\w@~.+\-]+)*"""
     rb"""\.(?:m?js|cjs|css|map|json|webmanifest))(?:\?[^"'`\s]{0,200})?["'`]"""
 )
+_ASSET_ENDINGS = (b".js", b".mjs", b".cjs", b".css", b".map", b".json", b".webmanifest")
+_QUOTES = b"\"'`"
 _QUOTED = rb"""["'`]([^"'`\s]{1,2000})["'`]"""
-_EXPLICIT = [  # the specifier a browser resolves against the script's URL
-    re.compile(rb"\b(?:import|export)\b[\w$\s{},*]{0,2000}?\bfrom\s*" + _QUOTED),
-    re.compile(rb"\bimport\s*" + _QUOTED),
-    re.compile(rb"\bimport\s*\(\s*" + _QUOTED + rb"\s*\)"),
-    re.compile(rb"\bnew\s+URL\s*\(\s*" + _QUOTED + rb"\s*,\s*import\.meta\.url"),
-]
-_DOCUMENT_RELATIVE = [  # resolved against the page's URL (a worker's base is the document's)
-    re.compile(rb"\bnew\s+(?:Shared)?Worker\s*\(\s*" + _QUOTED),
-    re.compile(rb"\bserviceWorker\s*\.\s*register\s*\(\s*" + _QUOTED),
-]
-_IMPORT_SCRIPTS = re.compile(rb"\bimportScripts\s*\(([^)]{1,5000})\)")
+# Each pattern starts with its anchor, a literal found with bytes.find (memchr speed)
+# before the pattern is tried there: a regex search over megabytes of minified code
+# would be far slower. Group 1 is the URL; "page" ones resolve against the page's URL
+# (a worker's base is the document's), the others against the script's.
+_ANCHORED: dict[bytes, list[tuple[re.Pattern[bytes], bool]]] = {
+    b"import": [
+        (re.compile(rb"import\b[\w$\s{},*]{0,2000}?\bfrom\s*" + _QUOTED), False),
+        (re.compile(rb"import\s*" + _QUOTED), False),
+        (re.compile(rb"import\s*\(\s*" + _QUOTED + rb"\s*\)"), False),
+    ],
+    b"export": [(re.compile(rb"export\b[\w$\s{},*]{0,2000}?\bfrom\s*" + _QUOTED), False)],
+    b"new": [
+        (re.compile(rb"new\s+URL\s*\(\s*" + _QUOTED + rb"\s*,\s*import\.meta\.url"), False),
+        (re.compile(rb"new\s+(?:Shared)?Worker\s*\(\s*" + _QUOTED), True),
+    ],
+    b"serviceWorker": [
+        (re.compile(rb"serviceWorker\s*\.\s*register\s*\(\s*" + _QUOTED), True)
+    ],
+}
+_IMPORT_SCRIPTS = re.compile(rb"importScripts\s*\(([^)]{1,5000})\)")
 _STRING = re.compile(_QUOTED)
 _MAP_COMMENT = re.compile(rb"[#@]\s*sourceMappingURL\s*=\s*([^\s'\"*]{1,2000})")
+_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
 _CSS_IMPORT = re.compile(rb"""@import\s+(?:url\(\s*)?["']?([^"')\s;]{1,2000})""")
 # webpack's chunk URL builder (``__webpack_require__.u``), whose chunk list is a literal:
 # "static/chunks/" + ({12:"name"}[e] || e) + "." + {12:"a1b2"}[e] + ".js"
@@ -241,28 +253,70 @@ def js_links(body: bytes, url: str, page: str | None) -> Found:
     return _found(out)
 
 
+def _occurrences(body: bytes, literal: bytes) -> Iterator[int]:
+    """Where literal starts in body as a whole word's start."""
+    pos = body.find(literal)
+    while pos >= 0:
+        if pos == 0 or body[pos - 1] not in _WORD:
+            yield pos
+        pos = body.find(literal, pos + 1)
+
+
+def _asset_strings(body: bytes) -> Iterator[str]:
+    """Quoted strings that are asset paths, found from their endings backwards."""
+    seen: set[int] = set()
+    for ending in _ASSET_ENDINGS:
+        pos = body.find(ending)
+        while pos >= 0:
+            after = pos + len(ending)
+            if after < len(body) and body[after] in b"?\"'`":
+                low = max(0, pos - 300)
+                left = max(body.rfind(q, low, pos) for q in (b'"', b"'", b"`"))
+                if left >= 0 and left not in seen:
+                    seen.add(left)
+                    match = _ASSET_PATH.match(body, left)
+                    if match is not None:
+                        yield _text(match.group(1))
+            pos = body.find(ending, after)
+
+
 def _js_into(body: bytes, url: str, page: str, out: _Collector) -> None:
-    for pattern in _EXPLICIT:
-        for match in pattern.finditer(body):
-            literal = _text(match.group(1))
-            if _is_specifier(literal):
-                out.add(resolve(url, literal), Kind.SCRIPT)
-    for pattern in _DOCUMENT_RELATIVE:
-        for match in pattern.finditer(body):
-            literal = _text(match.group(1))
-            out.candidates([page, url], literal, Kind.SCRIPT, False)
-    for match in _IMPORT_SCRIPTS.finditer(body):
-        for string in _STRING.finditer(match.group(1)):
-            out.candidates([url], _text(string.group(1)), Kind.SCRIPT, False)
+    for anchor, patterns in _ANCHORED.items():
+        for pos in _occurrences(body, anchor):
+            for pattern, page_relative in patterns:
+                match = pattern.match(body, pos)
+                if match is None:
+                    continue
+                literal = _text(match.group(1))
+                if page_relative:
+                    out.candidates([page, url], literal, Kind.SCRIPT, False)
+                elif _is_specifier(literal):
+                    out.add(resolve(url, literal), Kind.SCRIPT)
+    for pos in _occurrences(body, b"importScripts"):
+        match = _IMPORT_SCRIPTS.match(body, pos)
+        if match is not None:
+            for string in _STRING.finditer(match.group(1)):
+                out.candidates([url], _text(string.group(1)), Kind.SCRIPT, False)
     _chunk_builders(body, url, out)
-    for match in _ASSET_PATH.finditer(body):
-        literal = _text(match.group(1))
+    for literal in _asset_strings(body):
+        bases = _asset_bases(url, literal)
         target = resolve(url, literal)
-        if target is not None:
-            out.candidates(
-                _bases(url, page, literal), literal, kind_of_path(target, Kind.SCRIPT), True
-            )
+        if bases and target is not None:
+            out.candidates(bases, literal, kind_of_path(target, Kind.SCRIPT), True)
     _map_comment(body, url, out)
+
+
+def _asset_bases(url: str, literal: str) -> list[str]:
+    """Where a path string in a script points, when the code does not say: a path relative
+    to the script (``./x.js``) or absolute, or a bundler's path relative to its build root
+    (see ``_bases``). A bare name (``typescript.js``, a module id) or a path into
+    ``node_modules`` (a bundled library's table of its own files) is not guessed at."""
+    if "node_modules/" in literal:
+        return []
+    if literal.startswith(("./", "../", "/")):
+        return [url]
+    anchored = _bases(url, None, literal)
+    return anchored[:-1]  # the build root only, when the first folder names one
 
 
 def _is_specifier(literal: str) -> bool:
