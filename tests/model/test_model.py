@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import new_key
-from keysentry.model.finding import Finding, HistoryPlacement, severity_rank
+from keysentry.model.finding import Finding, HistoryPlacement, SitePlacement, severity_rank
 from keysentry.model.key import fingerprint, redact, redact_text
 from keysentry.model.location import locate
 from keysentry.model.report import EXIT_CLEAN, EXIT_FOUND, EXIT_INCOMPLETE, Report, ScanError
@@ -97,3 +99,20 @@ def test_report_exit_codes_and_printable_problems():
     assert report.exit_code() == EXIT_FOUND
     assert report.exit_code("client") == EXIT_INCOMPLETE  # server key, incomplete scan
     assert report.exit_code("never") == EXIT_INCOMPLETE
+
+
+def test_site_placement_round_trips_and_is_the_location_ci_formats_give():
+    key = new_key()
+    served = SitePlacement(
+        url="https://app.example.com/assets/a.js?v=2", status=200,
+        content_type="text/javascript", referrer="https://app.example.com/",
+    )  # fmt: skip
+    original = finding(key, path="/assets/a.js", source=SourceKind.SITE, site=served)
+    saved = original.to_dict()
+    assert list(saved)[-4:] == ["url", "status", "content_type", "referrer"]
+    back = Finding.from_dict(json.loads(json.dumps(saved)))
+    assert back.site == served and back.to_dict() == saved
+    where = locate(back)
+    assert (where.file, where.member, where.has_region) == (served.url, None, True)
+    with pytest.raises(ValueError, match="status must be int"):
+        Finding.from_dict({**saved, "status": "200"})

@@ -12,7 +12,7 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keysentry.containers import archives
+from keysentry.containers.limits import Budget, Limits
 from keysentry.sources.site import encoding
 
 BODY = b"window.cfg={a:1};\n" * 2000
@@ -34,8 +34,8 @@ ENCODED = {
 }
 
 
-def decode(data: bytes, name: str, limit: int = 1 << 20, limits: archives.Limits | None = None):
-    budget = archives.Budget(limits or archives.Limits())
+def decode(data: bytes, name: str, limit: int = 1 << 20, limits: Limits | None = None):
+    budget = Budget(limits or Limits())
     return encoding.decode(io.BytesIO(data), name, budget, limit)
 
 

@@ -43,6 +43,7 @@ _PLACEMENT_TYPES = {
     "refs_total": "int", "in_head": "bool", "pushed": "bool", "reachable": "bool",
     "blob": "str?", "merge": "bool", "tag": "str?",
 }  # fmt: skip
+_SITE_TYPES = {"url": "str", "status": "int", "content_type": "str", "referrer": "str?"}
 _FINDING_TYPES = {
     "path": "str", "line": "int", "column": "int", "provider": "str", "confidence": "str",
     "provider_evidence": "str", "snippet": "str", "exposure": "str", "severity": "str",
@@ -120,12 +121,11 @@ class SitePlacement:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SitePlacement:
-        return cls(
-            url=str(data.get("url") or ""),
-            status=int(data.get("status") or 0),
-            content_type=str(data.get("content_type") or ""),
-            referrer=data.get("referrer") if isinstance(data.get("referrer"), str) else None,
-        )
+        """Read back from a report; ValueError when a field has the wrong type."""
+        values = {k: data[k] for k in _SITE_TYPES if k in data}
+        for name, value in values.items():
+            _check(name, value, _SITE_TYPES[name])
+        return cls(**{"url": "?", "status": 0, **values})
 
 
 @dataclass

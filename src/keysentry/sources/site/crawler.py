@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
-from keysentry.containers.archives import Limits
+from keysentry.containers.limits import Limits
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import ScanTarget, SourceKind
 from keysentry.model.text import escape_text
@@ -199,6 +199,8 @@ class Crawl:
             message = str(result)
             if request.guessed and message.startswith("off-scope"):
                 self.stats["skipped_off_scope"] += 1
+            elif request.guessed:  # a file the site may not have: counted, not an error
+                self.stats["guesses_failed"] += 1
             else:
                 self.stats["requests_failed"] += 1
                 self.report.errors.append(ScanError(request.url, message))

@@ -1,6 +1,6 @@
 """``Content-Encoding`` undone within the decompression budget containers use.
 
-gzip and brotli are the containers' own stream decoders (containers/archives.py);
+gzip and brotli are the containers' own stream decoders (containers/compressed.py);
 zstd and deflate are decoded the same way: output asked for a step at a time,
 every byte counted against the ``Budget`` and its ratio limit, so a compressed
 bomb costs at most the budget. The result is at most ``limit`` bytes; what is
@@ -13,7 +13,8 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from keysentry.containers import archives
+from keysentry.containers.compressed import brotli_stream, gzip_stream
+from keysentry.containers.limits import CHUNK, Budget, ContainerError, LimitedStream
 
 # names a response may give, and the decoder each one means (identity: none)
 IDENTITY = ("", "identity")
@@ -42,18 +43,18 @@ class Counted:
         return data
 
 
-def _zstd_stream(raw: Counted, budget: archives.Budget) -> archives.LimitedStream:
+def _zstd_stream(raw: Counted, budget: Budget) -> LimitedStream:
     import zstandard  # only a zstd response needs it
 
-    reader = zstandard.ZstdDecompressor().stream_reader(raw, read_size=archives.CHUNK)
+    reader = zstandard.ZstdDecompressor().stream_reader(raw, read_size=CHUNK)
 
     def produce(size: int) -> bytes:
         try:
             return reader.read(size)
         except zstandard.ZstdError as exc:
-            raise archives.ContainerError(f"corrupt zstd data ({exc})") from exc
+            raise ContainerError(f"corrupt zstd data ({exc})") from exc
 
-    return archives.LimitedStream(produce, lambda: raw.count, budget, reader.close)
+    return LimitedStream(produce, lambda: raw.count, budget, reader.close)
 
 
 class _Deflate:
@@ -67,7 +68,7 @@ class _Deflate:
     def produce(self, size: int) -> bytes:
         while True:
             if not self.pending:
-                self.pending = self.raw.read(archives.CHUNK)
+                self.pending = self.raw.read(CHUNK)
                 if not self.pending:
                     return b""
             if self.inflater is None:
@@ -79,11 +80,11 @@ class _Deflate:
                 return out
 
 
-def _deflate_stream(raw: Counted, budget: archives.Budget) -> archives.LimitedStream:
-    return archives.LimitedStream(_Deflate(raw).produce, lambda: raw.count, budget)
+def _deflate_stream(raw: Counted, budget: Budget) -> LimitedStream:
+    return LimitedStream(_Deflate(raw).produce, lambda: raw.count, budget)
 
 
-def decode(raw: BinaryIO, encoding: str, budget: archives.Budget, limit: int) -> Decoded:
+def decode(raw: BinaryIO, encoding: str, budget: Budget, limit: int) -> Decoded:
     """The body of a response with this ``Content-Encoding``, at most ``limit`` bytes."""
     name = encoding.strip().lower()
     counted = Counted(raw)
@@ -94,9 +95,9 @@ def decode(raw: BinaryIO, encoding: str, budget: archives.Budget, limit: int) ->
         problem = f"Content-Encoding {encoding!r} is not supported: the raw bytes were scanned"
         return Decoded(decoded.body, decoded.wire_bytes, decoded.problem or problem)
     if name in GZIP:
-        stream = archives.gzip_stream(counted, budget)  # type: ignore[arg-type]
+        stream = gzip_stream(counted, budget)  # type: ignore[arg-type]
     elif name == "br":
-        stream = archives.brotli_stream(counted, budget)  # type: ignore[arg-type]
+        stream = brotli_stream(counted, budget)  # type: ignore[arg-type]
     elif name == "zstd":
         stream = _zstd_stream(counted, budget)
     else:
@@ -116,7 +117,7 @@ def _read(stream: BinaryIO | Counted, counted: Counted, limit: int, name: str | 
     while True:
         try:
             data = stream.read(min(READ_STEP, limit + 1 - size))
-        except archives.ContainerError as exc:
+        except ContainerError as exc:
             problem = str(exc)
             break
         if not data:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import httpx
 
 from keysentry import __version__
-from keysentry.containers import archives
+from keysentry.containers.limits import Budget, ContainerError, Limits
 from keysentry.sources.site import encoding, scope
 from keysentry.sources.site.options import MAX_REDIRECTS, USER_AGENT_NAME, SiteOptions
 
@@ -41,7 +41,7 @@ class Response:
     problem: str | None = None  # why the body is not all of the response
 
 
-class _Cut(archives.ContainerError):
+class _Cut(ContainerError):
     """The connection's bytes stopped being read (time, size, or a transfer failure)."""
 
 
@@ -129,7 +129,7 @@ def _http2_available() -> bool:
 class Fetcher:
     """One httpx client for a crawl, shared by its threads (httpx pools connections)."""
 
-    def __init__(self, options: SiteOptions, limits: archives.Limits) -> None:
+    def __init__(self, options: SiteOptions, limits: Limits) -> None:
         self.options = options
         self.limits = limits  # the decompression limits of the configuration (max_decompressed_mb)
         self.pace = Pace(options.rate)
@@ -190,7 +190,7 @@ class Fetcher:
                         f" {limit >> 20} MiB (--max-response-bytes); not fetched"
                     )
                 raw = _RawBody(answer.iter_raw(RAW_STEP), deadline, limit, timeout)
-                budget = archives.Budget(self.limits)  # one per response, as one per file
+                budget = Budget(self.limits)  # one per response, as one per file
                 decoded = encoding.decode(
                     raw,  # type: ignore[arg-type]
                     answer.headers.get("content-encoding", ""),

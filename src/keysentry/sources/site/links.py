@@ -80,9 +80,7 @@ _ANCHORED: dict[bytes, list[tuple[re.Pattern[bytes], bool]]] = {
         (re.compile(rb"new\s+URL\s*\(\s*" + _QUOTED + rb"\s*,\s*import\.meta\.url"), False),
         (re.compile(rb"new\s+(?:Shared)?Worker\s*\(\s*" + _QUOTED), True),
     ],
-    b"serviceWorker": [
-        (re.compile(rb"serviceWorker\s*\.\s*register\s*\(\s*" + _QUOTED), True)
-    ],
+    b"serviceWorker": [(re.compile(rb"serviceWorker\s*\.\s*register\s*\(\s*" + _QUOTED), True)],
 }
 _IMPORT_SCRIPTS = re.compile(rb"importScripts\s*\(([^)]{1,5000})\)")
 _STRING = re.compile(_QUOTED)
