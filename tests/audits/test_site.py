@@ -5,9 +5,12 @@ from __future__ import annotations
 import gzip
 import time
 import tracemalloc
+import zlib
 from pathlib import Path
 
+import brotli
 import pytest
+import zstandard
 
 from conftest import new_key
 from keysentry.audits.site import audit_site
@@ -127,6 +130,41 @@ def test_robots_txt_seeds_pages_and_is_obeyed_only_when_asked():
         obeyed = audit_site([site.url("/")], Config(), SiteOptions(respect_robots=True))
     assert by_key(seeded, key)
     assert not by_key(obeyed, key) and obeyed.stats["skipped_robots"] == 1
+
+
+def test_compressed_responses_are_scanned_decoded_at_their_own_lines():
+    keys = {name: new_key() for name in ("gzip", "br", "zstd", "deflate")}
+    encode = {
+        "gzip": gzip.compress,
+        "br": brotli.compress,
+        "zstd": zstandard.ZstdCompressor().compress,
+        "deflate": zlib.compress,
+    }
+    with Site() as site:
+        site.routes["/"] = Reply(
+            "".join(f'<script src="/{name}.js"></script>' for name in keys).encode()
+        )
+        for name, key in keys.items():
+            body = f'// {name}\nwindow.k = "{key}";\n'.encode()
+            site.routes[f"/{name}.js"] = Reply(
+                encode[name](body), headers={"Content-Encoding": name}
+            )
+        report = audit_site([site.url("/")], Config(), FAST)
+    assert report.errors == []
+    for name, key in keys.items():
+        [found] = by_key(report, key)
+        assert (found.site.url, found.line, found.column) == (site.url(f"/{name}.js"), 2, 13)
+        assert found.decoded_from == []  # the encoding is HTTP's, not a layer of the file
+
+
+def test_inline_state_of_any_framework_is_scanned_with_its_page():
+    key = new_key()
+    page = f'<script>window.__NUXT__={{config:{{public:{{deepseekKey:"{key}"}}}}}}</script>'
+    with Site() as site:
+        site.routes["/"] = Reply(page.encode())
+        report = audit_site([site.url("/")], Config(), FAST)
+    [found] = by_key(report, key)
+    assert found.site.url == site.url("/") and found.provider == "deepseek"
 
 
 # ---- hostile servers: each bounded in time and memory, and reported ----
