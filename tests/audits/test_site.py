@@ -221,7 +221,7 @@ def test_a_response_that_never_ends_is_cut_at_the_timeout_and_its_start_scanned(
     with Site() as site:
         site.routes["/"] = Reply(b'<script src="/stream.js"></script>')
         site.routes["/stream.js"] = endless
-        report = audit_site([site.url("/")], Config(), SiteOptions(timeout=1.0))
+        report = audit_site([site.url("/")], Config(), SiteOptions(timeout=2.0))
     assert by_key(report, key)
     [error] = report.errors
     assert error.path == site.url("/stream.js") and error.message.startswith("timeout")
