@@ -17,13 +17,14 @@ KEY = "@KEY@"
 VITE = "VITE_ prefix: Vite inlines VITE_* variables into the browser bundle"
 NEXT_PUBLIC = "NEXT_PUBLIC_ prefix: Next.js inlines NEXT_PUBLIC_* variables into the browser bundle"
 WEB_PACKAGE = "front-end package (web/package.json depends on vite)"
-NEXT_PACKAGE = "front-end package (next-app/package.json depends on react-dom)"
+VITE_SRC = "Vite app (web/package.json): src/ is bundled for browsers"
 API_PACKAGE = "back-end package (api/package.json depends on express)"
 EXTENSION = (
     "browser extension (extension/manifest.json has manifest_version):"
     " its files run in users' browsers"
 )
-ANDROID = "Android app (android/app/src/main/AndroidManifest.xml): runs on users' devices"
+ANDROID_MAIN = "Android app module (android/app/build.gradle): src/main/ is packaged into the app"
+CONTAINER = "container image (backend/Dockerfile): runs on a server"
 BROWSER_GLOBALS = "uses browser globals (window, document, localStorage)"
 NO_SIGNAL = "no client-side or server-side signal in the path, the file or its folders"
 
@@ -65,7 +66,10 @@ CASES = [
         "web/.env",
         f"DEEPSEEK_API_KEY={KEY}\n",
         "server",
-        ["unprefixed variable (DEEPSEEK_API_KEY) in a .env file: bundlers do not inline it"],
+        [
+            "unprefixed variable (DEEPSEEK_API_KEY) in a .env file of a Vite app"
+            " (web/package.json): its bundler inlines only public-prefixed variables"
+        ],
     ),
     Case("next-app/.env.local", f"NEXT_PUBLIC_DEEPSEEK_KEY={KEY}\n", "client", [NEXT_PUBLIC]),
     Case(
@@ -147,7 +151,7 @@ CASES = [
         "web/src/api/client.ts",
         f'export const key = import.meta.env.VITE_DEEPSEEK_KEY ?? "{KEY}";\n',
         "client",
-        [VITE, WEB_PACKAGE],
+        [VITE, VITE_SRC, WEB_PACKAGE],
     ),
     # --- front-end source
     Case(
@@ -161,6 +165,7 @@ CASES = [
             "dangerouslyAllowBrowser: true: the OpenAI-compatible SDK runs in a browser",
             ".tsx file: front-end component source",
             "imports React: front-end framework code",
+            VITE_SRC,
             BROWSER_GLOBALS,
             WEB_PACKAGE,
         ],
@@ -169,20 +174,20 @@ CASES = [
         "web/src/App.vue",
         f'<script setup>\nconst key = "{KEY}";\n</script>\n<template><p/></template>\n',
         "client",
-        [".vue component: compiled into the browser bundle", WEB_PACKAGE],
+        [".vue component: compiled into the browser bundle", VITE_SRC, WEB_PACKAGE],
     ),
     Case(
         "web/src/Widget.svelte",
         f'<script>\n  let key = "{KEY}";\n</script>\n',
         "client",
-        [".svelte component: compiled into the browser bundle", WEB_PACKAGE],
+        [".svelte component: compiled into the browser bundle", VITE_SRC, WEB_PACKAGE],
     ),
     Case(
         "web/src/ask.js",
         f'import {{ ref }} from "vue";\nconst key = "{KEY}";\n'
         'document.querySelector("#ask").onclick = () => fetch("/x");\n',
         "client",
-        ["imports Vue: front-end framework code", BROWSER_GLOBALS, WEB_PACKAGE],
+        ["imports Vue: front-end framework code", VITE_SRC, BROWSER_GLOBALS, WEB_PACKAGE],
     ),
     Case(
         "site/index.html",
@@ -220,7 +225,6 @@ CASES = [
             '"use client" directive: a React client component',
             ".tsx file: front-end component source",
             "imports React: front-end framework code",
-            NEXT_PACKAGE,
         ],
     ),
     Case(
@@ -230,7 +234,6 @@ CASES = [
         [
             ".next/static/: Next.js browser chunks",
             "bundler output: Next.js browser runtime (self.__next_f)",
-            NEXT_PACKAGE,
         ],
     ),
     Case(
@@ -247,9 +250,9 @@ CASES = [
         f'module.exports = {{ env: {{ DEEPSEEK_KEY: "{KEY}" }} }};\n',
         "client",
         [
+            "env in next.config.js: Next.js inlines it into the browser bundle",
             "next.config.js: bundler configuration; its env/define values are inlined into the"
             " bundle",
-            NEXT_PACKAGE,
         ],
     ),
     # --- apps on users' devices
@@ -264,13 +267,13 @@ CASES = [
         "android/app/src/main/res/values/strings.xml",
         f'<resources>\n  <string name="deepseek_key">{KEY}</string>\n</resources>\n',
         "client",
-        ["Android resource (res/values): compiled into the app"],
+        ["Android resource (res/values): compiled into the app", ANDROID_MAIN],
     ),
     Case(
         "android/app/src/main/java/com/example/ask/Api.kt",
         f'package com.example.ask\nconst val KEY = "{KEY}"\n',
         "client",
-        [ANDROID, "Kotlin code: usually a server (JVM)"],
+        [ANDROID_MAIN, "Kotlin code: usually a server (JVM)"],
     ),
     Case(
         "android/app/build.gradle",
@@ -348,13 +351,14 @@ CASES = [
             "imports fastapi: back-end (or developer-run) Python",
             "backend/ folder: back-end code",
             "Python code: runs on a server or the developer's machine",
+            CONTAINER,
         ],
     ),
     Case(
         "backend/Dockerfile",
         f"FROM python:3.12\nENV DEEPSEEK_API_KEY={KEY}\n",
         "server",
-        ["backend/ folder: back-end code", "Dockerfile: builds a server image"],
+        ["backend/ folder: back-end code", "Dockerfile: builds a server image", CONTAINER],
     ),
     Case(
         "deploy/k8s/deployment.yaml",
@@ -425,19 +429,19 @@ CASES = [
         "next-app/pages/api/chat.ts",
         f'export default function handler(req, res) {{ const key = "{KEY}"; }}\n',
         "server",
-        ["Next.js API route: runs on the server", NEXT_PACKAGE],
+        ["Next.js API route: runs on the server"],
     ),
     Case(
         "next-app/app/actions.ts",
         f'"use server";\nconst key = "{KEY}";\n',
         "server",
-        ['"use server" directive: runs only on the server', NEXT_PACKAGE],
+        ['"use server" directive: runs only on the server'],
     ),
     Case(
         "next-app/.next/server/app/page.js",
         f'var key = "{KEY}";\n',
         "server",
-        [".next/server/: Next.js server build", NEXT_PACKAGE],
+        [".next/server/: Next.js server build"],
     ),
     Case(
         "kit/src/routes/chat/+page.server.ts",

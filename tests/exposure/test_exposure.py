@@ -477,6 +477,7 @@ def test_client_paths_and_server_paths_override_the_verdict(tmp_path: Path) -> N
     assert found["kiosk/run.py"]["exposure_evidence"] == [
         f"client_paths glob 'kiosk/**' in {source}",
         "Python code: runs on a server or the developer's machine",
+        "Python project (pyproject.toml): runs on a server or the developer's machine",
     ]
     assert found["kiosk/run.py"]["severity"] == "critical"
     assert found["public/internal/admin.js"]["exposure"] == "server"

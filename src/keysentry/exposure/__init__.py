@@ -17,8 +17,19 @@ from typing import TYPE_CHECKING
 from keysentry.config import Config
 from keysentry.exposure.content import content_signals, minified_signal
 from keysentry.exposure.folders import FolderContext
+from keysentry.exposure.frameworks import key_signals, project_signals, role
+from keysentry.exposure.imports import ImportGraph
 from keysentry.exposure.paths import path_signals
-from keysentry.exposure.signals import CLIENT, SERVER, Signal, client, server, split_location
+from keysentry.exposure.projects import BROWSER, HYBRID, JS_CODE, Project, ProjectIndex
+from keysentry.exposure.signals import (
+    CLIENT,
+    SERVER,
+    Signal,
+    client,
+    extension,
+    server,
+    split_location,
+)
 from keysentry.exposure.variables import assigned_name, prefix_signal
 from keysentry.model.finding import VIOLATION
 from keysentry.model.text import escape_text
@@ -31,6 +42,7 @@ NO_SIGNAL = "no client-side or server-side signal in the path, the file or its f
 HEAD_BYTES = 256 * 1024
 TAIL_BYTES = 64 * 1024
 OVERRIDE = 10  # the project's own globs beat every built-in signal
+COMPRESSED = (".gz", ".br", ".gzip")
 
 __all__ = ["CLIENT", "SERVER", "UNKNOWN", "VIOLATION", "Exposure", "Judge", "assess", "severity"]
 
@@ -41,10 +53,11 @@ class Exposure:
     evidence: list[str] = field(default_factory=list)
 
 
-def decide(signals: list[Signal]) -> Exposure:
-    """The strongest side wins (client on a tie); every distinct reason is kept."""
+def decide(signals: list[Signal], known: str | None = None) -> Exposure:
+    """The strongest side wins (client on a tie); every distinct reason is kept.
+    ``known`` is what is known without a side (the project), said when nothing decides."""
     if not signals:
-        return Exposure(UNKNOWN, [NO_SIGNAL])
+        return Exposure(UNKNOWN, [escape_text(known) if known else NO_SIGNAL])
     best = {CLIENT: 0, SERVER: 0}
     for signal in signals:
         best[signal.side] = max(best[signal.side], signal.strength)
@@ -57,6 +70,14 @@ def decide(signals: list[Signal]) -> Exposure:
 def _is_env_file(name: str) -> bool:
     lower = name.lower()
     return lower.startswith(".env") or lower.endswith(".env")
+
+
+def _decompressed(location: str) -> str:
+    """``dist/assets/x.js.gz`` is judged as the ``x.js`` it decompresses to."""
+    for suffix in COMPRESSED:
+        if location.lower().endswith(suffix) and "." in location[: -len(suffix)].rsplit("/", 1)[-1]:
+            return location[: -len(suffix)]
+    return location
 
 
 def _globs(patterns: list[str]) -> list[tuple[str, pathspec.PathSpec]]:
@@ -74,10 +95,25 @@ class Judge:
     config: Config = field(default_factory=Config)
     folders: FolderContext = field(default_factory=FolderContext)
     _file: tuple[str, bytes, list[Signal]] | None = None  # the last file's own signals
+    _graphs: dict[str, ImportGraph] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._client_globs = _globs(self.config.client_paths)
         self._server_globs = _globs(self.config.server_paths)
+        self.projects = ProjectIndex(self.folders.root_of, self.folders.shown)
+
+    def project(self, disk: str) -> Project | None:
+        """The project of the file on disk (cached per folder)."""
+        folder = os.path.dirname(os.path.abspath(disk))
+        if not os.path.isdir(folder):
+            return None
+        return self.projects.project_of(folder)
+
+    def graph(self, project: Project) -> ImportGraph:
+        """The project's import graph, built the first time a finding needs it."""
+        if project.root not in self._graphs:
+            self._graphs[project.root] = ImportGraph.build(project)
+        return self._graphs[project.root]
 
     def _location(self, path: str, fs_path: str | bytes | None) -> tuple[str, str | None]:
         """The location the rules read (relative to the project root where the file is on
@@ -139,27 +175,53 @@ class Judge:
         archive), when there is one: it gives the folders to look in.
         """
         location, disk = self._location(path, fs_path)
+        location = _decompressed(location)
         signals = path_signals(location)
         signals += self._file_signals(location, data)
+        containers, inner = split_location(location)
+        file_name = inner.rsplit("/", 1)[-1]
+        ext = extension(file_name)
+        project = self.project(disk) if disk is not None else None
         name = assigned_name(data, start)
         prefixed = prefix_signal(name)
         if prefixed is not None:
             signals.append(prefixed)
-        elif _is_env_file(location.rsplit("/", 1)[-1].rsplit("!", 1)[-1]) and name:
-            signals.append(
-                server(
-                    1,
-                    f"unprefixed variable ({name.decode('ascii', 'replace')}) in a .env"
-                    " file: bundlers do not inline it",
-                )
-            )
+        elif _is_env_file(file_name) and name:
+            signals.append(_unprefixed(name.decode("ascii", "replace"), project))
         minified = minified_signal(location, data, start, end)
         if minified is not None:
             signals.append(minified)
-        if disk is not None:
-            signals += self.folders.signals(disk)
+        signals += key_signals(project, file_name, ext, data, start)
+        if project is not None and disk is not None:
+            rel = os.path.relpath(os.path.abspath(disk), project.root).replace(os.sep, "/")
+            member = inner if containers else None
+            rel = _decompressed(rel)
+            signals += project_signals(project, rel, member, ext, data[:HEAD_BYTES])
+            decided = any(s.side == CLIENT and s.strength >= 3 for s in signals)
+            hybrid = project.target in (HYBRID, "")
+            if member is None and ext in JS_CODE and hybrid and not decided:
+                chained = self.graph(project).verdict(rel, role)
+                if chained is not None:
+                    signals.append(chained)
         signals += self._overrides(self._override_paths(location, path, disk))
-        return decide(signals)
+        known = None
+        if project is not None:
+            known = (
+                f"{project.label} ({project.marker}): neither the file nor its project says"
+                " which side it runs on"
+            )
+        return decide(signals, known)
+
+
+def _unprefixed(name: str, project: Project | None) -> Signal:
+    """An unprefixed variable in a .env file: stronger when the project's bundler is known."""
+    if project is not None and project.target in (BROWSER, HYBRID) and project.label:
+        return server(
+            2,
+            f"unprefixed variable ({name}) in a .env file of a {project.label}"
+            f" ({project.marker}): its bundler inlines only public-prefixed variables",
+        )
+    return server(1, f"unprefixed variable ({name}) in a .env file: bundlers do not inline it")
 
 
 def assess(

@@ -109,6 +109,10 @@ _EXTENSION_API = re.compile(rb"\b(?:chrome|browser)\.(?:runtime|storage|tabs|act
 _DANGEROUS = re.compile(rb"dangerouslyAllowBrowser[\"']?\s*:\s*(?:true|!0)\b")
 _USE_CLIENT = re.compile(rb"""\A(?:\s|//[^\n]*\n|/\*.*?\*/)*["']use client["']""", re.DOTALL)
 _USE_SERVER = re.compile(rb"""\A(?:\s|//[^\n]*\n|/\*.*?\*/)*["']use server["']""", re.DOTALL)
+_USERSCRIPT = re.compile(rb"^//\s*==UserScript==", re.MULTILINE)
+_WX_API = re.compile(
+    rb"\b(?:wx|my|uni)\.(?:request|getStorageSync|setStorageSync|navigateTo|showToast|login)\("
+)
 _HTML_SCRIPT = re.compile(rb"<script\b", re.IGNORECASE)
 _K8S = re.compile(rb"^apiVersion:\s*\S+\s*$.*?^kind:\s*(\w+)", re.MULTILINE | re.DOTALL)
 _SHEBANG_NODE = re.compile(rb"\A#![^\n]*\b(?:node|deno|bun|python3?|bash|sh)\b")
@@ -132,6 +136,10 @@ def content_signals(location: str, head: bytes) -> list[Signal]:
         )
     if ext in JS_LIKE or ext in ("html", "htm", "") or ext in WEB_ASSETS:
         found += _js_signals(head, ext)
+    if ext in ("js", "") and _USERSCRIPT.search(head[:4096]):
+        found.append(client(3, "userscript (// ==UserScript==): runs in users' browsers"))
+    if ext in ("js", "mjs") and _WX_API.search(head):
+        found.append(client(2, "calls the mini-program API (wx.*/my.*/uni.*): runs in the app"))
     if ext in ("html", "htm") and _HTML_SCRIPT.search(head):
         found.append(client(2, "HTML page with a script: served to browsers"))
     if ext == "py":

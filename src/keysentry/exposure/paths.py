@@ -89,6 +89,13 @@ _BUNDLER_CONFIG = re.compile(
     r"(?:(?:vite|next|nuxt|webpack|rollup|astro|svelte|quasar)\.config|gatsby-config)"
     r"\.(?:js|ts|mjs|cjs|mts)$"
 )
+# web servers' document roots, as they appear in container image layers
+_DOCUMENT_ROOTS = (
+    (("usr", "share", "nginx", "html"), "nginx"),
+    (("var", "www", "html"), "the web server"),
+    (("usr", "local", "apache2", "htdocs"), "Apache httpd"),
+    (("usr", "share", "caddy"), "Caddy"),
+)
 _BACKEND_FOLDERS = frozenset({"server", "backend", "functions", "lambda", "lambdas", "netlify"})
 _HASHED = re.compile(r"[.-]([A-Za-z0-9_]{8,32})(?:\.chunk)?\.(?:m?js|css)$")
 
@@ -133,6 +140,12 @@ def _client_path(folders: list[str], name: str, lower: str, ext: str) -> list[Si
         found.append(client(3, ".next/static/: Next.js browser chunks"))
     if _has_run(folders, ".output", "public"):
         found.append(client(3, ".output/public/: Nuxt's files served to browsers"))
+    for run, server_name in _DOCUMENT_ROOTS:
+        if _has_run(folders, *run):
+            found.append(
+                client(3, f"{'/'.join(run)}/: {server_name}'s document root, served to browsers")
+            )
+            break
     if _has_run(folders, ".svelte-kit", "output", "client"):
         found.append(client(3, ".svelte-kit/output/client/: SvelteKit browser build"))
     if ext in WEB_ASSETS:

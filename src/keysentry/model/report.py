@@ -63,6 +63,12 @@ class Report:
         data: dict[str, Any] = dict(sorted(self.stats.items()))
         data["findings"] = len(self.findings)
         data["distinct_keys"] = len({f.fingerprint for f in self.findings})
+        # how many findings no exposure rule could place (§2.2): the model's blind spot
+        unknown = sum(f.exposure == "unknown" for f in self.findings)
+        data["exposure_unknown"] = unknown
+        data["exposure_unknown_share"] = (
+            round(unknown / len(self.findings), 3) if self.findings else 0.0
+        )
         data["errors"] = len(self.errors)
         data["complete"] = self.complete
         return data
