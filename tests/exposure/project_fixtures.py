@@ -73,7 +73,9 @@ CONTEXT: dict[str, str] = {
     'import { llm } from "@/lib/llm-config";\nexport function ChatBox() { return null; }\n',
     "next15/src/app/api/chat/route.ts": 'import { server } from "../../../lib/server-config";\n'
     "export async function POST() { return Response.json(server); }\n",
-    "next15/src/lib/index.ts": 'export * from "./llm-config";\n',
+    "next15/src/lib/index.ts": 'export * from "./prompts";\n',
+    "next15/src/app/chat/Settings.tsx": '"use client";\nimport { system } from "@/lib";\n'
+    "export function Settings() { return system; }\n",
     # --- Nuxt, SvelteKit, Astro, Gatsby, Angular, Remix (package.json as their starters write)
     "nuxt-app/package.json": json.dumps(
         {"name": "nuxt-app", "private": True, "type": "module",
@@ -200,6 +202,9 @@ PROJECT_CASES = [
     Case("next15/src/lib/llm-config.ts", f'export const llm = {{ key: "{KEY}" }};\n', "client", [
         "imported by client code: next15/src/lib/llm-config.ts ← next15/src/app/chat/ChatBox.tsx"
         " ('use client')"]),
+    Case("next15/src/lib/prompts.ts", f'export const system = {{ key: "{KEY}" }};\n', "client", [
+        "imported by client code: next15/src/lib/prompts.ts ← next15/src/lib/index.ts ←"
+        " next15/src/app/chat/Settings.tsx ('use client')"]),
     Case("next15/src/lib/server-config.ts", f'export const server = {{ key: "{KEY}" }};\n',
          "server", ["imported only by server code: next15/src/lib/server-config.ts ←"
                     " next15/src/app/api/chat/route.ts (Next.js route handler)"]),
@@ -253,7 +258,8 @@ PROJECT_CASES = [
     Case("ng-app/src/environments/environment.ts",
          f'export const environment = {{ deepseekKey: "{KEY}" }};\n', "client", [
         "Angular environment file (ng-app/package.json, src/environments/): compiled into the"
-        " browser bundle", "Angular app (ng-app/package.json): src/ is bundled for browsers"]),
+        " browser bundle", "Angular app (ng-app/package.json): src/ is bundled for browsers",
+        "front-end package (ng-app/package.json depends on @angular/core)"]),
     Case("remix-app/app/.server/llm.ts", f'export const key = "{KEY}";\n', "server", [
         "Remix .server/ folder (remix-app/package.json): never bundled for browsers"]),
     # --- phones, desktops, games, extensions, mini-programs
@@ -315,6 +321,11 @@ PROJECT_CASES = [
     Case("wx-app/cloudfunctions/chat/index.js",
          f'const cloud = require("wx-server-sdk");\nconst key = "{KEY}";\n', "server", [
         "back-end package (wx-app/cloudfunctions/chat/package.json depends on wx-server-sdk)"]),
+    Case("wx-app/cloudfunctions/login/index.js", f'exports.main = async () => "{KEY}";\n',
+         "server", ["WeChat cloud function (wx-app/project.config.json: cloudfunctionRoot"
+                    " cloudfunctions/): runs on WeChat's servers"]),
+    Case("droid/local.properties", f"sdk.dir=/opt/android\nDEEPSEEK_KEY={KEY}\n", "client", [
+        "Android app module (droid/build.gradle.kts): its files build the app"]),
     Case("uni-app/common/config.js", f'export default {{ key: "{KEY}" }};\n', "client", [
         "uni-app (uni-app/manifest.json with pages.json): compiled into mini-programs and apps"
         " on users' devices"]),
@@ -326,11 +337,9 @@ PROJECT_CASES = [
                     " browsers"]),
     Case("worker/public/app.js", f'const k = "{KEY}";\n', "client", [
         "Worker static assets (worker/wrangler.toml: public/): served to browsers",
-        "public/ folder: its files are served to browsers as they are",
-        "Cloudflare Worker (worker/wrangler.toml): runs at the edge, not in browsers"]),
+        "public/ folder: its files are served to browsers as they are"]),
     Case("vercel-app/api/chat.ts", f'export default function h() {{ return "{KEY}"; }}\n',
-         "server", ["Vercel function (vercel-app/vercel.json: api/): runs on Vercel's servers",
-                    "front-end package (vercel-app/package.json depends on vite)"]),
+         "server", ["Vercel function (vercel-app/vercel.json: api/): runs on Vercel's servers"]),
     Case("netlify-site/netlify/functions/ask.mts", f'export default () => "{KEY}";\n', "server", [
         "Netlify function (netlify-site/netlify.toml: netlify/functions/): runs on Netlify's"
         " servers", "netlify/ folder: back-end code"]),

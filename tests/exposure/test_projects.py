@@ -20,7 +20,287 @@ from conftest import new_key, run_keysentry
 from keysentry.config import Config
 from keysentry.exposure import Judge
 from keysentry.exposure.blocks import enclosing_names
+from keysentry.exposure.folders import FolderContext
 from keysentry.exposure.projects import ProjectIndex, document_roots
+
+MORE_RULES = [
+    (
+        {
+            "app/package.json": '{"dependencies": {"react-dom": "18"},'
+            ' "devDependencies": {"webpack": "5"}}'
+        },
+        "app/webpack.config.js",
+        'const webpack = require("webpack");\nmodule.exports = { plugins: [new '
+        'webpack.DefinePlugin({ "process.env.KEY": JSON.stringify("@KEY@") })] };\n',
+        "client",
+        [
+            "webpack DefinePlugin in webpack.config.js: the value is inlined into the bundle",
+            "webpack.config.js: bundler configuration; its env/define values are inlined into "
+            "the bundle",
+            "front-end package (app/package.json depends on react-dom)",
+        ],
+    ),
+    (
+        {
+            "app/package.json": '{"dependencies": {"react-dom": "18"},'
+            ' "devDependencies": {"webpack": "5"}}'
+        },
+        "app/webpack.prod.js",
+        'module.exports = { plugins: [new EnvironmentPlugin({ DEEPSEEK_KEY: "@KEY@" })] };\n',
+        "client",
+        [
+            "webpack EnvironmentPlugin in webpack.prod.js: the value is inlined into the bundle",
+            "front-end package (app/package.json depends on react-dom)",
+        ],
+    ),
+    (
+        {},
+        "tool/package.json",
+        '{"scripts": {"build": "esbuild src/main.ts --bundle '
+        '--define:process.env.KEY=\\\\\\"@KEY@\\\\\\""}, "devDependencies": {"esbuild": '
+        '"0.25"}}',
+        "client",
+        ["esbuild --define in package.json: the value is inlined into the bundle"],
+    ),
+    (
+        {"tool/package.json": '{"devDependencies": {"esbuild": "0.25"}}'},
+        "tool/build.mjs",
+        'import * as esbuild from "esbuild";\nawait esbuild.build({ entryPoints: ["a.ts"], '
+        "define: { KEY: '\"@KEY@\"' } });\n",
+        "client",
+        ["define in build.mjs: the bundler inlines the value into the bundle"],
+    ),
+    (
+        {"nx/package.json": '{"dependencies": {"next": "14"}}'},
+        "nx/next.config.js",
+        'module.exports = { serverRuntimeConfig: { key: "@KEY@" } };\n',
+        "server",
+        [
+            "serverRuntimeConfig in next.config.js: only on the server",
+            "next.config.js: bundler configuration; its env/define values are inlined into the "
+            "bundle",
+        ],
+    ),
+    (
+        {"nx/package.json": '{"dependencies": {"next": "14"}}'},
+        "nx/next.config.mjs",
+        'export default { publicRuntimeConfig: { key: "@KEY@" } };\n',
+        "client",
+        [
+            "publicRuntimeConfig in next.config.mjs: sent to the browser",
+            "next.config.mjs: bundler configuration; its env/define values are inlined into "
+            "the bundle",
+        ],
+    ),
+    (
+        {"nx/package.json": '{"dependencies": {"next": "14"}}'},
+        "nx/src/instrumentation.ts",
+        'export function register() { const k = "@KEY@"; }\n',
+        "server",
+        ["Next.js instrumentation.ts (nx/package.json): runs on the server or edge"],
+    ),
+    (
+        {"nx/package.json": '{"dependencies": {"next": "14"}}'},
+        "nx/pages/_app.tsx",
+        'export default function App() { const k = "@KEY@"; return null; }\n',
+        "client",
+        [
+            ".tsx file: front-end component source",
+            "Next.js page (nx/package.json, pages/): hydrated in the browser",
+        ],
+    ),
+    (
+        {"rx/package.json": '{"dependencies": {"@remix-run/react": "2"}}'},
+        "rx/app/routes/chat.tsx",
+        'export const loader = async () => {\n  const k = "@KEY@";\n  return null;\n};\nexport '
+        "default function Chat() { return null; }\n",
+        "server",
+        [
+            "inside the loader of chat.tsx: Remix runs it only on the server",
+            ".tsx file: front-end component source",
+        ],
+    ),
+    (
+        {"nu/package.json": '{"dependencies": {"nuxt": "3"}}'},
+        "nu/app.config.ts",
+        'export default defineAppConfig({ key: "@KEY@" });\n',
+        "client",
+        ["Nuxt app.config (nu/package.json): exposed to the browser"],
+    ),
+    (
+        {"nu/package.json": '{"dependencies": {"nuxt": "3"}}'},
+        "nu/composables/useChat.ts",
+        'export const useChat = () => "@KEY@";\n',
+        "client",
+        ["Nuxt composables/ (nu/package.json): bundled for browsers"],
+    ),
+    (
+        {"gb/package.json": '{"dependencies": {"gatsby": "5"}}'},
+        "gb/gatsby-browser.js",
+        'export const onClientEntry = () => { window.k = "@KEY@"; };\n',
+        "client",
+        [
+            "gatsby-browser (gb/package.json): runs in the browser",
+            "uses browser globals (window, document, localStorage)",
+            "front-end package (gb/package.json depends on gatsby)",
+        ],
+    ),
+    (
+        {"as/package.json": '{"dependencies": {"astro": "4"}}'},
+        "as/src/pages/api/chat.ts",
+        'export const GET = () => new Response("@KEY@");\n',
+        "server",
+        [
+            "Next.js API route: runs on the server",
+            "Astro endpoint (as/package.json, src/pages/*.ts): runs at build time or on the server",
+        ],
+    ),
+    (
+        {"sk/package.json": '{"devDependencies": {"@sveltejs/kit": "2"}}'},
+        "sk/src/lib/public.ts",
+        'import { PUBLIC_X } from "$env/static/public";\nexport const k = "@KEY@";\n',
+        "client",
+        ["imports $env/…/public: values SvelteKit sends to browsers"],
+    ),
+    (
+        {"fr/deno.json": '{"imports": {"$fresh/": "https://deno.land/x/fresh/"}}'},
+        "fr/islands/Counter.tsx",
+        'export default function Counter() { const k = "@KEY@"; return null; }\n',
+        "client",
+        [
+            "Fresh islands (fr/deno.json): islands/ are hydrated in browsers",
+            ".tsx file: front-end component source",
+        ],
+    ),
+    (
+        {"nt/netlify.toml": '[build]\n  publish = "site"\n'},
+        "nt/netlify/edge-functions/ask.ts",
+        'export default () => new Response("@KEY@");\n',
+        "server",
+        [
+            "Netlify edge function (nt/netlify.toml: netlify/edge-functions/): runs at the edge",
+            "netlify/ folder: back-end code",
+        ],
+    ),
+    (
+        {"nt/netlify.toml": '[build]\n  publish = "site"\n'},
+        "nt/site/app.js",
+        'const k = "@KEY@";\n',
+        "client",
+        ["Netlify publish folder (nt/netlify.toml: site/): served to browsers"],
+    ),
+    (
+        {"ali/mini.project.json": '{"format": 2, "compileType": "mini"}'},
+        "ali/pages/index/index.js",
+        'Page({ data: { k: "@KEY@" } });\nmy.request({ url: "x" });\n',
+        "client",
+        [
+            "Alipay mini-program (ali/mini.project.json): its files run in the app on users' "
+            "phones",
+            "calls the mini-program API (wx.*/my.*/uni.*): runs in the app",
+        ],
+    ),
+    (
+        {
+            "sw/Package.swift": "// swift-tools-version:5.9\nimport PackageDescription\n"
+            'let package = Package(name: "api", dependencies: [.package('
+            'url: "https://github.com/vapor/vapor.git", from: "4.99.0")])\n'
+        },
+        "sw/Sources/App/Config.swift",
+        'let key = "@KEY@"\n',
+        "server",
+        [
+            "Swift server (sw/Package.swift depends on a server framework)",
+            ".swift file: iOS/macOS app code ships on users' devices",
+        ],
+    ),
+    (
+        {
+            "swk/Package.swift": "// swift-tools-version:5.9\nimport PackageDescription\n"
+            'let package = Package(name: "AskKit")\n'
+        },
+        "swk/Sources/AskKit/Config.swift",
+        'let key = "@KEY@"\n',
+        "client",
+        [
+            ".swift file: iOS/macOS app code ships on users' devices",
+            "Swift package (swk/Package.swift): built into iOS/macOS apps",
+        ],
+    ),
+    (
+        {"ly/Cargo.toml": '[package]\nname = "ly"\n[dependencies]\nleptos = "0.6"\n'},
+        "ly/src/app.rs",
+        'const K: &str = "@KEY@";\n',
+        "client",
+        [
+            "Rust app (ly/Cargo.toml depends on a GUI/wasm framework): runs on users' devices",
+            "Rust code: usually a server or a tool",
+        ],
+    ),
+    (
+        {"wl/go.mod": "module x\n\nrequire github.com/wailsapp/wails/v2 v2.9.1\n"},
+        "wl/app.go",
+        'package main\nconst k = "@KEY@"\n',
+        "client",
+        [
+            "Go app (wl/go.mod depends on a GUI/mobile toolkit): runs on users' devices",
+            "Go code: a server or a tool run by the developer",
+        ],
+    ),
+    (
+        {"sp/build.gradle": "plugins {\n  id 'org.springframework.boot' version '3.3.3'\n}\n"},
+        "sp/src/main/java/x/Llm.java",
+        'class Llm { String k = "@KEY@"; }\n',
+        "server",
+        [
+            "JVM service (sp/build.gradle uses a server framework): runs on a server",
+            "Java code: usually a server (JVM)",
+        ],
+    ),
+    (
+        {"cap/package.json": '{"dependencies": {"@capacitor/core": "6"}}'},
+        "cap/src/config.js",
+        'export const k = "@KEY@";\n',
+        "client",
+        ["Capacitor app (cap/package.json depends on @capacitor/core): runs on users' devices"],
+    ),
+    (
+        {"ph/composer.json": '{"require": {"laravel/framework": "^11"}}'},
+        "ph/config/services.php",
+        "<?php return ['k' => '@KEY@'];\n",
+        "server",
+        ["PHP code: runs on the server", "PHP project (ph/composer.json): runs on a server"],
+    ),
+    (
+        {"dp/pubspec.yaml": "name: api\ndependencies:\n  shelf: ^1.4.0\n"},
+        "dp/bin/server.dart",
+        "const k = '@KEY@';\n",
+        "server",
+        [
+            "Dart package (dp/pubspec.yaml does not use Flutter): a server or a tool",
+            "bin/ folder: scripts run by the developer or CI",
+            "Dart code: a Flutter app on users' devices",
+        ],
+    ),
+    (
+        {"el/package.json": '{"devDependencies": {"electron": "32"}}'},
+        "el/src/renderer/app.js",
+        'const k = "@KEY@";\n',
+        "client",
+        ["Electron app (el/package.json depends on electron): ships to users' machines"],
+    ),
+    (
+        {"ap/Dockerfile": "FROM httpd:2.4\nCOPY ./public-html/ /usr/local/apache2/htdocs/\n"},
+        "ap/public-html/app.js",
+        'const k = "@KEY@";\n',
+        "client",
+        [
+            "document root (ap/Dockerfile copies public-html/ into "
+            "/usr/local/apache2/htdocs/): nginx/Apache/Caddy serves its files to browsers as "
+            "they are"
+        ],
+    ),
+]
 
 
 def _sha(key: str) -> str:
@@ -224,3 +504,27 @@ def test_markers_with_any_content_are_classified_without_error(
     index = ProjectIndex(lambda f: None, lambda f: os.path.basename(f))
     project = index.project_of(str(folder))
     assert project is None or project.root == str(folder)
+
+
+@pytest.mark.parametrize(
+    ("markers", "path", "text", "verdict", "evidence"), MORE_RULES, ids=[r[1] for r in MORE_RULES]
+)
+def test_more_framework_and_project_rules(
+    tmp_path: Path,
+    markers: dict[str, str],
+    path: str,
+    text: str,
+    verdict: str,
+    evidence: list[str],
+) -> None:
+    for rel, content in markers.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(content)
+    key = new_key()
+    (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / path).write_text(text.replace("@KEY@", key))
+    data = (tmp_path / path).read_bytes()
+    start = data.index(key.encode())
+    judge = Judge(Config(), folders=FolderContext(cwd=str(tmp_path)))
+    seen = judge.assess(path, data, start, start + len(key), str(tmp_path / path))
+    assert (seen.verdict, seen.evidence) == (verdict, evidence)

@@ -8,10 +8,13 @@ never a finding).
 
 from __future__ import annotations
 
+import re
+
 REACH = 64 * 1024
 _OPEN = {ord("{"): ord("}"), ord("["): ord("]"), ord("("): ord(")")}
 _CLOSE = frozenset(_OPEN.values())
 _SPACE = frozenset(b" \t\r\n")
+_BRACKET = re.compile(rb"[{}\[\]()]")
 
 
 def _is_name(byte: int) -> bool:
@@ -85,18 +88,16 @@ def enclosing_names(data: bytes, offset: int) -> list[str]:
     """The names of the blocks around data[offset], innermost first."""
     lo = max(0, offset - REACH)
     names: list[str] = []
-    pending: list[int] = []
-    i = offset - 1
-    while i >= lo:
+    pending = 0  # closers seen and not yet matched (any bracket kind)
+    brackets = [m.start() for m in _BRACKET.finditer(data, lo, offset)]
+    for i in reversed(brackets):
         byte = data[i]
         if byte in _CLOSE:
-            pending.append(byte)
-        elif byte in _OPEN:
-            if pending:
-                pending.pop()
-            elif byte == ord("{"):
-                name = _opener_name(data, i, lo)
-                if name:
-                    names.append(name)
-        i -= 1
+            pending += 1
+        elif pending:
+            pending -= 1
+        elif byte == ord("{"):
+            name = _opener_name(data, i, lo)
+            if name:
+                names.append(name)
     return names

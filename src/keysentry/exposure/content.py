@@ -115,6 +115,7 @@ _WX_API = re.compile(
 )
 _HTML_SCRIPT = re.compile(rb"<script\b", re.IGNORECASE)
 _K8S = re.compile(rb"^apiVersion:\s*\S+\s*$.*?^kind:\s*(\w+)", re.MULTILINE | re.DOTALL)
+_CLOUDFORMATION = re.compile(rb"AWSTemplateFormatVersion|Transform:\s*AWS::Serverless")
 _SHEBANG_NODE = re.compile(rb"\A#![^\n]*\b(?:node|deno|bun|python3?|bash|sh)\b")
 _ANDROID_IMPORT = re.compile(rb"^import\s+android(?:x)?\.", re.MULTILINE)
 _FLUTTER_IMPORT = b"package:flutter/"
@@ -152,10 +153,12 @@ def content_signals(location: str, head: bytes) -> list[Signal]:
         found.append(client(3, "imports package:flutter: a Flutter app on users' devices"))
     if ext == "swift" and _VAPOR_IMPORT.search(head):
         found.append(server(3, "imports a Swift server framework"))
-    if ext in ("yml", "yaml"):
-        kind = _K8S.search(head)
+    if ext in ("yml", "yaml", "json", "template"):
+        kind = _K8S.search(head) if ext in ("yml", "yaml") else None
         if kind:
             found.append(server(2, f"Kubernetes manifest (kind: {kind.group(1).decode()})"))
+        elif _CLOUDFORMATION.search(head):
+            found.append(server(2, "CloudFormation/SAM template: infrastructure as code"))
     if ext in ("gradle", "kts") and b"buildConfigField" in head:
         found.append(client(3, "buildConfigField: compiled into the Android app's BuildConfig"))
     if _SHEBANG_NODE.search(head):

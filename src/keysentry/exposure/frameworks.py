@@ -44,6 +44,7 @@ _SERVER_FUNCTIONS = frozenset(
     {"getServerSideProps", "getStaticProps", "getStaticPaths", "getInitialProps"}
 )
 _REMIX_SERVER = frozenset({"loader", "action"})
+_BLOCK_FILES = ("nuxt.config.", "next.config.", "app.json", "app.config.")
 
 
 def _in(rel: str, folder: str) -> bool:
@@ -80,14 +81,16 @@ def project_signals(
     found: list[Signal] = []
     name = rel.rsplit("/", 1)[-1].lower()
     env_file = name.startswith(".env") or name.endswith(".env")
+    in_area = False
     if inner is None:
         for area in project.areas:
             if _in(rel, area.folder) or rel == area.folder:
                 found.append(Signal(area.side, area.strength, area.reason))
-                break  # the first area that holds the file speaks for the project
+                in_area = True  # the area speaks for the project: no project-wide signal
+                break
         found += _framework_signals(project, rel, ext, head)
     side = project.side
-    if side is None or env_file or any(s.side == side and s.strength >= 3 for s in found):
+    if side is None or env_file or in_area:
         return found
     if not project.code or ext in project.code:
         strength = project.strength if inner is None else 1
@@ -220,6 +223,8 @@ def key_signals(
         return found + _astro_key(name, data, start)
     if not (ext in JS_CODE or ext in ("json", "jsonc", "json5")):
         return found
+    if not _blocks_matter(lower, framework, data):
+        return found
     names = enclosing_names(data, start)
     if not names:
         return found
@@ -255,6 +260,18 @@ def key_signals(
     if remix and framework == "remix":
         found.append(server(3, f"inside the {remix} of {name}: Remix runs it only on the server"))
     return found
+
+
+def _blocks_matter(lower: str, framework: str, data: bytes) -> bool:
+    """Whether a rule below can apply (cheap checks, so a bundle is not read backwards)."""
+    return (
+        lower.startswith(_BLOCK_FILES)
+        or bool(_BUNDLER_CONFIG.match(lower))
+        or framework in ("next", "remix")
+        or b"DefinePlugin" in data
+        or b"EnvironmentPlugin" in data
+        or b"esbuild" in data[:4096]
+    )
 
 
 def _astro_key(name: str, data: bytes, start: int) -> list[Signal]:

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from keysentry.exposure.projects import JS_CODE, Project
 from keysentry.exposure.signals import CLIENT, Signal, client, extension, server
 
-HEAD_BYTES = 64 * 1024
-MAX_FILES = 20_000
+HEAD_BYTES = 32 * 1024  # import statements come first
+MAX_FILES = 10_000
+MAX_BYTES = 64 << 20  # what one project's graph may read in all
 MAX_VISITS = 2_000
 _SKIP = frozenset(
     {
@@ -116,12 +117,16 @@ class ImportGraph:
             if len(known) >= MAX_FILES:
                 break
         aliases = _aliases(root)
+        budget = MAX_BYTES
         for rel in sorted(known):
+            if budget <= 0:
+                break
             try:
                 with open(os.path.join(root, rel), "rb") as handle:
                     head = handle.read(HEAD_BYTES)
             except OSError:
                 continue
+            budget -= len(head)
             graph.heads[rel] = head
             for raw in dict.fromkeys(_SPECIFIER.findall(head)):
                 target = _resolve(rel, raw.decode("utf-8", "replace"), aliases, known)

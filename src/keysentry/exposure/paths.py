@@ -62,6 +62,10 @@ _SERVER_FILES = {
     "nginx.conf": "nginx configuration: a server",
     "httpd.conf": "Apache configuration: a server",
     "supervisord.conf": "supervisord configuration: a server",
+    "pulumi.yaml": "Pulumi project: infrastructure as code",
+    "cdk.json": "AWS CDK app: infrastructure as code",
+    "kustomization.yaml": "Kustomize configuration: server deployment",
+    "skaffold.yaml": "Skaffold configuration: server deployment",
 }
 _SERVER_EXTENSIONS = {
     "py": (2, "Python code: runs on a server or the developer's machine"),
@@ -223,6 +227,8 @@ def _server_path(folders: list[str], lower: str, ext: str) -> list[Signal]:
         found.append(server(2, f"{_CI_FILES[lower]}: runs in CI"))
     if lower in _SERVER_FILES:
         found.append(server(2, _SERVER_FILES[lower]))
+    elif lower.startswith("pulumi.") and ext in ("yml", "yaml"):
+        found.append(server(2, f"{lower}: Pulumi stack configuration (infrastructure as code)"))
     if ext in _SERVER_EXTENSIONS:
         strength, reason = _SERVER_EXTENSIONS[ext]
         found.append(server(strength, reason))

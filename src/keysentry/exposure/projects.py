@@ -305,9 +305,14 @@ def _miniprogram_kind(raw: bytes, name: str) -> Kind | None:
     )
 
 
-_ANDROID_PLUGIN = re.compile(rb"com\.android\.(?:application|library|dynamic-feature)|android\s*\{")
+_ANDROID_PLUGIN = re.compile(
+    rb"(?:com\.|plugins\.)android[.-](?:application|library|dynamic-feature)|^android\s*\{",
+    re.MULTILINE,
+)
 _JETBRAINS_PLUGIN = re.compile(rb"org\.jetbrains\.intellij")
-_JVM_SERVER = re.compile(rb"spring-boot|io\.ktor[.:]ktor-server|micronaut|quarkus|vertx|dropwizard")
+_JVM_SERVER = re.compile(
+    rb"spring-boot|springframework|io\.ktor[.:]ktor-server|micronaut|quarkus|vertx|dropwizard"
+)
 
 
 def _gradle_kind(raw: bytes, name: str, exists: Callable[[str], bool]) -> Kind | None:
@@ -634,8 +639,8 @@ class ProjectIndex:
                         "Dart package",
                         "pubspec.yaml",
                         frozenset({"dart"}),
-                        1,
-                        "Dart package ({}): not a Flutter app",
+                        3,
+                        "Dart package ({} does not use Flutter): a server or a tool",
                     )
                 )
         xcode = sorted(n for n in names if n.endswith((".xcodeproj", ".xcworkspace")))
@@ -662,7 +667,7 @@ class ProjectIndex:
                         "Swift server",
                         "Package.swift",
                         frozenset({"swift"}),
-                        2,
+                        3,
                         "Swift server ({} depends on a server framework)",
                     )
                 )
