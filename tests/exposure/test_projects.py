@@ -21,7 +21,8 @@ from keysentry.config import Config
 from keysentry.exposure import Judge
 from keysentry.exposure.blocks import enclosing_names
 from keysentry.exposure.folders import FolderContext
-from keysentry.exposure.projects import ProjectIndex, document_roots
+from keysentry.exposure.markers import document_roots
+from keysentry.exposure.projects import ProjectIndex
 
 MORE_RULES = [
     (
@@ -528,3 +529,21 @@ def test_more_framework_and_project_rules(
     judge = Judge(Config(), folders=FolderContext(cwd=str(tmp_path)))
     seen = judge.assess(path, data, start, start + len(key), str(tmp_path / path))
     assert (seen.verdict, seen.evidence) == (verdict, evidence)
+
+
+def test_pages_router_importers_decide_a_library_module(tmp_path: Path) -> None:
+    app = tmp_path / "shop"
+    (app / "pages" / "api").mkdir(parents=True)
+    (app / "lib").mkdir()
+    (app / "package.json").write_text('{"dependencies": {"next": "14.2.0", "react": "18"}}')
+    (app / "pages" / "api" / "chat.ts").write_text('import { llm } from "../../lib/llm";\n')
+    (app / "pages" / "index.tsx").write_text('import { theme } from "../lib/theme";\n')
+    (app / "lib" / "llm.ts").write_text(f'export const llm = "{new_key()}";\n')
+    (app / "lib" / "theme.ts").write_text(f'export const theme = "{new_key()}";\n')
+    assert _scan(tmp_path) == {
+        "shop/lib/llm.ts": [("server", [
+            "imported only by server code: shop/lib/llm.ts ← shop/pages/api/chat.ts"
+            " (Next.js API route)"])],
+        "shop/lib/theme.ts": [("client", [
+            "imported by client code: shop/lib/theme.ts ← shop/pages/index.tsx (Next.js page)"])],
+    }  # fmt: skip

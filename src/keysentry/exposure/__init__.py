@@ -2,10 +2,12 @@
 
 Signals (signals.py) come from the location (paths.py), the file's text
 (content.py), the variable the key is assigned to (variables.py: public build-time
-prefixes), marker files in the folders around it (folders.py) and the project's own
-``client_paths``/``server_paths``. The strongest signal decides; on a tie, client
-wins (calling a shipped key "server" would hide a §2.2 violation). Every signal is
-listed as evidence, the deciding ones first.
+prefixes), the block around the key (blocks.py, frameworks.key_signals), the file's
+project (projects.py finds and markers.py classifies it; frameworks.py applies its
+rules), the project's import graph for JS/TS modules (imports.py) and the
+configuration's own ``client_paths``/``server_paths``. The strongest signal decides; on
+a tie, client wins (calling a shipped key "server" would hide a §2.2 violation). Every
+signal is listed as evidence, the deciding ones first.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from keysentry.exposure.folders import FolderContext
 from keysentry.exposure.frameworks import key_signals, project_signals, role
 from keysentry.exposure.imports import ImportGraph
 from keysentry.exposure.paths import path_signals
-from keysentry.exposure.projects import BROWSER, HYBRID, JS_CODE, Project, ProjectIndex
+from keysentry.exposure.projects import BROWSER, HYBRID, Project, ProjectIndex
 from keysentry.exposure.signals import (
     CLIENT,
+    JS_LIKE,
     SERVER,
     Signal,
     client,
@@ -199,7 +202,7 @@ class Judge:
             signals += project_signals(project, rel, member, ext, data[:HEAD_BYTES])
             decided = any(s.side == CLIENT and s.strength >= 3 for s in signals)
             hybrid = project.target in (HYBRID, "")
-            if member is None and ext in JS_CODE and hybrid and not decided:
+            if member is None and ext in JS_LIKE and hybrid and not decided:
                 chained = self.graph(project).verdict(rel, role)
                 if chained is not None:
                     signals.append(chained)

@@ -107,8 +107,8 @@ _BROWSER_GLOBALS = re.compile(
 )
 _EXTENSION_API = re.compile(rb"\b(?:chrome|browser)\.(?:runtime|storage|tabs|action)\b")
 _DANGEROUS = re.compile(rb"dangerouslyAllowBrowser[\"']?\s*:\s*(?:true|!0)\b")
-_USE_CLIENT = re.compile(rb"""\A(?:\s|//[^\n]*\n|/\*.*?\*/)*["']use client["']""", re.DOTALL)
-_USE_SERVER = re.compile(rb"""\A(?:\s|//[^\n]*\n|/\*.*?\*/)*["']use server["']""", re.DOTALL)
+USE_CLIENT = re.compile(rb"""\A(?:\s|//[^\n]*\n|/\*.*?\*/)*["']use client["']""", re.DOTALL)
+USE_SERVER = re.compile(rb"""\A(?:\s|//[^\n]*\n|/\*.*?\*/)*["']use server["']""", re.DOTALL)
 _USERSCRIPT = re.compile(rb"^//\s*==UserScript==", re.MULTILINE)
 _WX_API = re.compile(
     rb"\b(?:wx|my|uni)\.(?:request|getStorageSync|setStorageSync|navigateTo|showToast|login)\("
@@ -168,9 +168,9 @@ def content_signals(location: str, head: bytes) -> list[Signal]:
 
 def _js_signals(head: bytes, ext: str) -> list[Signal]:
     found: list[Signal] = []
-    if _USE_CLIENT.search(head):
+    if USE_CLIENT.search(head):
         found.append(client(3, '"use client" directive: a React client component'))
-    if _USE_SERVER.search(head):
+    if USE_SERVER.search(head):
         found.append(server(3, '"use server" directive: runs only on the server'))
     modules = {_module_root(m.decode("ascii", "replace")) for m in _MODULE.findall(head)}
     for module in sorted(modules):

@@ -12,8 +12,17 @@ from __future__ import annotations
 import re
 
 from keysentry.exposure.blocks import enclosing_names
-from keysentry.exposure.projects import BROWSER, DEVICE, HYBRID, JS_CODE, SERVER_SIDE, Project
-from keysentry.exposure.signals import CLIENT, SERVER, WEB_ASSETS, Signal, client, server
+from keysentry.exposure.content import USE_CLIENT, USE_SERVER
+from keysentry.exposure.projects import BROWSER, DEVICE, HYBRID, SERVER_SIDE, Project
+from keysentry.exposure.signals import (
+    CLIENT,
+    JS_LIKE,
+    SERVER,
+    WEB_ASSETS,
+    Signal,
+    client,
+    server,
+)
 
 CONFIG_FILES = frozenset(
     {
@@ -31,8 +40,6 @@ CONFIG_FILES = frozenset(
         "conf",
     }
 )
-_USE_CLIENT = re.compile(rb"""\A(?:\s|//[^\n]*\n|/\*.*?\*/)*["']use client["']""", re.DOTALL)
-_USE_SERVER = re.compile(rb"""\A(?:\s|//[^\n]*\n|/\*.*?\*/)*["']use server["']""", re.DOTALL)
 _NEXT_SPECIAL = re.compile(r"(?:^|/)(?:middleware|instrumentation)\.[cm]?[jt]s$")
 _SK_PRIVATE_ENV = re.compile(rb"""["']\$env/(?:static|dynamic)/private["']""")
 _SK_PUBLIC_ENV = re.compile(rb"""["']\$env/(?:static|dynamic)/public["']""")
@@ -66,9 +73,9 @@ def _pages_dir(rel: str) -> str | None:
 
 
 def directive(head: bytes) -> str | None:
-    if _USE_CLIENT.search(head):
+    if USE_CLIENT.search(head):
         return CLIENT
-    if _USE_SERVER.search(head):
+    if USE_SERVER.search(head):
         return SERVER
     return None
 
@@ -110,9 +117,9 @@ def project_signals(
 
 def _framework_signals(project: Project, rel: str, ext: str, head: bytes) -> list[Signal]:
     framework, marker = project.framework, project.marker
-    js = ext in JS_CODE
+    js = ext in JS_LIKE
     found: list[Signal] = []
-    if project.target == BROWSER and (ext in JS_CODE or ext in WEB_ASSETS):
+    if project.target == BROWSER and (ext in JS_LIKE or ext in WEB_ASSETS):
         if _in(rel, "src"):
             found.append(client(2, f"{project.label} ({marker}): src/ is bundled for browsers"))
         elif rel == "index.html":
@@ -221,7 +228,7 @@ def key_signals(
         found.append(client(3, f"esbuild --define in {name}: the value is inlined into the bundle"))
     if ext == "astro":
         return found + _astro_key(name, data, start)
-    if not (ext in JS_CODE or ext in ("json", "jsonc", "json5")):
+    if not (ext in JS_LIKE or ext in ("json", "jsonc", "json5")):
         return found
     if not _blocks_matter(lower, framework, data):
         return found
@@ -307,6 +314,8 @@ def role(project: Project, rel: str, head: bytes) -> tuple[str, str] | None:
                 return SERVER, "Next.js server component"
             return None
         page = _pages_dir(rel)
+        if page is not None and page.startswith("api/"):
+            return SERVER, "Next.js API route"
         if page is not None and not page.startswith("_document."):
             return CLIENT, "Next.js page"
         return None

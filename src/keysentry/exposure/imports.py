@@ -17,8 +17,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from keysentry.exposure.projects import JS_CODE, Project
-from keysentry.exposure.signals import CLIENT, Signal, client, extension, server
+from keysentry.exposure.projects import Project
+from keysentry.exposure.signals import CLIENT, JS_LIKE, Signal, client, extension, server
 
 HEAD_BYTES = 32 * 1024  # import statements come first
 MAX_FILES = 10_000
@@ -112,7 +112,7 @@ class ImportGraph:
                 and not any(os.path.exists(os.path.join(folder, d, m)) for m in _PROJECT_MARKERS)
             ]
             for name in names:
-                if extension(name) in JS_CODE:
+                if extension(name) in JS_LIKE:
                     known.add(rel_folder + name)
             if len(known) >= MAX_FILES:
                 break
