@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING
 from keysentry.config import Config
 from keysentry.exposure.content import content_signals, minified_signal
 from keysentry.exposure.folders import FolderContext
-from keysentry.exposure.frameworks import key_signals, project_signals, role
-from keysentry.exposure.imports import ImportGraph
 from keysentry.exposure.paths import path_signals
 from keysentry.exposure.projects import BROWSER, HYBRID, Project, ProjectIndex
 from keysentry.exposure.signals import (
@@ -39,6 +37,8 @@ from keysentry.model.text import escape_text
 
 if TYPE_CHECKING:
     import pathspec
+
+    from keysentry.exposure.imports import ImportGraph
 
 UNKNOWN = "unknown"
 NO_SIGNAL = "no client-side or server-side signal in the path, the file or its folders"
@@ -115,6 +115,8 @@ class Judge:
     def graph(self, project: Project) -> ImportGraph:
         """The project's import graph, built the first time a finding needs it."""
         if project.root not in self._graphs:
+            from keysentry.exposure.imports import ImportGraph  # only scans that need it
+
             self._graphs[project.root] = ImportGraph.build(project)
         return self._graphs[project.root]
 
@@ -177,6 +179,9 @@ class Judge:
         ``fs_path`` is the file on disk holding the bytes (for an archive member, the
         archive), when there is one: it gives the folders to look in.
         """
+        # the project rules: imported with the first finding (a clean scan never needs them)
+        from keysentry.exposure.frameworks import key_signals, project_signals, role
+
         location, disk = self._location(path, fs_path)
         location = _decompressed(location)
         signals = path_signals(location)

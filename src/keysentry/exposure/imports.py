@@ -23,6 +23,7 @@ from keysentry.exposure.signals import CLIENT, JS_LIKE, Signal, client, extensio
 HEAD_BYTES = 32 * 1024  # import statements come first
 MAX_FILES = 10_000
 MAX_BYTES = 64 << 20  # what one project's graph may read in all
+MAX_FOLDERS = 5_000
 MAX_VISITS = 2_000
 _SKIP = frozenset(
     {
@@ -102,7 +103,9 @@ class ImportGraph:
         graph = cls(project)
         root = project.root
         known: set[str] = set()
-        for folder, dirs, names in os.walk(root):
+        for visited, (folder, dirs, names) in enumerate(os.walk(root)):
+            if visited >= MAX_FOLDERS:
+                break
             rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
             rel_folder = "" if rel_folder == "." else rel_folder + "/"
             dirs[:] = [

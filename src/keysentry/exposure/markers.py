@@ -14,24 +14,8 @@ from dataclasses import dataclass
 
 import tomllib
 
+from keysentry.exposure.projects import BROWSER, DEVICE, HYBRID, SERVER_SIDE, Area
 from keysentry.exposure.signals import CLIENT, JS_LIKE, SERVER
-
-# what a project builds
-BROWSER = "browser"  # a front-end bundled for browsers
-HYBRID = "hybrid"  # a full-stack web framework: its rules decide file by file
-DEVICE = "device"  # apps, extensions, games and mini-programs on users' devices
-SERVER_SIDE = "server"  # servers, functions, containers, infrastructure
-
-
-@dataclass(frozen=True)
-class Area:
-    """A folder of a project with a side of its own (Android ``src/main``, Unity ``Assets``,
-    a document root, a functions folder)."""
-
-    folder: str  # relative to the project root, '/'-separated, no trailing slash
-    side: str
-    strength: int
-    reason: str
 
 
 @dataclass(frozen=True)

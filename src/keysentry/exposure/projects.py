@@ -14,17 +14,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from keysentry.exposure.markers import (
-    BROWSER,
-    DEVICE,
-    HYBRID,
-    SERVER_SIDE,
-    Area,
-    Kind,
-    folder_kinds,
-)
 from keysentry.exposure.signals import CLIENT, SERVER
+
+if TYPE_CHECKING:
+    from keysentry.exposure.markers import Kind
+
+# what a project builds
+BROWSER = "browser"  # a front-end bundled for browsers
+HYBRID = "hybrid"  # a full-stack web framework: its rules decide file by file
+DEVICE = "device"  # apps, extensions, games and mini-programs on users' devices
+SERVER_SIDE = "server"  # servers, functions, containers, infrastructure
 
 MAX_MARKER_BYTES = 1024 * 1024
 MAX_LEVELS = 12
@@ -38,6 +39,17 @@ __all__ = [
     "Project",
     "ProjectIndex",
 ]
+
+
+@dataclass(frozen=True)
+class Area:
+    """A folder of a project with a side of its own (Android ``src/main``, Unity ``Assets``,
+    a document root, a functions folder)."""
+
+    folder: str  # relative to the project root, '/'-separated, no trailing slash
+    side: str
+    strength: int
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -109,6 +121,8 @@ class ProjectIndex:
         return exists
 
     def _kinds(self, folder: str, names: frozenset[str]) -> list[Kind]:
+        from keysentry.exposure.markers import folder_kinds  # read with the first finding
+
         def raw(name: str) -> bytes:
             return self.read(os.path.join(folder, name)) or b""
 
