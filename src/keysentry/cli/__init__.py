@@ -43,6 +43,7 @@ class LazyGroup(click.Group):
         "baseline": "keysentry.cli.baseline:baseline",
         "ci": "keysentry.cli.ci:ci",
         "history": "keysentry.cli.history:history",
+        "pre-receive": "keysentry.cli.pre_receive:pre_receive",
         "site": "keysentry.cli.site:site",
     },
 )

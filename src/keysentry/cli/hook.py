@@ -41,15 +41,25 @@ def hook_message(report: Report) -> str:
 @click.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=str))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
-def hook(files: tuple[str, ...], config_path: str | None) -> None:
+@click.option(
+    "--pre-push", is_flag=True,
+    help="Check the commits a `git push` sends (git's pre-push input; FILES are then the"
+    " remote's name and URL).",
+)
+def hook(files: tuple[str, ...], config_path: str | None, pre_push: bool) -> None:
     """Check what a commit stages; exit 1 blocks the commit.
 
     With FILES (the pre-commit framework passes them) those files are scanned; with
     none (`keysentry install-hook`'s git hook) the staged blobs in the index are.
+    With --pre-push, the commits a push sends that the remote does not have yet.
     """
     from pathlib import Path
 
     config = load_config(Path(config_path) if config_path else None)
+    if pre_push:
+        from keysentry.cli.pre_push import pre_push_hook
+
+        pre_push_hook(files[0] if files else None, config)
     if files:
         report = scan_paths(list(files), config)
     else:

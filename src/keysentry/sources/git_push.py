@@ -1,0 +1,224 @@
+"""What a push adds: the ref updates a hook is given, and the objects no ref had before.
+
+``git receive-pack`` runs the pre-receive hook with the pushed objects still in a
+quarantine directory (``GIT_QUARANTINE_PATH``), naming it in ``GIT_OBJECT_DIRECTORY``
+and the repository's own store in ``GIT_ALTERNATE_OBJECT_DIRECTORIES``. Every git
+process started here inherits the hook's environment unchanged, so each one sees
+the quarantined objects; a git run with a cleaned environment would see none of
+them (and rev-list would fail on the unknown tips, which the check treats as an
+incomplete scan, never as a clean push).
+
+New objects are ``git rev-list --objects <new tips> --not <what is already there>``
+streamed into ``git cat-file --batch``: a new branch of an old history lists nothing.
+
+Like :mod:`keysentry.sources.git_index`, this module runs git directly rather than
+through GitPython: every push pays for the hook's start-up.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from keysentry.sources.git_objects import StderrDrain, widen_pipe
+
+ZERO_OIDS = frozenset({"0" * 40, "0" * 64})
+CONFIG_SECTION = "keysentry"
+
+
+class PushError(Exception):
+    """The push cannot be read (bad hook input, git failed); the message says what."""
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    """One ref a push changes: ``old`` is all zeros for a new ref, ``new`` for a deletion."""
+
+    ref: str
+    old: str
+    new: str
+
+    @property
+    def created(self) -> bool:
+        return self.old in ZERO_OIDS
+
+    @property
+    def deleted(self) -> bool:
+        return self.new in ZERO_OIDS
+
+    @property
+    def audit_range(self) -> str:
+        """The ``keysentry history --range`` argument that audits this update later."""
+        return self.new if self.created else f"{self.old}..{self.new}"
+
+
+def _is_oid(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
+def parse_pre_receive(text: str) -> list[RefUpdate]:
+    """``<old> <new> <ref>`` lines, as git gives them to pre-receive on stdin."""
+    updates = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(" ", 2)
+        if len(parts) != 3 or not (_is_oid(parts[0]) and _is_oid(parts[1])):
+            raise PushError(f"hook input line {number}: expected '<old> <new> <ref>': {line!r}")
+        updates.append(RefUpdate(parts[2], parts[0], parts[1]))
+    return updates
+
+
+@dataclass(frozen=True)
+class PushedRef:
+    """One line of pre-push input: what is sent, and what the remote has now."""
+
+    local_ref: str
+    local: str
+    remote_ref: str
+    remote: str
+
+
+def parse_pre_push(text: str) -> list[PushedRef]:
+    """``<local ref> <local sha> <remote ref> <remote sha>`` lines (git's pre-push stdin)."""
+    pushed = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.rsplit(" ", 3)
+        if len(parts) != 4 or not (_is_oid(parts[1]) and _is_oid(parts[3])):
+            message = "expected '<local ref> <local sha> <remote ref> <remote sha>'"
+            raise PushError(f"hook input line {number}: {message}: {line!r}")
+        pushed.append(PushedRef(*parts))
+    return pushed
+
+
+class PushRepository:
+    """The repository a hook runs in (the current directory, or ``GIT_DIR``).
+
+    Every process started is remembered, so that a check out of time can stop them.
+    """
+
+    def __init__(self, cwd: str | None = None) -> None:
+        self.cwd = cwd
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._lock = threading.Lock()
+        self.stopped = False
+
+    def spawn(
+        self, args: Sequence[str], stdin: int | BinaryIO | None = None
+    ) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self.stopped:
+                raise PushError("the check was stopped")
+            try:
+                proc = subprocess.Popen(
+                    ["git", *args],
+                    cwd=self.cwd,
+                    stdin=stdin,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                )  # env: inherited whole, quarantine variables included
+            except OSError as exc:
+                raise PushError(f"cannot run git: {exc.strerror or exc}") from exc
+            self._procs.append(proc)
+        proc.stderr_drain = StderrDrain(proc)  # type: ignore[attr-defined]
+        assert proc.stdout is not None
+        widen_pipe(proc.stdout)
+        return proc
+
+    def run(self, args: Sequence[str], stdin: bytes | None = None, check: bool = True) -> bytes:
+        proc = self.spawn(args, subprocess.PIPE if stdin is not None else subprocess.DEVNULL)
+        if stdin is not None:
+            threading.Thread(target=_feed, args=(proc, stdin), daemon=True).start()
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        if proc.wait() != 0 and check:
+            raise PushError(failure(args, proc))
+        return out
+
+    def stop(self) -> None:
+        """Kill every git process this check started (the time budget ran out)."""
+        with self._lock:
+            self.stopped = True
+            for proc in self._procs:
+                if proc.poll() is None:
+                    proc.kill()
+
+    # --- facts -----------------------------------------------------------------------
+
+    def git_dir(self) -> str:
+        return (
+            self.run(["rev-parse", "--absolute-git-dir"]).decode("utf-8", "surrogateescape").strip()
+        )
+
+    def settings(self) -> dict[str, str]:
+        """``keysentry.*`` git config values (names lower-cased, as git reports them)."""
+        out = self.run(["config", "-z", "--get-regexp", rf"^{CONFIG_SECTION}\."], check=False)
+        values = {}
+        for entry in out.split(b"\0"):
+            name, _, value = entry.decode("utf-8", "replace").partition("\n")
+            if name:
+                values[name.removeprefix(CONFIG_SECTION + ".")] = value
+        return values
+
+    def present(self, oids: Sequence[str]) -> set[str]:
+        """Which of these objects the store holds."""
+        if not oids:
+            return set()
+        out = self.run(
+            ["cat-file", "--batch-check=%(objectname)"], "".join(f"{o}\n" for o in oids).encode()
+        )
+        return {line.decode() for line in out.splitlines() if not line.endswith(b"missing")}
+
+    def file_at(self, commit: str, path: str) -> bytes | None:
+        """A file's content in a commit's tree, or None when it has none there."""
+        proc = self.run(["cat-file", "blob", f"{commit}:{path}"], check=False)
+        return proc or None
+
+    def commits(self, revisions: Sequence[str]) -> list[str]:
+        out = self.run(["rev-list", *revisions, "--"])
+        return out.decode("ascii").split()
+
+    # --- content ---------------------------------------------------------------------
+
+    @contextmanager
+    def new_objects(self, revisions: Sequence[str]) -> Iterator[BinaryIO]:
+        """A ``cat-file --batch`` stream of every object the revisions reach (trees too:
+        the caller skips them); ``<oid> missing`` for one the store lacks."""
+        lister = self.spawn(
+            ["rev-list", "--objects", "--no-object-names", "--missing=print", *revisions, "--"]
+        )
+        reader = self.spawn(["cat-file", "--batch"], stdin=lister.stdout)
+        assert lister.stdout is not None and reader.stdout is not None
+        lister.stdout.close()  # cat-file holds it now
+        try:
+            yield reader.stdout
+        finally:
+            reader.stdout.close()
+            lister_code, reader_code = lister.wait(), reader.wait()
+        if not self.stopped and lister_code != 0:
+            raise PushError(failure(["rev-list"], lister))
+        if not self.stopped and reader_code not in (0, -13):
+            raise PushError(failure(["cat-file"], reader))
+
+
+def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
+    assert proc.stdin is not None
+    try:
+        with proc.stdin:
+            proc.stdin.write(data)
+    except BrokenPipeError:
+        pass
+
+
+def failure(args: Sequence[str], proc: subprocess.Popen[bytes]) -> str:
+    """git's own first error line, else which command failed."""
+    drain: StderrDrain | None = getattr(proc, "stderr_drain", None)
+    message = drain.text() if drain is not None else ""
+    lines = [line.removeprefix("fatal: ") for line in message.splitlines() if line.strip()]
+    return lines[0] if lines else f"git {args[0]} failed (exit code {proc.returncode})"
