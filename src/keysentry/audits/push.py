@@ -25,7 +25,7 @@ from keysentry.model.finding import Finding, HistoryPlacement
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import COMMIT_MESSAGE_PATH, TAG_MESSAGE_PATH, ScanTarget, SourceKind
 from keysentry.model.text import decode_path
-from keysentry.sources.git_objects import read_batch
+from keysentry.sources.git_objects import ObjectContent, read_batch
 from keysentry.sources.git_push import PushError, PushRepository
 
 if TYPE_CHECKING:
@@ -100,11 +100,7 @@ def _scan_new_objects(
             for obj, content in read_batch(stream):
                 if obj.kind == "blob":
                     errors = len(scratch.errors)
-                    target = ScanTarget("", SourceKind.BLOB)
-                    if obj.size <= BIG_OBJECT:
-                        hits = scanner.scan_bytes(content.read(), target)
-                    else:
-                        hits = scanner.scan_stream(content, target)
+                    hits = _scan_blob(scanner, obj.size, content, ScanTarget("", SourceKind.BLOB))
                     for error in scratch.errors[errors:]:
                         report.errors.append(
                             ScanError(f"blob {obj.oid}{error.path}", error.message)
@@ -202,11 +198,7 @@ def _blob_findings(
     contents = history.blobs(hit.oid for hit, _, _ in places)
     for (hit, path, introduced), (obj, content) in zip(places, contents, strict=False):
         shown = decode_path(path) if path else f"(blob {hit.oid})"
-        target = ScanTarget(shown, SourceKind.BLOB)
-        if obj.size <= BIG_OBJECT:
-            found = scanner.scan_bytes(content.read(), target)
-        else:
-            found = scanner.scan_stream(content, target)
+        found = _scan_blob(scanner, obj.size, content, ScanTarget(shown, SourceKind.BLOB))
         commits = list(dict.fromkeys(i.commit for i in introduced))
         refs = list(dict.fromkeys(r for c in commits for r in reaching(c)))
         first = introduced[0] if introduced else None
@@ -223,6 +215,14 @@ def _blob_findings(
             )
             report.findings.append(finding)
     contents.close()
+
+
+def _scan_blob(
+    scanner: Scanner, size: int, content: ObjectContent, target: ScanTarget
+) -> list[Finding]:
+    if size <= BIG_OBJECT:
+        return scanner.scan_bytes(content.read(), target)
+    return scanner.scan_stream(content, target)
 
 
 class _Reaching:

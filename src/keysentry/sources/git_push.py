@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from keysentry.sources.git import failure, feed
 from keysentry.sources.git_objects import StderrDrain, widen_pipe
 
 ZERO_OIDS = frozenset({"0" * 40, "0" * 64})
@@ -134,7 +135,7 @@ class PushRepository:
     def run(self, args: Sequence[str], stdin: bytes | None = None, check: bool = True) -> bytes:
         proc = self.spawn(args, subprocess.PIPE if stdin is not None else subprocess.DEVNULL)
         if stdin is not None:
-            threading.Thread(target=_feed, args=(proc, stdin), daemon=True).start()
+            threading.Thread(target=feed, args=(proc.stdin, stdin), daemon=True).start()
         assert proc.stdout is not None
         out = proc.stdout.read()
         if proc.wait() != 0 and check:
@@ -205,20 +206,3 @@ class PushRepository:
             raise PushError(failure(["rev-list"], lister))
         if not self.stopped and reader_code not in (0, -13):
             raise PushError(failure(["cat-file"], reader))
-
-
-def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
-    assert proc.stdin is not None
-    try:
-        with proc.stdin:
-            proc.stdin.write(data)
-    except BrokenPipeError:
-        pass
-
-
-def failure(args: Sequence[str], proc: subprocess.Popen[bytes]) -> str:
-    """git's own first error line, else which command failed."""
-    drain: StderrDrain | None = getattr(proc, "stderr_drain", None)
-    message = drain.text() if drain is not None else ""
-    lines = [line.removeprefix("fatal: ") for line in message.splitlines() if line.strip()]
-    return lines[0] if lines else f"git {args[0]} failed (exit code {proc.returncode})"
