@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from keysentry.sources.git_history import HistoryRepository
 
 BIG_OBJECT = 8 * 1024 * 1024  # larger blobs stream through the scanner in windows
+OBJECTS_WITH_KEYS = "objects_with_keys"
 REFS_ATTRIBUTED = 50  # pushed refs checked one by one for which of them reach a commit
 _IDENTITY = re.compile(rb"^(?:author|tagger) (.*) <([^>]*)> (\d+) ([+-]\d{4})$", re.M)
 _TAG_OBJECT = re.compile(rb"^object ([0-9a-f]{40,64})$", re.M)
@@ -84,6 +85,7 @@ def scan_push(repo: PushRepository, scope: PushScope, config: Config, report: Re
             )
         )
     if found.hits:
+        report.stats[OBJECTS_WITH_KEYS] = len(found.hits)  # known before attribution ends
         _attribute(repo, scope, config, report, found.hits)
     return report
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from keysentry import config as config_mod
-from keysentry.audits.push import PushScope, scan_push
+from keysentry.audits.push import OBJECTS_WITH_KEYS, PushScope, scan_push
 from keysentry.audits.push_message import rejection
 from keysentry.audits.push_policy import (
     BYPASS_OPTION,
@@ -200,6 +200,20 @@ def pre_receive(
     worker.join(max(0.0, settings.timeout - (time.monotonic() - started)))
     if worker.is_alive():
         repo.stop()
+        if check.report.stats[OBJECTS_WITH_KEYS] and not (
+            settings.allow_bypass and bypass_reason(env)
+        ):  # keys were seen: out of time while locating them is no reason to accept
+            what = f"{check.report.stats[OBJECTS_WITH_KEYS]} pushed object(s) hold API keys"
+            log(LogRecord("rejected", who, git_dir, updates, problems=[what]))
+            audits = [
+                f"    keysentry history --range {u.audit_range}" for u in updates if not u.deleted
+            ]
+            lines = [
+                f"{PREFIX}push rejected: {what}; time ran out before they were located.",
+                f"{PREFIX}find them in your clone with:",
+                *audits,
+            ]
+            return Verdict(EXIT_FOUND, lines, timed_out=True)
         return _unfinished(
             settings.on_timeout,
             "accepted-on-timeout",
@@ -279,13 +293,16 @@ def _unfinished(
             lines.append(f"{PREFIX}warning: {failed}")
         return Verdict(EXIT_CLEAN, lines, timed_out)
     log(LogRecord(event.replace("accepted", "rejected"), who, git_dir, updates, problems=[what]))
+    advice = (
+        "push fewer commits at a time, or ask the server's administrator to raise"
+        " keysentry.timeout (or set keysentry.onTimeout to accept)"
+        if timed_out
+        else "ask the server's administrator (keysentry.onError decides what an"
+        " incomplete check does)"
+    )
     return Verdict(
         EXIT_FOUND,
-        [
-            f"{PREFIX}push rejected: {escape_text(what)}.",
-            f"{PREFIX}push fewer commits at a time, or ask the server's administrator"
-            " (git config keysentry.timeout / keysentry.onTimeout / keysentry.onError).",
-        ],
+        [f"{PREFIX}push rejected: {escape_text(what)}.", f"{PREFIX}{advice}."],
         timed_out,
     )
 
