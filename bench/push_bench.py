@@ -299,7 +299,7 @@ def end_to_end(root: Path, bare: Path, push: Prepared, runs: int) -> dict[str, f
                 hook.unlink()
             git(bare, "update-ref", "refs/heads/main", push.old)
             wall, _, code, out = timed(
-                ["git", "push", "-q", str(bare), f"incoming:refs/heads/main"], client
+                ["git", "push", "-q", str(bare), "incoming:refs/heads/main"], client
             )
             if code != 0:
                 raise SystemExit(f"{name} failed: {out.decode(errors='replace')}")
