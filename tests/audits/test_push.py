@@ -44,13 +44,18 @@ def assert_rejected(done: subprocess.CompletedProcess[str], key: str) -> None:
 def test_key_in_a_new_commit_is_rejected_and_the_ref_is_not_updated(server, work):
     before = server.ref("main")
     key = new_key()
-    commit = commit_file(work, "public/app.js", f'const k = "{key}";\n', "add the client")
+    commit = commit_file(
+        work, "public/config.js", f'const DEEPSEEK_API_KEY = "{key}";\n', "add the client"
+    )
 
     done = push(work, "origin", "main")
 
     assert_rejected(done, key)
     assert server.ref("main") == before
-    assert f"remote:   public/app.js:1:12: {redact(key)}" in done.stderr
+    found = (
+        f"public/config.js:1:27: {redact(key)} (deepseek, high confidence, {fingerprint(key)[:19]})"
+    )
+    assert f"remote:   {found}" in done.stderr  # the docs show this message
     assert f"commit {commit[:12]}; on refs/heads/main; by Test Author" in done.stderr
     assert "CLIENT-SIDE: §2.2 violation" in done.stderr
     assert "Revoke the key" in done.stderr and "git rebase -i" in done.stderr

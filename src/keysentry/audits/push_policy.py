@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,7 +56,7 @@ def _bool(name: str, value: str) -> bool:
         return True
     if value.lower() in _FALSE:
         return False
-    raise SettingError(f"git config keysentry.{name}: {value!r} is not true or false")
+    raise SettingError(f"keysentry.{name}: {value!r} must be true or false")
 
 
 def _mode(name: str, value: str) -> str:
@@ -65,14 +65,30 @@ def _mode(name: str, value: str) -> str:
     return value
 
 
-def _seconds(value: str) -> float:
+def _seconds(name: str, value: str) -> float:
     try:
         seconds = float(value)
     except ValueError:
         seconds = -1.0
     if not seconds > 0:
-        raise SettingError(f"keysentry.timeout: {value!r} must be a number of seconds above 0")
+        raise SettingError(f"keysentry.{name}: {value!r} must be a number of seconds above 0")
     return seconds
+
+
+def _path(name: str, value: str) -> Path:
+    return Path(value)
+
+
+# git config name (after "keysentry.") -> the PushSettings field and how its value is read
+GIT_CONFIG: dict[str, tuple[str, Callable[[str, str], object]]] = {
+    "timeout": ("timeout", _seconds),
+    "onTimeout": ("on_timeout", _mode),
+    "onError": ("on_error", _mode),
+    "allowBypass": ("allow_bypass", _bool),
+    "repoConfig": ("repo_config", _bool),
+    "config": ("config", _path),
+    "log": ("log", _path),
+}
 
 
 def resolve(
@@ -80,27 +96,14 @@ def resolve(
 ) -> PushSettings:
     """Options given on the command line win over git config, which wins over defaults.
 
-    git_config: ``keysentry.*`` values without the prefix, names lower-cased.
+    git_config: ``keysentry.*`` values without the prefix, names lower-cased (as git
+    lists them).
     """
-    given = {k: v for k, v in overrides.items() if v is not None}
-
-    def pick(name: str, key: str) -> str | None:
-        return git_config.get(key) if name not in given else None
-
-    values: dict[str, object] = dict(given)
-    if (raw := pick("timeout", "timeout")) is not None:
-        values["timeout"] = _seconds(raw)
-    if (raw := pick("on_timeout", "ontimeout")) is not None:
-        values["on_timeout"] = _mode("onTimeout", raw)
-    if (raw := pick("on_error", "onerror")) is not None:
-        values["on_error"] = _mode("onError", raw)
-    if (raw := pick("allow_bypass", "allowbypass")) is not None:
-        values["allow_bypass"] = _bool("allowBypass", raw)
-    if (raw := pick("repo_config", "repoconfig")) is not None:
-        values["repo_config"] = _bool("repoConfig", raw)
-    for name in ("config", "log"):
-        if (raw := pick(name, name)) is not None:
-            values[name] = Path(raw)
+    values = {k: v for k, v in overrides.items() if v is not None}
+    for name, (field_name, read) in GIT_CONFIG.items():
+        raw = git_config.get(name.lower())
+        if raw is not None and field_name not in values:
+            values[field_name] = read(name, raw)
     timeout = values.get("timeout")
     if isinstance(timeout, (int, float)) and not timeout > 0:
         raise SettingError("--timeout must be above 0 seconds")
