@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from keysentry.sources.git import failure, feed
-from keysentry.sources.git_objects import StderrDrain, widen_pipe
+from keysentry.sources.git_objects import PIPE_SIZE, StderrDrain, widen_pipe
 
 ZERO_OIDS = frozenset({"0" * 40, "0" * 64})
 CONFIG_SECTION = "keysentry"
@@ -119,6 +119,7 @@ class PushRepository:
             try:
                 proc = subprocess.Popen(
                     ["git", *args],
+                    bufsize=PIPE_SIZE,  # one read per many small objects
                     cwd=self.cwd,
                     stdin=stdin,
                     stdout=subprocess.PIPE,
