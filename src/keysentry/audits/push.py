@@ -9,7 +9,7 @@ Two phases, as ``keysentry history`` does, so that a clean push pays only for on
    (merges that introduced content of their own included), through
    :meth:`HistoryRepository.introductions` over the same revisions, the pushed
    refs that reach each commit, and a second scan of each blob at its real path
-   so that exposure (§2.2) sees the path. GitPython is imported only here.
+   so that exposure (§2.2) sees the path. Only a push that held a key pays for this.
 """
 
 from __future__ import annotations

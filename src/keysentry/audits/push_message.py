@@ -8,9 +8,9 @@ to bypass, when bypassing is allowed. Never a full key.
 from __future__ import annotations
 
 from keysentry.model.finding import Finding
+from keysentry.model.key import REVOKE_URL
 from keysentry.model.text import escape_text
 
-REVOKE_URL = "https://platform.deepseek.com/api_keys"
 SHORT = 12  # commit ids shown this long
 
 

@@ -11,12 +11,14 @@ incomplete scan, never as a clean push).
 New objects are ``git rev-list --objects <new tips> --not <what is already there>``
 streamed into ``git cat-file --batch``: a new branch of an old history lists nothing.
 
-Like :mod:`keysentry.sources.git_index`, this module runs git directly rather than
-through GitPython: every push pays for the hook's start-up.
+Every git process is started through :mod:`keysentry.sources.git` (the caller's
+environment, git's own error messages); this module only remembers them, so that
+a check out of time can kill them.
 """
 
 from __future__ import annotations
 
+import io
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
@@ -24,8 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from keysentry.sources.git import failure, feed
-from keysentry.sources.git_objects import PIPE_SIZE, StderrDrain, widen_pipe
+from keysentry.sources.git import MEMORY_LIMITS, Git, GitError, failure, feed
+from keysentry.sources.git_objects import PIPE_SIZE
 
 ZERO_OIDS = frozenset({"0" * 40, "0" * 64})
 CONFIG_SECTION = "keysentry"
@@ -106,6 +108,7 @@ class PushRepository:
 
     def __init__(self, cwd: str | None = None) -> None:
         self.cwd = cwd
+        self.git = Git(cwd, options=MEMORY_LIMITS)
         self._procs: list[subprocess.Popen[bytes]] = []
         self._lock = threading.Lock()
         self.stopped = False
@@ -117,24 +120,14 @@ class PushRepository:
             if self.stopped:
                 raise PushError("the check was stopped")
             try:
-                proc = subprocess.Popen(
-                    ["git", *args],
-                    bufsize=PIPE_SIZE,  # one read per many small objects
-                    cwd=self.cwd,
-                    stdin=stdin,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                )  # env: inherited whole, quarantine variables included
-            except OSError as exc:
-                raise PushError(f"cannot run git: {exc.strerror or exc}") from exc
+                proc = self.git.spawn(*args, stdin=stdin)
+            except GitError as exc:
+                raise PushError(str(exc)) from exc
             self._procs.append(proc)
-        proc.stderr_drain = StderrDrain(proc)  # type: ignore[attr-defined]
-        assert proc.stdout is not None
-        widen_pipe(proc.stdout)
         return proc
 
     def run(self, args: Sequence[str], stdin: bytes | None = None, check: bool = True) -> bytes:
-        proc = self.spawn(args, subprocess.PIPE if stdin is not None else subprocess.DEVNULL)
+        proc = self.spawn(args, subprocess.PIPE if stdin is not None else None)
         if stdin is not None:
             threading.Thread(target=feed, args=(proc.stdin, stdin), daemon=True).start()
         assert proc.stdout is not None
@@ -198,10 +191,12 @@ class PushRepository:
         reader = self.spawn(["cat-file", "--batch"], stdin=lister.stdout)
         assert lister.stdout is not None and reader.stdout is not None
         lister.stdout.close()  # cat-file holds it now
+        # one read per many small objects: a 1 MiB buffer over the widened pipe
+        stream = io.BufferedReader(reader.stdout.raw, PIPE_SIZE)  # type: ignore[attr-defined]
         try:
-            yield reader.stdout
+            yield stream
         finally:
-            reader.stdout.close()
+            stream.close()
             lister_code, reader_code = lister.wait(), reader.wait()
         if not self.stopped and lister_code != 0:
             raise PushError(failure(["rev-list"], lister))
