@@ -44,20 +44,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from staged_bench import GIT_ENV  # the same identity and isolated git config
+
 BIN = Path(sys.executable).parent
 FILES = 400
 EDITS_PER_COMMIT = 5
 BASE_COMMITS = 200
-GIT_ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "Bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.com",
-    "GIT_COMMITTER_NAME": "Bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "NO_COLOR": "1",
-}
 
 
 def git(repo: Path, *args: str, stdin: bytes | None = None) -> str:
