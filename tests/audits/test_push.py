@@ -264,7 +264,7 @@ def test_bypass_is_refused_when_the_server_does_not_allow_it(server, work):
 
 
 def _big_push(work: Path) -> None:
-    """About 40 MB of new text: far more than a 50 ms budget can scan, however fast."""
+    """About 40 MB of new text: far more than a 10 ms budget can read, however fast."""
     line = "x = 'the quick brown fox jumps over the lazy dog' * 3\n"
     (work / "big.txt").write_text(line * (40_000_000 // len(line)))
     git(work, "add", "big.txt")
@@ -272,20 +272,20 @@ def _big_push(work: Path) -> None:
 
 
 def test_timeout_rejects_by_default(server, work):
-    server.config("keysentry.timeout", "0.05")
+    server.config("keysentry.timeout", "0.01")
     _big_push(work)
     before = server.ref("main")
 
     done = push(work, "origin", "main")
 
     assert done.returncode != 0
-    assert "the check did not finish within 0.05 s" in done.stderr
+    assert "the check did not finish within 0.01 s" in done.stderr
     assert server.ref("main") == before
     assert server.log()[-1]["event"] == "rejected-on-timeout"
 
 
 def test_timeout_accepts_with_a_warning_when_configured(server, work):
-    server.config("keysentry.timeout", "0.05")
+    server.config("keysentry.timeout", "0.01")
     server.config("keysentry.onTimeout", "accept")
     _big_push(work)
 
@@ -345,15 +345,24 @@ def test_server_allow_list_and_baseline(server, work, tmp_path):
 
 
 def test_repository_config_is_honoured_only_when_the_server_allows_it(server, work):
-    key = new_key()
-    (work / ".keysentry.toml").write_text(f'allowed_fingerprints = ["{fingerprint(key)}"]\n')
-    git(work, "add", ".keysentry.toml")
+    key, triaged, fresh = new_key(), new_key(), new_key()
+    (work / ".keysentry.toml").write_text(
+        f'allowed_fingerprints = ["{fingerprint(key)}"]\nbaseline = "baseline.json"\n'
+    )
+    entry = {"fingerprint": fingerprint(triaged), "locations": [{"path": "tests/fixture.py"}]}
+    (work / "baseline.json").write_text(json.dumps({"keysentry_baseline": 1, "entries": [entry]}))
+    (work / "tests").mkdir()
+    (work / "tests" / "fixture.py").write_text(f"K = '{triaged}'\n")
+    git(work, "add", ".keysentry.toml", "baseline.json", "tests/fixture.py")
     commit_file(work, "docs/example.md", f"key: {key}\n", "example")
 
     assert_rejected(push(work, "origin", "main"), key)
     server.config("keysentry.repoConfig", "true")
     done = push(work, "origin", "main")
     assert done.returncode == 0, done.stderr
+
+    commit_file(work, "src/app.py", f"K = '{fresh}'\n", "fresh")  # in neither
+    assert_rejected(push(work, "origin", "main"), fresh)
 
 
 def test_bad_server_setting_rejects_with_its_name(server, work):
