@@ -14,9 +14,9 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
+from keysentry.model.clock import utc_timestamp
 from keysentry.model.finding import Finding
 from keysentry.sources.git_push import RefUpdate
 
@@ -165,7 +165,7 @@ class LogRecord:
 
     def to_json(self) -> str:
         data = {
-            "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "time": utc_timestamp(),
             "event": self.event,
             "pusher": self.pusher.name,
             "pusher_source": self.pusher.source,
