@@ -10,7 +10,7 @@ from balance_server import BalanceServer, running_server, verify_env
 
 from conftest import git, new_key, run_keysentry
 from keysentry.guide.verify import VerifyConfigError, base_url, skip_reason
-from keysentry.model.key import fingerprint
+from keysentry.model.key import fingerprint, redact
 
 
 @pytest.fixture
@@ -181,7 +181,7 @@ def test_guide_verify_puts_live_keys_first(git_repo, balance_server):
     assert [k["verification"]["status"] for k in keys] == ["live", "revoked"]
     text = run_keysentry("guide", "--verify", cwd=git_repo, env=verify_env(balance_server))
     assert "1 still LIVE" in text.stdout
-    assert text.stdout.index("[LIVE]") < text.stdout.index(revoked[:7])
+    assert text.stdout.index("[LIVE]") < text.stdout.index(f"Key 2: {redact(revoked)}")
     assert live not in text.stdout + text.stderr
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from itertools import chain
 
 from keysentry.audits import pool
+from keysentry.audits.bundle_origins import place_in_sources
 from keysentry.config import Config
 from keysentry.engine.scanner import Scanner
 from keysentry.model.report import Report, ScanError
@@ -63,6 +64,7 @@ def scan_paths(
 
 def scan_entry(scanner: Scanner, entry: FileEntry) -> None:
     """Scan one file into the scanner's report; an unreadable file becomes an error."""
+    first = len(scanner.report.findings)
     try:
         with open_entry(entry) as stream:
             scanner.scan_stream(stream, ScanTarget(entry.display, fs_path=entry.fs_path))
@@ -70,6 +72,8 @@ def scan_entry(scanner: Scanner, entry: FileEntry) -> None:
         scanner.report.errors.append(ScanError(entry.display, exc.strerror or str(exc)))
         return
     scanner.report.stats["files_scanned"] += 1
+    if len(scanner.report.findings) > first:
+        place_in_sources(scanner.report.findings[first:], entry.fs_path)
 
 
 class _Walk:

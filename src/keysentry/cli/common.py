@@ -69,6 +69,14 @@ def report_options(func: F) -> F:
     return func
 
 
+def verbose_option(func: F) -> F:
+    """-v/--verbose: every reason and detail instead of the strongest few."""
+    return click.option(
+        "--verbose", "-v", is_flag=True,
+        help="Show every exposure reason (default: the three strongest).",
+    )(func)
+
+
 def _parse_report_targets(
     ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 ) -> tuple[Any, ...]:

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import click
 
-from keysentry.cli.common import load_config
+from keysentry.cli.common import load_config, verbose_option
 from keysentry.guide import playbook as guide_mod
 from keysentry.guide.leaked_keys import GuideInput, ReportFileError, from_report_file
 from keysentry.guide.purge import PurgeFileError, purge_file_for
@@ -75,6 +75,7 @@ def _write_purge_file(path: Path, audit: GuideInput, force: bool) -> str | None:
     help="Configuration file (default: nearest .keysentry.toml or pyproject.toml).",
 )
 @click.option("--color/--no-color", default=None, help="Colour the text guide.")
+@verbose_option
 def guide(
     from_report_path: Path | None,
     format_: str,
@@ -84,6 +85,7 @@ def guide(
     verify: bool,
     config_path: Path | None,
     color: bool | None,
+    verbose: bool,
 ) -> None:
     """Turn findings into an ordered revoke-and-rotate playbook, one section per key.
 
@@ -92,16 +94,19 @@ def guide(
     incomplete audit, or a purge file that could not be written.
     """
     if from_report_path is not None:
+        from keysentry.audits.repository import add_definitions
+
         try:
             audit = from_report_file(from_report_path)
         except ReportFileError as exc:
             _fail(str(exc))
+        add_definitions(audit, Path.cwd())
     else:
         from keysentry.audits.repository import NotARepositoryError, audit_for_guide
 
         config = load_config(config_path)
         try:
-            audit = audit_for_guide(Path.cwd(), config)
+            audit = audit_for_guide(Path.cwd(), config, progress=sys.stderr.isatty())
         except NotARepositoryError as exc:
             _fail(f"{exc} (run the guide inside a git repository, or pass --from REPORT)")
         for error in audit.errors:
@@ -130,7 +135,7 @@ def guide(
         color if color is not None
         else output is None and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
     )
-    rendered = GUIDE_FORMATS[format_](playbook, use_color and format_ == "text")
+    rendered = GUIDE_FORMATS[format_](playbook, use_color and format_ == "text", verbose)
     if output is None:
         click.echo(rendered, nl=False, color=use_color)
     else:

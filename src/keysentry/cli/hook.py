@@ -3,39 +3,71 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 
 import click
 
 from keysentry.audits.scan_files import scan_paths
+from keysentry.audits.staged_stage import StagedState, staged_states
 from keysentry.cli.common import apply_baseline_or_exit, load_config, print_problems
+from keysentry.model.finding import Finding
 from keysentry.model.key import REVOKE_URL
 from keysentry.model.report import Report
+from keysentry.model.stage import CLEAR_COMMANDS, COMMITTED, NEVER_COMMITTED, PUBLIC
 from keysentry.model.text import escape_text
 
 
-def hook_message(report: Report) -> str:
-    """Tells the committer what blocked the commit and what to do next."""
+def hook_message(report: Report, states: Mapping[str, StagedState]) -> str:
+    """Tells the committer what blocked the commit, how far each key got, what to do."""
     lines = []
-    for f in sorted(report.findings, key=lambda f: (f.path, f.line, f.column)):
+    for f in sorted(report.findings, key=Finding.sort_key):
+        state = states.get(f.fingerprint, StagedState(NEVER_COMMITTED))
         lines.append(
             f"{escape_text(f.path)}:{f.line}:{f.column}: {f.redacted}"
             f" ({f.provider}, {f.confidence} confidence, {f.fingerprint[:19]})"
         )
         if f.violation:
-            lines.append(f"    CLIENT-SIDE: {f.violation} ({'; '.join(f.exposure_evidence)})")
+            lines.append(f"    CLIENT-SIDE: {f.violation} ({'; '.join(f.exposure_evidence[:3])})")
+        lines.append(f"    {_CASE[state.stage].format(ref=escape_text(state.ref or ''))}")
+    unknown = StagedState(NEVER_COMMITTED)
+    stages = {states.get(f.fingerprint, unknown).stage for f in report.findings}
     lines += [
         "",
         f"keysentry blocked this commit: {len(report.findings)} API key(s) staged.",
         "Next steps:",
         "  1. Remove the key from the file (load it from an environment variable or a secret"
-        " manager instead).",
-        f"  2. Revoke it on {REVOKE_URL}: a key that reached a repository"
-        " must be treated as leaked.",
-        "  3. Run `keysentry guide` for the full revoke-and-rotate steps.",
+        " manager instead) and re-stage it.",
+    ]
+    if PUBLIC in stages:
+        lines.append(
+            f"  2. Revoke the pushed key(s) now on {REVOKE_URL}: a remote holds them, so"
+            " they are leaked."
+        )
+    elif COMMITTED in stages:
+        lines.append(
+            "  2. Rewrite local history before you push (`keysentry guide` gives the commands);"
+            f" revoke the key on {REVOKE_URL} if this clone or a backup may be shared."
+        )
+    else:
+        lines.append(
+            "  2. No need to revoke: the key never left this machine through git (revoke it only"
+            " if it was shared some other way). git already wrote the staged file into"
+            " .git/objects; once the file is fixed and re-staged, drop that blob with:"
+        )
+        lines += [f"       {command}" for command in CLEAR_COMMANDS]
+    lines += [
+        "  3. Run `keysentry guide` for the full steps.",
         "A false positive? Add `keysentry: allow` to the line, or its fingerprint to"
         " allowed_fingerprints in [tool.keysentry].",
     ]
     return "\n".join(lines)
+
+
+_CASE = {
+    NEVER_COMMITTED: "caught before any commit: not leaked through git",
+    COMMITTED: "already committed ({ref} holds it in this file) but never pushed",
+    PUBLIC: "already PUSHED ({ref} holds it in this file): revoke it now",
+}
 
 
 @click.command()
@@ -72,5 +104,5 @@ def hook(files: tuple[str, ...], config_path: str | None, pre_push: bool) -> Non
         apply_baseline_or_exit(report, config_path(config, config.baseline), "hook")
     print_problems(report)
     if report.findings:
-        click.echo(hook_message(report), err=True)
+        click.echo(hook_message(report, staged_states(report.findings)), err=True)
     sys.exit(report.exit_code())

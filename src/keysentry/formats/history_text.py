@@ -1,7 +1,8 @@
 """The history audit as an incident summary: one entry per distinct key, then where it lives.
 
-Selected by formats/text.py for ``keysentry history``. Keys already pushed come
-first (anyone with access to the remote has them), then keys still in HEAD.
+Selected by formats/text.py for ``keysentry history``. Keys are ordered by the one rule
+every format uses (``model.finding.urgency``: severity, exposure, pushed), then keys still
+in HEAD first.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from keysentry.model.finding import NOT_PLACED, Finding, HistoryPlacement, severity_rank
+from keysentry.model.finding import (
+    NOT_PLACED,
+    Finding,
+    HistoryPlacement,
+    Urgency,
+    severity_rank,
+    urgency,
+)
 from keysentry.model.key import REVOKE_URL
 from keysentry.model.target import SourceKind
 from keysentry.model.text import escape_text
@@ -34,13 +42,10 @@ def _placed(finding: Finding) -> HistoryPlacement:
     return finding.history or NOT_PLACED
 
 
-def _key_rank(findings: list[Finding]) -> tuple[int, int, int, str]:
-    return (
-        0 if any(_placed(f).pushed for f in findings) else 1,
-        0 if any(_placed(f).in_head for f in findings) else 1,
-        min(severity_rank(f.severity) for f in findings),
-        findings[0].fingerprint,
-    )
+def _key_rank(findings: list[Finding]) -> tuple[Urgency, int, str]:
+    """The one ordering rule (severity, exposure, pushed); then keys still in HEAD."""
+    in_head = 0 if any(_placed(f).in_head for f in findings) else 1
+    return (urgency(findings), in_head, findings[0].fingerprint)
 
 
 def _place(finding: Finding) -> str:

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
+from keysentry.formats.rules import source_note
 from keysentry.guide.verify import describe
 from keysentry.model.key import REVOKE_URL
 from keysentry.model.text import escape_text
 
 if TYPE_CHECKING:
     from keysentry.formats import RenderOptions
-    from keysentry.model.finding import Finding
+    from keysentry.model.finding import Finding, Urgency
     from keysentry.model.report import Report
 
 _SEVERITY_COLOR = {"critical": "magenta", "high": "red", "medium": "yellow", "low": "cyan"}
@@ -36,6 +37,8 @@ def _finding_lines(finding: Finding, options: RenderOptions) -> list[str]:
         lines.append(f"      exposure: {verdict} ({'; '.join(finding.exposure_evidence)})")
     if finding.decoded_from:
         lines.append(f"      decoded from: {' > '.join(finding.decoded_from)}")
+    if source := source_note(finding):
+        lines.append(f"      fix in source: {source}")
     if finding.verification is not None:
         lines.append(f"      verification: {describe(finding.verification)}")
     lines.append(f"      {paint(escape_text(finding.snippet), dim=True)}")
@@ -52,7 +55,7 @@ def render(report: Report, options: RenderOptions) -> str:
 
         return site_text.render(report, options)
     out: list[str] = []
-    rank: dict[str, tuple[int, str, int, int]] = {}
+    rank: dict[str, tuple[Urgency, str, int, int]] = {}
     for f in report.findings:
         rank[f.path] = min(rank.get(f.path, f.sort_key()), f.sort_key())
     findings = sorted(report.findings, key=lambda f: (rank[f.path], f.line, f.column))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from keysentry.engine.attribution import DASHSCOPE, DEEPSEEK, UNKNOWN
-from keysentry.model.finding import NOT_PLACED, Finding, HistoryPlacement
+from keysentry.model.finding import NOT_PLACED, Finding, HistoryPlacement, Urgency, urgency
 from keysentry.model.key import fingerprint
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import MEMBER_SEPARATOR, SourceKind
@@ -172,18 +172,26 @@ class LeakedKey:
         return any(placed(f).reachable for f in self.history)
 
     @property
+    def local_objects(self) -> bool:
+        """Git holds it outside any commit: a staged blob, or one left dangling when the
+        hook blocked the commit (``git gc --prune=now`` drops it once nothing refers to it)."""
+        return bool(self.staged) or any(
+            is_history(f) and not placed(f).commit for f in self.findings
+        )
+
+    @property
+    def published(self) -> bool:
+        """Served to anyone: found in a site response."""
+        return bool(self.site_findings)
+
+    @property
     def is_live(self) -> bool:
         return bool(self.verification) and self.verification.get("status") == "live"
 
-    def rank(self) -> tuple[int, int, int, int, str]:
-        """Live keys first, then those a site serves, then client-side, then pushed."""
-        return (
-            0 if self.is_live else 1,
-            0 if self.site_findings else 1,
-            0 if self.client else 1,
-            0 if self.pushed else 1,
-            self.fingerprint,
-        )
+    def rank(self) -> tuple[int, Urgency, str]:
+        """The one ordering rule (``urgency``: live, severity, exposure, pushed or served
+        by a site)."""
+        return (0 if self.is_live else 1, urgency(self.findings), self.fingerprint)
 
 
 def group(findings: Iterable[Finding]) -> list[LeakedKey]:
@@ -214,6 +222,9 @@ class GuideInput:
     keys: list[LeakedKey]
     errors: list[ScanError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # environment variable -> the .env*/CI lines that define it (audits/env_definitions)
+    definitions: dict[str, list[str]] = field(default_factory=dict)
+    history_read: bool = True  # False: a report of a command that does not read git history
 
 
 def from_report(report: Report, origin: str) -> GuideInput:
@@ -230,7 +241,8 @@ def from_report_file(path: Path) -> GuideInput:
             f"This report comes from `keysentry {command}`, which does not read git history:"
             " run `keysentry guide` in the repository to learn whether the keys were committed."
         )
-    return GuideInput(str(path), keys, errors, notes)
+    history_read = command in ("history", "guide", "ci")
+    return GuideInput(str(path), keys, errors, notes, history_read=history_read)
 
 
 def load_report_file(path: Path) -> tuple[list[Finding], list[ScanError], str]:

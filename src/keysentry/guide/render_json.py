@@ -20,6 +20,7 @@ def as_dict(playbook: Playbook) -> dict[str, Any]:
         for name in ("site_urls", "original_sources"):  # only for keys a site serves
             if not facts[name]:
                 del facts[name]
+        facts["stage_text"] = plan.facts.stage_text
         keys.append(facts)
         for order, step in enumerate(plan.steps, start=1):
             checklist.append(
@@ -31,6 +32,7 @@ def as_dict(playbook: Playbook) -> dict[str, Any]:
                     "title": step.title,
                     "details": list(step.details),
                     "commands": list(step.commands),
+                    "evidence": list(step.evidence),
                     "done": False,
                 }
             )
@@ -50,5 +52,5 @@ def as_dict(playbook: Playbook) -> dict[str, Any]:
     }
 
 
-def render(playbook: Playbook, color: bool = False) -> str:
+def render(playbook: Playbook, color: bool = False, verbose: bool = False) -> str:
     return json.dumps(as_dict(playbook), indent=2, ensure_ascii=False) + "\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -9,6 +10,7 @@ from keysentry.model.key import fingerprint, redact
 from keysentry.model.target import SourceKind
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+EXPOSURE_RANK = {"client": 0, "unknown": 1, "server": 2}
 
 
 def severity_rank(severity: str) -> int:
@@ -101,6 +103,26 @@ class HistoryPlacement:
 
 NOT_PLACED = HistoryPlacement()  # what a finding outside history reads as
 
+Urgency = tuple[int, int, int, int]
+
+
+def urgency(findings: Iterable[Finding]) -> Urgency:
+    """THE ordering rule of every command and format: severity, then exposure, then pushed
+    (or served by a site: published).
+
+    For one finding or for all the findings of one key (the most urgent of each wins).
+    Lower sorts first. A key that ``--verify`` found live comes before all of them (only
+    a verified run knows it; without ``--verify`` the rule is the three criteria).
+    """
+    live = severity = exposure = pushed = 99
+    for f in findings:
+        live = min(live, 0 if (f.verification or {}).get("status") == "live" else 1)
+        severity = min(severity, severity_rank(f.severity))
+        exposure = min(exposure, EXPOSURE_RANK.get(f.exposure, len(EXPOSURE_RANK)))
+        public = f.source is SourceKind.SITE or (f.history is not None and f.history.pushed)
+        pushed = min(pushed, 0 if public else 1)
+    return live, severity, exposure, pushed
+
 
 @dataclass(frozen=True)
 class SitePlacement:
@@ -149,6 +171,7 @@ class Finding:
     decoded_from: list[str] = field(default_factory=list)
     original_source: str | None = None  # a source map's original file
     original_line: int | None = None  # the key's line in that file
+    original_variable: str | None = None  # the env variable that line reads (bundle keys)
     notebook_cell: int | None = None  # a notebook's cell (0-based), and the line in it
     cell_line: int | None = None
     history: HistoryPlacement | None = None  # git sources fill this (audits/history)
@@ -168,8 +191,9 @@ class Finding:
         """The §2.2 label of a client-side finding, else None."""
         return VIOLATION if self.exposure == "client" else None
 
-    def sort_key(self) -> tuple[int, str, int, int]:
-        return (severity_rank(self.severity), self.path, self.line, self.column)
+    def sort_key(self) -> tuple[Urgency, str, int, int]:
+        """``urgency`` (the one ordering rule), then the place."""
+        return (urgency([self]), self.path, self.line, self.column)
 
     def to_dict(self, show_secret: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -190,7 +214,9 @@ class Finding:
             "severity": self.severity,
             "decoded_from": list(self.decoded_from),
         }
-        for name in ("original_source", "original_line", "notebook_cell", "cell_line"):
+        for name in (
+            "original_source", "original_line", "original_variable", "notebook_cell", "cell_line"
+        ):
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
         if self.history is not None:

@@ -8,10 +8,12 @@ in it, and the commit apart.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from keysentry.model.target import MEMBER_LAYERS, MEMBER_SEPARATOR, STREAM_LAYERS
+from keysentry.model.text import escape_text
 
 if TYPE_CHECKING:
     from keysentry.model.finding import Finding
@@ -75,3 +77,23 @@ def locate(finding: Finding) -> Where:
     else:
         file, member = split_member(finding, path)
     return Where(file, member, finding.line, finding.column, commit, path, unpacked)
+
+
+def original_place(finding: Finding) -> str | None:
+    """``src/App.jsx:12``: the source file a bundle or map key came from (its source map
+    says), as a path beside the scanned file's folder; None when no map named one.
+
+    ``original_source`` is relative to the folder of the file the key was found in (the
+    map, or the bundle whose map placed it); URLs such as ``webpack://app/./src/a.js``
+    keep their path part (``app/src/a.js``).
+    """
+    source = finding.original_source
+    if not source:
+        return None
+    if "://" in source:
+        source = posixpath.normpath(source.split("://", 1)[1].lstrip("/"))
+    else:
+        outer, _ = split_member(finding, finding.path)
+        source = posixpath.normpath(posixpath.join(posixpath.dirname(outer), source))
+    line = f":{finding.original_line}" if finding.original_line else ""
+    return escape_text(source) + line
