@@ -38,6 +38,8 @@ OPTIONS = (
     Option("ci_dist", list, str, "build output folders `keysentry ci` also scans (relative)"),
     Option("client_paths", list, str, "globs of paths whose keys ship to clients (§2.2)"),
     Option("server_paths", list, str, "globs of paths whose keys stay on servers"),
+    Option("include_deps", bool, None, "also scan dependency folders (node_modules, venvs...)"),
+    Option("respect_gitignore", bool, None, "skip files git ignores (in a git work tree)"),
     Option("decode", bool, None, "look inside archives and encodings (base64, escapes, maps)"),
     Option("max_decode_depth", int, None, "archives and encodings nested at most this deep"),
     Option("max_decompressed_mb", int, None, "decompressed MiB per file before stopping"),
@@ -55,6 +57,8 @@ class Config:
     ci_dist: list[str] = field(default_factory=list)
     client_paths: list[str] = field(default_factory=list)  # exposure verdict overrides
     server_paths: list[str] = field(default_factory=list)
+    include_deps: bool = False  # scan node_modules/, virtualenvs... (--include-deps)
+    respect_gitignore: bool = False  # skip gitignored files (--respect-gitignore)
     decode: bool = True  # decoders and archives (engine/layers.py); --no-decode turns it off
     max_decode_depth: int = 6
     max_decompressed_mb: int = 4096

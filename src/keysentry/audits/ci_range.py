@@ -159,28 +159,45 @@ def _shallow_boundary(repo: Path) -> set[str]:
         return set()
 
 
+NOT_SHALLOW_ADVICE = (
+    "The checkout is complete (not shallow): check the revision; after a force-push,"
+    " `before` names a commit no branch holds any more: pass --range."
+)
+
+
+def _missing_advice(repo: Path, rev: str, boundary: set[str]) -> str:
+    """What to do about a revision the checkout lacks: fetch more only when it is shallow."""
+    if boundary:
+        return f"The checkout is shallow. {FETCH_ADVICE}"
+    stem = rev.rstrip("^~0123456789")
+    if stem != rev and (root := _resolve(repo, stem)) is not None:
+        parents = _git(repo, "rev-list", "--parents", "-n", "1", root).stdout.split()
+        if len(parents) == 1:
+            return (
+                f"{stem} is a root commit: it has no parent. To audit it and everything after"
+                f" it, pass one revision: --range {stem.split('..')[-1] or 'HEAD'}"
+                " (all its history)."
+            )
+    return NOT_SHALLOW_ADVICE
+
+
 def resolve(repo: Path, commits: CommitRange) -> CommitRange:
     """The range with both ends as commit ids; RangeError (with fetch advice) when the
     checkout lacks them or a shallow boundary cuts the range short."""
     if not Git(repo).ok("rev-parse", "--git-dir"):
         raise RangeError(f"{repo}: not a git repository")
     boundary = _shallow_boundary(repo)
-    shallow = (
-        f"The checkout is shallow. {FETCH_ADVICE}"
-        if boundary
-        else f"{FETCH_ADVICE} (After a force-push, `before` names a commit no branch holds any"
-        " more: pass --range.)"
-    )
     head = _resolve(repo, commits.head)
     if head is None:
-        raise RangeError(f"{commits.head}: no such commit in {repo} ({commits.origin}). {shallow}")
+        advice = _missing_advice(repo, commits.head, boundary)
+        raise RangeError(f"{commits.head}: no such commit in {repo} ({commits.origin}). {advice}")
     base = None
     if commits.base is not None:
         base = _resolve(repo, commits.base)
         if base is None and not commits.base_optional:
             raise RangeError(
                 f"{commits.base}: no such commit in {repo}, so {commits.describe()} cannot be"
-                f" audited. {shallow}"
+                f" audited. {_missing_advice(repo, commits.base, boundary)}"
             )
     if boundary:
         spec = [f"{base}..{head}"] if base else [head]

@@ -104,9 +104,14 @@ def _write_report(
 
 
 def baseline_file(option: Path | None, config: Config) -> Path | None:
+    """--baseline, else the configuration's, else the default file when it exists (beside
+    the configuration file, else in the current folder)."""
     if option is not None:
         return option
-    return config_path(config, config.baseline) if config.baseline else None
+    if config.baseline:
+        return config_path(config, config.baseline)
+    default = config_path(config, baseline_mod.DEFAULT_FILE)
+    return default if default.is_file() else None
 
 
 def apply_baseline(
@@ -152,6 +157,7 @@ class Request:
     verify: bool = False
     targets: tuple[ReportTarget, ...] = ()
     baseline: Path | None = None
+    verbose: bool = False  # every exposure reason in the text report
 
 
 @dataclass
@@ -176,7 +182,10 @@ def publish(report: Report, request: Request, config: Config) -> Published:
         except VerifyConfigError as exc:
             raise PublishError(str(exc)) from exc
     options = RenderOptions(
-        show_secrets=request.show_secrets, color=request.color, command=request.command
+        show_secrets=request.show_secrets,
+        color=request.color,
+        command=request.command,
+        verbose=request.verbose,
     )
     rendered = FORMATS[request.format](report, options)
     problems: list[str] = []

@@ -14,7 +14,15 @@ from keysentry.config import Config
 from keysentry.engine.scanner import Scanner
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import STDIN_PATH, ScanTarget, SourceKind
-from keysentry.sources.files import STDIN, FileEntry, file_entries, open_entry, stdin_stream
+from keysentry.sources.files import (
+    STDIN,
+    FileEntry,
+    WalkOptions,
+    file_entries,
+    open_entry,
+    skipped_note,
+    stdin_stream,
+)
 
 # Work is counted in bytes, each file adding FILE_COST for opening it and the calls
 # around it. Below PARALLEL_MIN_WORK (about 50 ms on one core) starting workers
@@ -59,6 +67,9 @@ def scan_paths(
             scan_entry(scanner, entry)
     scanner.report.errors.extend(walk.new_errors())
     scanner.report.stats.update(walk.report.stats)
+    scanner.report.notes.extend(walk.report.notes)
+    if note := skipped_note(walk.options.skipped):
+        scanner.report.notes.append(note)
     return scanner.report
 
 
@@ -81,7 +92,8 @@ class _Walk:
 
     def __init__(self, paths: list[str], config: Config) -> None:
         self.report = Report()
-        self._entries = file_entries(paths, config, self.report)
+        self.options = WalkOptions(include_deps=config.include_deps)
+        self._entries = file_entries(paths, config, self.report, self.options)
         self._seen = 0
 
     def new_errors(self) -> list[ScanError]:

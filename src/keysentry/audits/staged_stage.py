@@ -12,14 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from keysentry.model.finding import Finding
-from keysentry.model.stage import COMMITTED, NEVER_COMMITTED, PUBLIC
+from keysentry.model.stage import COMMITTED, NEVER_COMMITTED, PUBLIC, UNKNOWN
 
 MAX_REMOTE_REFS = 32  # remote-tracking branches read per staged file
 
 
 @dataclass(frozen=True)
 class StagedState:
-    stage: str  # model.stage: NEVER_COMMITTED, COMMITTED or PUBLIC
+    stage: str  # model.stage: NEVER_COMMITTED, COMMITTED, PUBLIC or UNKNOWN (not checked)
     ref: str | None = None  # the ref that holds it (HEAD or a remote-tracking branch)
 
 
@@ -48,12 +48,12 @@ def _contents(specs: list[str], cwd: str | None) -> list[bytes | None]:
     pos = 0
     for _ in specs:
         end = out.find(b"\n", pos)
-        header = out[pos:end].split()
+        header = out[pos:end]
         pos = end + 1
-        if len(header) != 3:  # "<spec> missing" or "ambiguous"
+        if header.endswith((b" missing", b" ambiguous")) or end < 0:
             found.append(None)
             continue
-        size = int(header[2])
+        size = int(header.rsplit(b" ", 1)[1])
         found.append(out[pos : pos + size])
         pos += size + 1
     return found
@@ -62,11 +62,15 @@ def _contents(specs: list[str], cwd: str | None) -> list[bytes | None]:
 def staged_states(findings: list[Finding], cwd: str | None = None) -> dict[str, StagedState]:
     """fingerprint -> how far the key got, judged by the same path in HEAD and on remotes."""
     refs = ["HEAD", *_remote_refs(cwd)]
-    paths = sorted({f.path for f in findings if f.secret})
+    # a name with a line break cannot be asked for on cat-file's line protocol
+    paths = sorted({f.path for f in findings if f.secret and "\n" not in f.path})
     specs = [f"{ref}:{path}" for path in paths for ref in refs]
     contents = dict(zip(specs, _contents(specs, cwd), strict=True)) if specs else {}
     states: dict[str, StagedState] = {}
     for f in findings:
+        if f.path not in paths:
+            states.setdefault(f.fingerprint, StagedState(UNKNOWN))
+            continue
         best = StagedState(NEVER_COMMITTED)
         for ref in refs:
             data = contents.get(f"{ref}:{f.path}")
@@ -83,4 +87,4 @@ def staged_states(findings: list[Finding], cwd: str | None = None) -> dict[str, 
 
 
 def _order(state: StagedState) -> int:
-    return {PUBLIC: 0, COMMITTED: 1}.get(state.stage, 2)
+    return {PUBLIC: 0, UNKNOWN: 1, COMMITTED: 2}.get(state.stage, 3)

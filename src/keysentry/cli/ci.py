@@ -13,12 +13,16 @@ from click.core import ParameterSource
 from keysentry.audits import ci_range as ci_mod
 from keysentry.audits import publish as reporting
 from keysentry.audits.publish import ReportTarget
-from keysentry.cli.common import finish, load_config, report_options
+from keysentry.cli.common import examples, finish, load_config, report_options
 from keysentry.model.report import EXIT_INCOMPLETE
 from keysentry.model.text import escape_text
 
 
-@click.command()
+@click.command(epilog=examples(
+    "keysentry ci",
+    "keysentry ci --range origin/main..HEAD --dist dist",
+    "keysentry ci --format sarif -o keysentry.sarif",
+))
 @click.option(
     "--range", "range_", metavar="BASE..HEAD",
     help="Audit the commits in HEAD and not in BASE (default: worked out from the GitHub"

@@ -15,6 +15,7 @@ from keysentry.model.report import EXIT_INCOMPLETE, FAIL_ON, Report
 
 F = TypeVar("F", bound=Callable[..., Any])
 _CONFIG_META = "keysentry.config"
+VERBOSE_HELP = "Show every exposure reason (default: the three strongest)."
 
 
 def report_options(func: F) -> F:
@@ -59,6 +60,9 @@ def report_options(func: F) -> F:
             " (e.g. --report sarif=keysentry.sarif --report junit=keysentry.xml).",
         ),
         click.option(
+            "--verbose", "-v", is_flag=True, help=VERBOSE_HELP,
+        ),
+        click.option(
             "--baseline", type=click.Path(dir_okay=False, path_type=Path),
             help="Baseline of accepted keys: fail only on keys not in it"
             " (default: baseline in the configuration).",
@@ -69,12 +73,14 @@ def report_options(func: F) -> F:
     return func
 
 
+def examples(*commands: str) -> str:
+    """A command's ``--help`` epilog: example command lines, printed as written."""
+    return "\b\nExamples:\n" + "\n".join(f"  {c}" for c in commands)
+
+
 def verbose_option(func: F) -> F:
     """-v/--verbose: every reason and detail instead of the strongest few."""
-    return click.option(
-        "--verbose", "-v", is_flag=True,
-        help="Show every exposure reason (default: the three strongest).",
-    )(func)
+    return click.option("--verbose", "-v", is_flag=True, help=VERBOSE_HELP)(func)
 
 
 def _parse_report_targets(
@@ -127,6 +133,7 @@ def finish(
     verify: bool = False,
     report_targets: tuple[Any, ...] = (),
     baseline: Path | None = None,
+    verbose: bool = False,
     **_: Any,
 ) -> None:
     """Publish the report (audits/publish.py), print what it says, exit with its code."""
@@ -137,7 +144,7 @@ def finish(
     request = Request(
         command=command, format=format_, output=output, show_secrets=show_secrets,
         fail_on=fail_on, color=_use_color(color, output), verify=verify,
-        targets=tuple(report_targets), baseline=baseline,
+        targets=tuple(report_targets), baseline=baseline, verbose=verbose,
     )  # fmt: skip
     try:
         published = publish(report, request, config)

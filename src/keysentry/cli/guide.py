@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import click
 
-from keysentry.cli.common import load_config, verbose_option
+from keysentry.cli.common import examples, load_config, verbose_option
 from keysentry.guide import playbook as guide_mod
 from keysentry.guide.leaked_keys import GuideInput, ReportFileError, from_report_file
 from keysentry.guide.purge import PurgeFileError, purge_file_for
@@ -48,7 +48,11 @@ def _write_purge_file(path: Path, audit: GuideInput, force: bool) -> str | None:
     return None
 
 
-@click.command()
+@click.command(epilog=examples(
+    "keysentry guide",
+    "keysentry guide --format markdown -o incident.md",
+    "keysentry guide --from report.json --write-purge-file ../purge.txt",
+))
 @click.option(
     "--from", "from_report_path", type=click.Path(dir_okay=False, path_type=Path),
     help="Build the guide from a keysentry --format json report instead of a fresh audit.",

@@ -8,10 +8,14 @@ from typing import Any
 import click
 
 from keysentry.audits import history as history_audit
-from keysentry.cli.common import finish, load_config, report_options
+from keysentry.cli.common import examples, finish, load_config, report_options
 
 
-@click.command()
+@click.command(epilog=examples(
+    "keysentry history",
+    "keysentry history --range origin/main..HEAD",
+    "keysentry history ../other-repo --format json -o history.json",
+))
 @click.argument("repo", required=False, default=".", type=click.Path(path_type=str))
 @click.option("--since", metavar="REV", help="Audit only what REV..HEAD introduced.")
 @click.option(

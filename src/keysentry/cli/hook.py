@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 import click
 
 from keysentry.audits.scan_files import scan_paths
 from keysentry.audits.staged_stage import StagedState, staged_states
-from keysentry.cli.common import apply_baseline_or_exit, load_config, print_problems
+from keysentry.cli.common import apply_baseline_or_exit, examples, load_config, print_problems
 from keysentry.model.finding import Finding
 from keysentry.model.key import REVOKE_URL
 from keysentry.model.report import Report
-from keysentry.model.stage import CLEAR_COMMANDS, COMMITTED, NEVER_COMMITTED, PUBLIC
+from keysentry.model.stage import CLEAR_COMMANDS, COMMITTED, NEVER_COMMITTED, PUBLIC, UNKNOWN
 from keysentry.model.text import escape_text
 
 
@@ -43,7 +44,7 @@ def hook_message(report: Report, states: Mapping[str, StagedState]) -> str:
             f"  2. Revoke the pushed key(s) now on {REVOKE_URL}: a remote holds them, so"
             " they are leaked."
         )
-    elif COMMITTED in stages:
+    elif COMMITTED in stages or UNKNOWN in stages:
         lines.append(
             "  2. Rewrite local history before you push (`keysentry guide` gives the commands);"
             f" revoke the key on {REVOKE_URL} if this clone or a backup may be shared."
@@ -67,10 +68,14 @@ _CASE = {
     NEVER_COMMITTED: "caught before any commit: not leaked through git",
     COMMITTED: "already committed ({ref} holds it in this file) but never pushed",
     PUBLIC: "already PUSHED ({ref} holds it in this file): revoke it now",
+    UNKNOWN: "whether it was committed could not be checked (a line break in the file name)",
 }
 
 
-@click.command()
+@click.command(epilog=examples(
+    "keysentry hook",
+    "keysentry hook src/config.py .env",
+))
 @click.argument("files", nargs=-1, type=click.Path(path_type=str))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
 @click.option(
@@ -85,8 +90,6 @@ def hook(files: tuple[str, ...], config_path: str | None, pre_push: bool) -> Non
     none (`keysentry install-hook`'s git hook) the staged blobs in the index are.
     With --pre-push, the commits a push sends that the remote does not have yet.
     """
-    from pathlib import Path
-
     config = load_config(Path(config_path) if config_path else None)
     if pre_push:
         from keysentry.cli.pre_push import pre_push_hook
@@ -98,10 +101,11 @@ def hook(files: tuple[str, ...], config_path: str | None, pre_push: bool) -> Non
         from keysentry.audits.scan_staged import scan_staged
 
         report = scan_staged(config)
-    if config.baseline:  # keys the team already triaged do not block commits
-        from keysentry.audits.publish import config_path  # only then: every commit pays imports
+    from keysentry.audits.publish import baseline_file
 
-        apply_baseline_or_exit(report, config_path(config, config.baseline), "hook")
+    accepted = baseline_file(None, config)
+    if accepted is not None:  # keys the team already triaged do not block commits
+        apply_baseline_or_exit(report, accepted, "hook")
     print_problems(report)
     if report.findings:
         click.echo(hook_message(report, staged_states(report.findings)), err=True)

@@ -19,6 +19,7 @@ class RenderOptions:
     show_secrets: bool = False
     color: bool = False
     command: str = "scan"
+    verbose: bool = False  # every exposure reason, not the strongest three
 
 
 Renderer = Callable[[Report, RenderOptions], str]

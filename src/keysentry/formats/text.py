@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from keysentry.formats.rules import source_note
+from keysentry.formats.wrap import Wrapper, strongest, terminal_width
 from keysentry.guide.verify import describe
 from keysentry.model.key import REVOKE_URL
 from keysentry.model.text import escape_text
@@ -17,10 +18,11 @@ if TYPE_CHECKING:
     from keysentry.model.finding import Finding, Urgency
     from keysentry.model.report import Report
 
+VIOLATION_LABEL = "CLIENT-SIDE: a §2.2 violation"
 _SEVERITY_COLOR = {"critical": "magenta", "high": "red", "medium": "yellow", "low": "cyan"}
 
 
-def _finding_lines(finding: Finding, options: RenderOptions) -> list[str]:
+def _finding_lines(finding: Finding, options: RenderOptions, wrap: Wrapper) -> list[str]:
     def paint(text: str, **style: object) -> str:
         return click.style(text, **style) if options.color else text  # type: ignore[arg-type]
 
@@ -33,8 +35,15 @@ def _finding_lines(finding: Finding, options: RenderOptions) -> list[str]:
         f"      {finding.provider_evidence}",
     ]
     if finding.exposure != "unknown":
-        verdict = "CLIENT-SIDE: a §2.2 violation" if finding.exposure == "client" else "server-side"
-        lines.append(f"      exposure: {verdict} ({'; '.join(finding.exposure_evidence)})")
+        verdict = VIOLATION_LABEL if finding.exposure == "client" else "server-side"
+        why = strongest(finding.exposure_evidence, options.verbose)
+        lines += wrap.lines(f"exposure: {verdict} ({why})", "      ", "    ")
+    if finding.history is not None and finding.history.commit:
+        at = finding.history
+        by = f" by {escape_text(at.author)}" if at.author else ""
+        when = f" {at.date}" if at.date else ""
+        pushed = ", PUSHED" if at.pushed else ""
+        lines.append(f"      commit: {at.commit[:12]}{when}{by}{pushed}")
     if finding.decoded_from:
         lines.append(f"      decoded from: {' > '.join(finding.decoded_from)}")
     if source := source_note(finding):
@@ -54,6 +63,7 @@ def render(report: Report, options: RenderOptions) -> str:
         from keysentry.formats import site_text
 
         return site_text.render(report, options)
+    wrap = Wrapper(terminal_width(), options.color)
     out: list[str] = []
     rank: dict[str, tuple[Urgency, str, int, int]] = {}
     for f in report.findings:
@@ -63,7 +73,7 @@ def render(report: Report, options: RenderOptions) -> str:
         shown = escape_text(path)
         out.append(click.style(shown, bold=True) if options.color else shown)
         for finding in group:
-            out.extend(_finding_lines(finding, options))
+            out.extend(_finding_lines(finding, options, wrap))
         out.append("")
     for error in report.errors:
         out.append(f"error: {escape_text(error.path)}: {escape_text(error.message)}")
@@ -72,6 +82,8 @@ def render(report: Report, options: RenderOptions) -> str:
         f"{len(report.findings)} finding(s) of {keys} distinct key(s)"
         f" in {report.stats.get('files_scanned', 0)} file(s) scanned"
     )
+    if report.stats.get("commits_scanned"):
+        summary += f" and {report.stats['commits_scanned']} commit(s) audited"
     if report.errors:
         summary += f"; scan incomplete: {len(report.errors)} error(s)"
     out.append(summary)
@@ -81,4 +93,4 @@ def render(report: Report, options: RenderOptions) -> str:
             f" ({REVOKE_URL}) and create a new one kept server-side;"
             " `keysentry guide` walks through every step."
         )
-    return "\n".join(out) + "\n"
+    return wrap.highlight("\n".join(out) + "\n", (VIOLATION_LABEL,))

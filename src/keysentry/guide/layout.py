@@ -3,51 +3,10 @@ every key shares, and wrapping at word boundaries to the terminal's width."""
 
 from __future__ import annotations
 
-import shutil
-import textwrap
-from collections.abc import Iterable
-from dataclasses import dataclass
-
-import click
-
+from keysentry.formats.wrap import EVIDENCE_SHOWN, Wrapper, terminal_width
 from keysentry.guide.playbook import KeyFacts, Playbook, Step
 
-EVIDENCE_SHOWN = 3  # exposure reasons shown per key unless -v
-DEFAULT_WIDTH = 100  # when the width cannot be learnt (not a terminal, no COLUMNS)
-MIN_WIDTH = 60
-
-
-def terminal_width() -> int:
-    """COLUMNS, else the terminal's width, else DEFAULT_WIDTH; never under MIN_WIDTH."""
-    return max(MIN_WIDTH, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
-
-
-@dataclass(frozen=True)
-class Wrapper:
-    width: int
-    color: bool = False
-
-    def lines(self, text: str, indent: str) -> list[str]:
-        """Text wrapped at word boundaries; continuation lines indented two more."""
-        return textwrap.wrap(
-            text,
-            self.width,
-            initial_indent=indent,
-            subsequent_indent=indent + "  ",
-            break_long_words=False,
-            break_on_hyphens=False,
-        ) or [indent.rstrip()]
-
-    def bold(self, text: str, fg: str | None = None) -> str:
-        return click.style(text, bold=True, fg=fg) if self.color else text
-
-    def highlight(self, text: str, labels: Iterable[str]) -> str:
-        """Each label in reverse red, on a terminal (wrapping never splits them)."""
-        if not self.color:
-            return text
-        for label in labels:
-            text = text.replace(label, click.style(label, fg="red", bold=True, reverse=True))
-        return text
+__all__ = ["EVIDENCE_SHOWN", "Wrapper", "shared_steps", "table", "terminal_width", "where_first"]
 
 
 def shared_steps(playbook: Playbook) -> list[Step]:

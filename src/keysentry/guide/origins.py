@@ -27,14 +27,10 @@ from keysentry.guide.leaked_keys import (
     placed,
 )
 from keysentry.model.finding import Finding
-from keysentry.model.location import original_place
+from keysentry.model.location import in_build_folder, original_place
 from keysentry.model.target import MEMBER_SEPARATOR
 from keysentry.model.text import escape_text
 
-# folders whose files a build writes (exposure/paths.py judges which of them ship to clients)
-BUILD_FOLDERS = frozenset(
-    {"dist", "build", "out", ".next", ".nuxt", ".output", ".svelte-kit", "storybook-static"}
-)
 _PUBLIC_NAME = re.compile(
     r"\b((?:" + "|".join(re.escape(p) for p in PUBLIC_PREFIXES) + r")[A-Za-z0-9_]+)"
 )
@@ -58,10 +54,7 @@ def is_build_output(finding: Finding) -> bool:
         return True  # a map or a mapped bundle; an archive member or image layer
     if path.startswith(("http://", "https://")):
         return True  # a site response
-    outer = path.lower()
-    if outer.endswith(".map"):
-        return True
-    return any(part in BUILD_FOLDERS for part in outer.split("/")[:-1])
+    return path.lower().endswith(".map") or in_build_folder(path)
 
 
 def variables(findings: Iterable[Finding]) -> list[str]:

@@ -9,6 +9,7 @@ in it, and the commit apart.
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,36 @@ from keysentry.model.text import escape_text
 if TYPE_CHECKING:
     from keysentry.model.finding import Finding
 
+
+
+# folders whose files a build writes (exposure/paths.py judges which of them ship to clients)
+BUILD_FOLDERS = frozenset(
+    {"dist", "build", "out", ".next", ".nuxt", ".output", ".svelte-kit", "storybook-static"}
+)
+# a content hash in a built file's name: ``main-VEBWV24M.js``, ``app.3f9a1c2e.css``
+_NAME_HASH = re.compile(r"(?<=[-.])[A-Za-z0-9_]{8,64}(?=\.)")
+
+
+def in_build_folder(path: str) -> bool:
+    """Whether a path (``dist/assets/a.js``, ``web/build/x.js``) lies in build output."""
+    outer = path.split(MEMBER_SEPARATOR, 1)[0]
+    return any(part in BUILD_FOLDERS for part in outer.lower().split("/")[:-1])
+
+
+def _is_hash(token: str) -> bool:
+    return any(c.isdigit() for c in token) or any(c.isupper() for c in token[1:])
+
+
+def stable_path(path: str) -> str:
+    """A build file's path without the content hash its name gets on every build
+    (``dist/assets/main-VEBWV24M.js`` -> ``dist/assets/main-*.js``); other paths as they are."""
+    if not in_build_folder(path):
+        return path
+    parts = path.split(MEMBER_SEPARATOR)
+    folder, _, name = parts[0].rpartition("/")
+    name = _NAME_HASH.sub(lambda m: "*" if _is_hash(m.group()) else m.group(), name)
+    parts[0] = f"{folder}/{name}" if folder else name
+    return MEMBER_SEPARATOR.join(parts)
 
 
 @dataclass(frozen=True)
