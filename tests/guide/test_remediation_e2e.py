@@ -223,3 +223,19 @@ def test_history_text_uses_the_same_order(incident):
     assert done.returncode == 1, done.stderr
     pushed, local = (redact(incident["keys"][n]) for n in ("pushed", "local"))
     assert done.stdout.index(pushed) < done.stdout.index(local)
+
+
+def test_evidence_is_cut_to_the_strongest_three_unless_verbose_and_wraps_to_columns(incident):
+    short = run_keysentry("guide", cwd=incident["repo"], env={"COLUMNS": "72"})
+    full = run_keysentry("guide", "-v", cwd=incident["repo"], env={"COLUMNS": "72"})
+    why_short = [line for line in short.stdout.splitlines() if line.strip().startswith("Why:")]
+    why_full = [line for line in full.stdout.splitlines() if line.strip().startswith("Why:")]
+    assert len(why_short) == 3 and len(why_full) > 3
+    assert why_full[:3] == why_short  # strongest first, the same three
+    assert "-v shows them" in short.stdout and "-v shows them" not in full.stdout
+    prose = [
+        line for line in short.stdout.splitlines()
+        if line.startswith("     ") and not line.lstrip().startswith(("$", "git", "#"))
+        and " " in line.strip()
+    ]
+    assert prose and all(len(line) <= 72 for line in prose)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,18 +166,17 @@ NOT_SHALLOW_ADVICE = (
 )
 
 
-def _missing_advice(repo: Path, rev: str, boundary: set[str]) -> str:
+def _missing_advice(repo: Path, rev: str, boundary: set[str], head: str = "HEAD") -> str:
     """What to do about a revision the checkout lacks: fetch more only when it is shallow."""
     if boundary:
         return f"The checkout is shallow. {FETCH_ADVICE}"
-    stem = rev.rstrip("^~0123456789")
-    if stem != rev and (root := _resolve(repo, stem)) is not None:
-        parents = _git(repo, "rev-list", "--parents", "-n", "1", root).stdout.split()
+    parent_of = re.fullmatch(r"(.+?)(?:[~^]\d*)+", rev)
+    if parent_of and (root := _resolve(repo, parent_of.group(1))) is not None:
+        parents = Git(repo).run("rev-list", "--parents", "-n", "1", root, check=False).split()
         if len(parents) == 1:
             return (
-                f"{stem} is a root commit: it has no parent. To audit it and everything after"
-                f" it, pass one revision: --range {stem.split('..')[-1] or 'HEAD'}"
-                " (all its history)."
+                f"{parent_of.group(1)} is a root commit: it has no parent. To audit it and every"
+                f" commit after it, pass one revision: --range {head} (all of its history)."
             )
     return NOT_SHALLOW_ADVICE
 
@@ -197,7 +197,7 @@ def resolve(repo: Path, commits: CommitRange) -> CommitRange:
         if base is None and not commits.base_optional:
             raise RangeError(
                 f"{commits.base}: no such commit in {repo}, so {commits.describe()} cannot be"
-                f" audited. {_missing_advice(repo, commits.base, boundary)}"
+                f" audited. {_missing_advice(repo, commits.base, boundary, commits.head)}"
             )
     if boundary:
         spec = [f"{base}..{head}"] if base else [head]
