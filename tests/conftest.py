@@ -32,7 +32,10 @@ def run_keysentry(
     *args: str, cwd: Path | None = None, stdin: bytes | None = None, env: dict | None = None
 ) -> subprocess.CompletedProcess[str]:
     """The real CLI in a subprocess, as a user runs it."""
-    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    # COLUMNS only when a test sets it: pytest-xdist workers set it to 80, and text output
+    # wraps to it
+    inherited = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    full_env = {**inherited, "NO_COLOR": "1", **(env or {})}
     return subprocess.run(
         [*KEYSENTRY, *args],
         cwd=cwd,

@@ -7,12 +7,12 @@ in none of them was caught before it left: git holds only the staged blob.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from keysentry.model.finding import Finding
 from keysentry.model.stage import COMMITTED, NEVER_COMMITTED, PUBLIC, UNKNOWN
+from keysentry.sources.git import Git, GitError
 
 MAX_REMOTE_REFS = 32  # remote-tracking branches read per staged file
 
@@ -24,13 +24,11 @@ class StagedState:
 
 
 def _git(args: Sequence[str], cwd: str | None, stdin: bytes | None = None) -> bytes | None:
+    """The output, or None when git fails (the hook then says only what it knows)."""
     try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, input=stdin, capture_output=True, check=False
-        )
-    except OSError:
+        return Git(cwd).stream(*args, stdin=stdin)
+    except GitError:
         return None
-    return done.stdout if done.returncode == 0 else None
 
 
 def _remote_refs(cwd: str | None) -> list[str]:

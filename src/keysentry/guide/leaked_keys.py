@@ -211,6 +211,8 @@ def group(findings: Iterable[Finding]) -> list[LeakedKey]:
         if finding.verification and key.verification is None:
             key.verification = dict(finding.verification)
         key.findings.append(finding)
+    for key in keys.values():  # each key's places by the same rule, whatever the input order
+        key.findings.sort(key=Finding.sort_key)
     return sorted(keys.values(), key=LeakedKey.rank)
 
 

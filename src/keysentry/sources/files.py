@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -110,19 +109,15 @@ def _reason(exc: OSError) -> str:
 
 def gitignored(folder: bytes) -> frozenset[bytes] | None:
     """Paths below folder that git ignores (folders end in /); None outside a work tree."""
+    from keysentry.sources.git import Git, GitError  # only for --respect-gitignore
+
     try:
-        done = subprocess.run(
-            ["git", "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"],
-            cwd=folder,
-            capture_output=True,
-            check=False,
-            stdin=subprocess.DEVNULL,
+        out = Git(os.fsdecode(folder)).run(
+            "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"
         )
-    except OSError:
+    except GitError:
         return None
-    if done.returncode != 0:
-        return None
-    return frozenset(p for p in done.stdout.split(b"\0") if p)
+    return frozenset(p for p in out.split(b"\0") if p)
 
 
 def file_entries(
