@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,3 +81,29 @@ def test_the_hook_says_whether_a_staged_key_was_already_committed_or_pushed(tmp_
     assert "already PUSHED (origin/main holds it in this file)" in message
     assert "Revoke the pushed key(s) now" in message
     assert pushed not in message and local not in message
+
+
+def test_guide_draws_the_audit_progress_line_on_a_terminal_only(git_repo):
+    commit_file(git_repo, "app.py", f'DEEPSEEK_KEY = "{new_key()}"\n', "key")
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "keysentry", "guide"], cwd=git_repo, stdout=subprocess.PIPE,
+            stderr=follower, env={**os.environ, "NO_COLOR": "1"}, check=False,
+        )
+        os.close(follower)
+        terminal = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            terminal += chunk
+    finally:
+        os.close(leader)
+    assert done.returncode == 1
+    assert b"keysentry: objects " in terminal  # the history audit's progress line
+    piped = run_keysentry("guide", cwd=git_repo)
+    assert "objects " not in piped.stderr
