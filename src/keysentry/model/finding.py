@@ -10,7 +10,7 @@ from keysentry.model.key import fingerprint, redact
 from keysentry.model.target import SourceKind
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-EXPOSURE_RANK = {"client": 0, "unknown": 1, "server": 2}
+EXPOSURE_RANK = {"client": 0}  # client-side first; server and unknown alike after it
 
 
 def severity_rank(severity: str) -> int:
@@ -118,7 +118,7 @@ def urgency(findings: Iterable[Finding]) -> Urgency:
     for f in findings:
         live = min(live, 0 if (f.verification or {}).get("status") == "live" else 1)
         severity = min(severity, severity_rank(f.severity))
-        exposure = min(exposure, EXPOSURE_RANK.get(f.exposure, len(EXPOSURE_RANK)))
+        exposure = min(exposure, EXPOSURE_RANK.get(f.exposure, 1))
         public = f.source is SourceKind.SITE or (f.history is not None and f.history.pushed)
         pushed = min(pushed, 0 if public else 1)
     return live, severity, exposure, pushed
