@@ -12,11 +12,6 @@ from __future__ import annotations
 import os
 import re
 
-from keysentry.decoders.sourcemap_mappings import (
-    MAX_MAP_BYTES,
-    original_position,
-    relative_to_bundle,
-)
 from keysentry.model.finding import Finding
 from keysentry.model.target import SourceKind
 
@@ -60,6 +55,13 @@ def place_in_sources(findings: list[Finding], fs_path: bytes) -> None:
     url = _map_url(fs_path)
     if url is None or "://" in url:
         return
+    # here, not above: the hook scans through this module and rarely meets a bundle
+    from keysentry.decoders.sourcemap_mappings import (
+        MAX_MAP_BYTES,
+        original_position,
+        relative_to_bundle,
+    )
+
     map_path = os.path.join(os.path.dirname(fs_path), os.fsencode(url))
     try:
         if os.path.getsize(map_path) > MAX_MAP_BYTES:

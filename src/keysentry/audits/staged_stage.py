@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from keysentry.model.finding import Finding
 from keysentry.model.stage import COMMITTED, NEVER_COMMITTED, PUBLIC, UNKNOWN
-from keysentry.sources.git import Git, GitError
 
 MAX_REMOTE_REFS = 32  # remote-tracking branches read per staged file
 
@@ -25,6 +24,8 @@ class StagedState:
 
 def _git(args: Sequence[str], cwd: str | None, stdin: bytes | None = None) -> bytes | None:
     """The output, or None when git fails (the hook then says only what it knows)."""
+    from keysentry.sources.git import Git, GitError  # only once a key blocks a commit
+
     try:
         return Git(cwd).stream(*args, stdin=stdin)
     except GitError:

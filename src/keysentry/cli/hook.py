@@ -101,11 +101,12 @@ def hook(files: tuple[str, ...], config_path: str | None, pre_push: bool) -> Non
         from keysentry.audits.scan_staged import scan_staged
 
         report = scan_staged(config)
-    from keysentry.audits.publish import baseline_file
+    if report.findings:  # keys the team already triaged do not block commits
+        from keysentry.audits.publish import baseline_file  # only then: every commit pays
 
-    accepted = baseline_file(None, config)
-    if accepted is not None:  # keys the team already triaged do not block commits
-        apply_baseline_or_exit(report, accepted, "hook")
+        accepted = baseline_file(None, config)
+        if accepted is not None:
+            apply_baseline_or_exit(report, accepted, "hook")
     print_problems(report)
     if report.findings:
         click.echo(hook_message(report, staged_states(report.findings)), err=True)
