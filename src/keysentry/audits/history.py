@@ -29,6 +29,7 @@ from keysentry.audits.history_scan import BIG_OBJECT, FORK, Hit, scan_forked, sc
 from keysentry.audits.progress import Progress
 from keysentry.config import Config
 from keysentry.engine.scanner import Scanner
+from keysentry.model.finding import HistoryPlacement
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import (
     COMMIT_MESSAGE_PATH,
@@ -135,10 +136,12 @@ class _HistoryAudit:
                 )
             )
         if self.hits:
+            placed = len(self.report.findings)
             try:
                 self._attribute()
             except HistoryError as exc:
-                self.report.errors.append(ScanError(self.where, f"attributing findings: {exc}"))
+                del self.report.findings[placed:]
+                self._unattributed(f"attributing findings: {exc}")
 
     def _count_missing(self) -> None:
         with contextlib.suppress(HistoryError):
@@ -158,8 +161,10 @@ class _HistoryAudit:
             shown.close()
         stats = self.report.stats
         for part in results:
-            if part.failure is not None:
-                raise HistoryError(part.failure)
+            if part.failure is not None:  # what it read before is kept
+                self.report.errors.append(
+                    ScanError(self.where, f"reading objects failed: {part.failure}")
+                )
             self.hits.update(part.hits)
             self.commits.extend(part.commits)
             self.missing += part.missing
@@ -168,6 +173,28 @@ class _HistoryAudit:
             self.report.notes.extend(part.notes)
 
     # --- phase 2: where the keys live ------------------------------------------------
+
+    def _unattributed(self, why: str) -> None:
+        """Where the keys live could not be worked out: report them as the scan found them."""
+        for hit in self.hits.values():
+            for finding in hit.findings:
+                if hit.kind == "blob":
+                    finding.path = f"(blob {hit.oid})"
+                    placed = HistoryPlacement(blob=hit.oid, unattributed=why)
+                else:
+                    finding.path = COMMIT_MESSAGE_PATH if hit.kind == "commit" else TAG_MESSAGE_PATH
+                    commit = hit.oid if hit.kind == "commit" else None
+                    tag = hit.oid if hit.kind == "tag" else None
+                    placed = HistoryPlacement(commit=commit, tag=tag, unattributed=why)
+                finding.history = placed
+                self.report.findings.append(finding)
+        count = sum(len(hit.findings) for hit in self.hits.values())
+        self.report.errors.append(
+            ScanError(
+                self.where,
+                f"{why}; {count} finding(s) are reported without their commits, paths and refs",
+            )
+        )
 
     def _attribute(self) -> None:
         blobs = {oid for oid, hit in self.hits.items() if hit.kind == "blob"}

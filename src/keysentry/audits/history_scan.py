@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any
 
 from keysentry.audits.progress import INTERVAL, Progress
 from keysentry.config import Config
@@ -23,8 +23,9 @@ from keysentry.engine.scanner import Scanner
 from keysentry.model.finding import Finding
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import ScanTarget, SourceKind
+from keysentry.sources.git_batch import UNREADABLE
 from keysentry.sources.git_history import Batch, GitObject, HistoryError, Introduction
-from keysentry.sources.git_objects import ObjectContent, read_batch
+from keysentry.sources.git_objects import ObjectContent
 
 # Forked scanning processes where the platform forks (not Windows, not macOS's default).
 FORK = (
@@ -65,7 +66,8 @@ class StreamScan:
     def run(self, counters: Any = None, index: int = 0) -> None:
         try:
             for obj, content in self.reader:
-                self._object(obj, content)
+                with contextlib.suppress(EOFError):  # git stopped in it: the reader says so next
+                    self._object(obj, content)
                 if counters is not None and self.done % 64 == 0:
                     counters[3 * index : 3 * index + 3] = totals([self])
         except (HistoryError, EOFError, OSError) as exc:
@@ -107,11 +109,18 @@ class StreamScan:
                 self.hits[obj.oid] = Hit(obj.oid, obj.kind, found, 0, header)
         elif obj.kind == "missing":
             self.missing += 1
+        elif obj.kind == UNREADABLE:
+            self.problems.append(
+                ScanError(
+                    f"object {obj.oid}",
+                    f"git cannot read this object (corrupt?), it was not scanned: {obj.problem}",
+                )
+            )
 
 
 def scan_in_child(
     config: Config,
-    stream: BinaryIO,
+    reader: Iterator[tuple[GitObject, ObjectContent]],
     request_fds: list[int],
     sender: Any,
     counters: Any,
@@ -121,7 +130,7 @@ def scan_in_child(
     for fd in request_fds:
         with contextlib.suppress(OSError):
             os.close(fd)
-    part = StreamScan(config, read_batch(stream))
+    part = StreamScan(config, reader)
     part.run(counters, index)
     part.reader = iter(())  # a generator over a stream cannot be pickled
     part.scanner = None  # type: ignore[assignment]
@@ -139,7 +148,7 @@ def totals(parts: list[StreamScan]) -> tuple[int, int, int]:
 
 
 def scan_threaded(config: Config, batch: Batch, shown: Progress) -> list[StreamScan]:
-    parts = [StreamScan(config, read_batch(stream)) for stream in batch.streams]
+    parts = [StreamScan(config, reader) for reader in batch.readers]
     threads = [threading.Thread(target=part.run, daemon=True) for part in parts]
     batch.start()
     for thread in threads:

@@ -71,6 +71,7 @@ class HistoryPlacement:
     blob: str | None = None
     merge: bool = False  # introduced by a merge's own change
     tag: str | None = None  # the annotated tag whose message holds it
+    unattributed: str | None = None  # why commits, paths and refs are not known
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -90,6 +91,8 @@ class HistoryPlacement:
             data["merge"] = True
         if self.tag is not None:
             data["tag"] = self.tag
+        if self.unattributed is not None:
+            data["unattributed"] = self.unattributed
         return data
 
     @classmethod
