@@ -96,6 +96,19 @@ def ci_env(**values: str) -> dict[str, str]:
     return {**dict.fromkeys(CI_VARIABLES, ""), **values}
 
 
+def fast_import_commits(repo: Path, commits: int, keys: dict[int, str]) -> None:
+    """``commits`` commits on main, each changing one of 50 files; commit i adds keys[i]."""
+    stream = []
+    for i in range(commits):
+        body = (f"value = {i}\n" + (f"KEY = '{keys[i]}'\n" if i in keys else "")).encode()
+        stream.append(b"commit refs/heads/main\n")
+        stream.append(b"committer A <a@example.com> %d +0000\n" % (1_600_000_000 + i))
+        stream.append(b"data 2\nc\n")
+        stream.append(b"M 100644 inline f%d.py\ndata %d\n%s\n" % (i % 50, len(body), body))
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream),
+                   check=True, env=git_env())
+
+
 @pytest.fixture
 def git_repo(tmp_path: Path) -> Path:
     """A fresh git repository with one branch, main."""

@@ -9,7 +9,7 @@ import subprocess
 import zlib
 from pathlib import Path
 
-from conftest import KEYSENTRY, commit_file, git, git_env, new_key
+from conftest import KEYSENTRY, commit_file, fast_import_commits, git, new_key
 from keysentry.model.key import fingerprint
 
 HANG_GUARD = 120  # seconds: only so that a hang fails the test instead of the run
@@ -126,20 +126,7 @@ def test_parallel_streams_each_go_on_past_a_corrupt_object(git_repo):
     """Over PART_MINIMUM objects the store is read by forked readers: each restarts git."""
     commits = 6000
     keys = {i: new_key() for i in (1, 2999, 3001, commits - 1)}
-    stream = []
-    for i in range(commits):
-        body = (f"value = {i}\n" + (f"KEY = '{keys[i]}'\n" if i in keys else "")).encode()
-        stream.append(b"commit refs/heads/main\n")
-        stream.append(b"committer A <a@example.com> %d +0000\n" % (1_600_000_000 + i))
-        stream.append(b"data 2\nc\n")
-        stream.append(b"M 100644 inline f%d.py\ndata %d\n%s\n" % (i % 50, len(body), body))
-    subprocess.run(
-        ["git", "fast-import", "--quiet"],
-        cwd=git_repo,
-        input=b"".join(stream),
-        check=True,
-        env=git_env(),
-    )
+    fast_import_commits(git_repo, commits, keys)
     blobs = [oid for oid, kind in pack_order(git_repo) if kind == "blob"]
     key_blobs = {
         git(git_repo, "rev-parse", f"main~{commits - 1 - i}:f{i % 50}.py").strip() for i in keys
