@@ -102,10 +102,7 @@ def rule_id(finding: Finding) -> str:
 
 
 def verification_status(finding: Finding) -> str | None:
-    if not finding.verification:
-        return None
-    status = finding.verification.get("status")
-    return str(status) if status else None
+    return finding.verification.status if finding.verification else None
 
 
 def source_note(finding: Finding) -> str | None:

@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from keysentry.engine.attribution import DASHSCOPE, DEEPSEEK, UNKNOWN
 from keysentry.model.finding import NOT_PLACED, Finding, HistoryPlacement, Urgency, urgency
@@ -19,6 +18,7 @@ from keysentry.model.key import fingerprint
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import MEMBER_SEPARATOR, SourceKind
 from keysentry.model.text import escape_text
+from keysentry.model.verification import Verification
 
 _CONFIDENCE_RANK = {"high": 0, "medium": 1, "low": 2}
 
@@ -76,7 +76,7 @@ class LeakedKey:
     redacted: str
     secret: str | None = field(repr=False)
     findings: list[Finding] = field(default_factory=list)
-    verification: dict[str, Any] | None = None
+    verification: Verification | None = None
 
     @property
     def providers(self) -> list[str]:
@@ -186,7 +186,7 @@ class LeakedKey:
 
     @property
     def is_live(self) -> bool:
-        return bool(self.verification) and self.verification.get("status") == "live"
+        return self.verification is not None and self.verification.is_live
 
     def rank(self) -> tuple[int, Urgency, str]:
         """The one ordering rule (``urgency``: live, severity, exposure, pushed or served
@@ -209,7 +209,7 @@ def group(findings: Iterable[Finding]) -> list[LeakedKey]:
         if finding.secret and fingerprint(finding.secret) == fp:
             key.secret = finding.secret
         if finding.verification and key.verification is None:
-            key.verification = dict(finding.verification)
+            key.verification = finding.verification
         key.findings.append(finding)
     for key in keys.values():  # each key's places by the same rule, whatever the input order
         key.findings.sort(key=Finding.sort_key)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from keysentry.engine.attribution import DASHSCOPE, DEEPSEEK
 from keysentry.guide import purge
@@ -38,6 +37,7 @@ from keysentry.model.stage import (
 )
 from keysentry.model.target import SourceKind
 from keysentry.model.text import escape_text
+from keysentry.model.verification import Verification
 
 DASHSCOPE_CONSOLE = "the Alibaba Cloud Model Studio (DashScope) console, API-Key page"
 DEFAULT_PURGE_FILE = "../keysentry-purge.txt"  # outside the work tree: never committed
@@ -72,7 +72,7 @@ class KeyFacts:
     provider: str
     confidence: str
     provider_evidence: str
-    verification: dict[str, Any] | None
+    verification: Verification | None
     status: str  # one line, from verify.describe
     committed: bool
     pushed: bool | None
@@ -128,7 +128,7 @@ class Playbook:
 
     @property
     def live(self) -> int:
-        return sum(1 for p in self.plans if (p.facts.verification or {}).get("status") == "live")
+        return sum(1 for p in self.plans if p.facts.verification and p.facts.verification.is_live)
 
     def exit_code(self) -> int:
         """2 when the purge file failed, else 1 for keys, else 2 when incomplete, else 0."""
@@ -259,7 +259,7 @@ def _revoke(f: KeyFacts) -> Step:
             " URL(s)), the strongest §2.2 evidence there is. Assume it is already copied:"
             " revoke it before rebuilding anything.",
         )
-    status = (f.verification or {}).get("status")
+    status = f.verification.status if f.verification is not None else None
     if status == "live":
         details.insert(0, f"LIVE: verification says the API still accepts it ({f.status}).")
     elif status == "revoked":

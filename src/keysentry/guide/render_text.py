@@ -84,7 +84,7 @@ def evidence_lines(step: Step, verbose: bool) -> list[str]:
 def _key_block(
     index: int, f: KeyFacts, steps: list[Step], wrap: Wrapper, verbose: bool
 ) -> list[str]:
-    live = (f.verification or {}).get("status") == "live"
+    live = f.verification is not None and f.verification.is_live
     title = f"Key {index}: {f.redacted}"
     if f.client:
         title += f"  {VIOLATION_LABEL}"

@@ -8,6 +8,7 @@ from typing import Any
 
 from keysentry.model.key import fingerprint, redact
 from keysentry.model.target import SourceKind
+from keysentry.model.verification import Verification
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 EXPOSURE_RANK = {"client": 0}  # client-side first; server and unknown alike after it
@@ -119,7 +120,7 @@ def urgency(findings: Iterable[Finding]) -> Urgency:
     """
     live = severity = exposure = pushed = 99
     for f in findings:
-        live = min(live, 0 if (f.verification or {}).get("status") == "live" else 1)
+        live = min(live, 0 if f.verification is not None and f.verification.is_live else 1)
         severity = min(severity, severity_rank(f.severity))
         exposure = min(exposure, EXPOSURE_RANK.get(f.exposure, 1))
         public = f.source is SourceKind.SITE or (f.history is not None and f.history.pushed)
@@ -179,7 +180,7 @@ class Finding:
     cell_line: int | None = None
     history: HistoryPlacement | None = None  # git sources fill this (audits/history)
     site: SitePlacement | None = None  # ``keysentry site`` fills this (audits/site)
-    verification: dict[str, Any] | None = None
+    verification: Verification | None = None  # guide/verify.py, with --verify
     # derived from secret; kept as fields so that a report read back without keys has them
     fingerprint: str = ""
     redacted: str = ""
@@ -227,7 +228,7 @@ class Finding:
         if self.site is not None:
             data.update(self.site.to_dict())
         if self.verification is not None:
-            data["verification"] = dict(self.verification)
+            data["verification"] = self.verification.to_dict()
         if show_secret:
             data["secret"] = self.secret
         return data
@@ -237,7 +238,7 @@ class Finding:
         """A finding read back from a JSON report; ``secret`` is empty unless it was shown."""
         names = {f.name for f in fields(cls)} - {"history", "source", "secret", "exposure_evidence"}
         names -= {"site"}
-        names -= {"decoded_from"}
+        names -= {"decoded_from", "verification"}
         # what an older or hand-edited report may leave out
         values: dict[str, Any] = {
             "path": "?",
@@ -264,5 +265,6 @@ class Finding:
             site=SitePlacement.from_dict(data) if source is SourceKind.SITE else None,
             exposure_evidence=list(data.get("exposure_evidence") or []),
             decoded_from=list(data.get("decoded_from") or []),
+            verification=Verification.from_dict(data.get("verification")),
             **values,
         )
