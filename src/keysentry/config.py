@@ -106,11 +106,33 @@ def parse(table: dict[str, Any], where: str) -> Config:
                 f"{where}: 'allowed_fingerprints' item {fp!r} is not a sha256:<64 hex> fingerprint"
             )
     _check_ci_values(values, where)
+    _check_globs(values, where)
     for name in ("max_decode_depth", "max_decompressed_mb", "max_compression_ratio"):
         if values.get(name, 1) < 1:
             raise ConfigError(f"{where}: '{name}' must be at least 1")
     known_fields = {f.name for f in fields(Config)}
     return Config(**{k: v for k, v in values.items() if k in known_fields}, source=where)
+
+
+def _check_globs(values: dict[str, Any], where: str) -> None:
+    """Every glob compiles (gitignore rules for exclude, git wildmatch for the others)."""
+    import re
+
+    for name in ("exclude", "client_paths", "server_paths"):
+        if not values.get(name):
+            continue
+        import pathspec  # only for projects that set globs: the hook pays ~15 ms for it
+
+        for pattern in values[name]:
+            try:
+                if name == "exclude":
+                    pathspec.GitIgnoreSpec.from_lines([pattern])
+                else:
+                    pathspec.PathSpec.from_lines("gitwildmatch", [pattern])
+            except (ValueError, re.error) as exc:
+                raise ConfigError(
+                    f"{where}: '{name}' item {pattern!r} is not a valid glob: {exc}"
+                ) from exc
 
 
 def _check_ci_values(values: dict[str, Any], where: str) -> None:
@@ -129,11 +151,15 @@ def _check_ci_values(values: dict[str, Any], where: str) -> None:
 
 
 def load_file(path: Path) -> Config:
+    from keysentry.small_file import CONFIG_LIMIT, RefusedFile, read_small_file
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_small_file(path, CONFIG_LIMIT).decode("utf-8"))
+    except RefusedFile as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     if path.name == "pyproject.toml":
         table = data.get("tool", {}).get("keysentry", {})
@@ -155,12 +181,22 @@ def discover(start: Path) -> Path | None:
         for name in CONFIG_FILES:
             candidate = folder / name
             if candidate.is_file():
-                if name == "pyproject.toml" and b"[tool.keysentry" not in candidate.read_bytes():
+                if name == "pyproject.toml" and not _names_keysentry(candidate):
                     continue
                 return candidate
         if (folder / ".git").exists():
             return None
     return None
+
+
+def _names_keysentry(pyproject: Path) -> bool:
+    """True when a pyproject.toml has a keysentry table (or cannot be read: load says why)."""
+    from keysentry.small_file import CONFIG_LIMIT, RefusedFile, read_small_file
+
+    try:
+        return b"[tool.keysentry" in read_small_file(pyproject, CONFIG_LIMIT)
+    except (OSError, RefusedFile):
+        return True
 
 
 def load(explicit: Path | None, start: Path) -> Config:

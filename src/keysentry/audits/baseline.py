@@ -160,8 +160,8 @@ def _entry(raw: Any, path: Path, index: int) -> Entry:
 def parse(text: str, path: Path) -> Baseline:
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _fail(path, f"not valid JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # also: nested too deep, a huge number
+        raise _fail(path, f"not valid JSON: {str(exc)[:200] or type(exc).__name__}") from exc
     if not isinstance(data, dict) or "keysentry_baseline" not in data:
         raise _fail(path, "not a keysentry baseline (no 'keysentry_baseline' version)")
     if data["keysentry_baseline"] != FORMAT_VERSION:
@@ -179,12 +179,17 @@ def parse(text: str, path: Path) -> Baseline:
 
 
 def load(path: Path) -> Baseline:
+    """A baseline file: a regular file of at most BASELINE_LIMIT bytes."""
+    from keysentry.small_file import BASELINE_LIMIT, RefusedFile, read_small_file
+
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_small_file(path, BASELINE_LIMIT).decode("utf-8")
     except FileNotFoundError as exc:
         raise _fail(
             path, "no such baseline file (create it with `keysentry baseline create`)"
         ) from exc
+    except RefusedFile as exc:
+        raise _fail(path, str(exc)) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise _fail(path, f"cannot read: {exc}") from exc
     return parse(text, path)
