@@ -8,6 +8,7 @@ all and returns what to show; the CLI only prints it (cli/common.py ``finish``).
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,33 +72,55 @@ def is_step_summary(path: Path) -> bool:
         return False
 
 
-def write_file(path: Path, text: str, *, private: bool) -> None:
-    """Write (append, for the step summary) text; 0600 when it may hold keys."""
-    flags = os.O_WRONLY | os.O_CREAT
-    flags |= os.O_APPEND if is_step_summary(path) else os.O_TRUNC
-    fd = os.open(path, flags, 0o600 if private else 0o644)
+class SymlinkRefused(OSError):
+    """A report file is a symbolic link and --force was not given."""
+
+
+def write_file(path: Path, text: str, *, private: bool, force: bool = False) -> None:
+    """Write (append, for the step summary) text; 0600 when it may hold keys.
+
+    A file that may hold keys is made 0600 before a byte is written, an existing one
+    too (it is truncated only after its mode is narrowed). A symbolic link is not
+    followed (it could point anywhere) unless ``force``."""
+    append = is_step_summary(path)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else 0)
+    if not force:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600 if private else 0o644)
+    except OSError as exc:
+        if not force and path.is_symlink():
+            raise SymlinkRefused(
+                exc.errno, "it is a symbolic link; pass --force to write through it"
+            ) from exc
+        raise
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        if private and regular:
+            os.fchmod(fd, 0o600)
+        if regular and not append:
+            os.ftruncate(fd, 0)
         handle.write(text)
 
 
 def write_targets(
-    report: Report, targets: list[ReportTarget], options: RenderOptions
+    report: Report, targets: list[ReportTarget], options: RenderOptions, force: bool = False
 ) -> list[str]:
     """Write every extra report; the messages of those that could not be written."""
     problems = []
     for target in targets:
         text = FORMATS[target.format](report, options)
-        problems += _write_report(target, text, options, f"the {target.format} report")
+        problems += _write_report(target, text, options, f"the {target.format} report", force)
     return problems
 
 
 def _write_report(
-    target: ReportTarget, text: str, options: RenderOptions, what: str
+    target: ReportTarget, text: str, options: RenderOptions, what: str, force: bool = False
 ) -> list[str]:
     """Write one rendered report (0600 when it may hold keys); what went wrong, if anything."""
     private = options.show_secrets and target.format in SECRET_CAPABLE
     try:
-        write_file(target.path, text, private=private)
+        write_file(target.path, text, private=private, force=force)
     except OSError as exc:
         return [f"cannot write {what} to {target.path}: {exc.strerror or exc}"]
     return []
@@ -114,17 +137,13 @@ def baseline_file(option: Path | None, config: Config) -> Path | None:
     return default if default.is_file() else None
 
 
-def apply_baseline(
-    report: Report, path: Path, *, report_stale: bool
-) -> list[str]:
+def apply_baseline(report: Report, path: Path, *, report_stale: bool) -> list[str]:
     """Drop findings the baseline accepts; notes for stderr. BaselineError if unusable."""
     accepted = baseline_mod.load(path)
     outcome = baseline_mod.apply(report, accepted)
     notes = []
     if outcome.accepted:
-        notes.append(
-            f"{len(outcome.accepted)} finding(s) of keys accepted in {path} not reported"
-        )
+        notes.append(f"{len(outcome.accepted)} finding(s) of keys accepted in {path} not reported")
     if report_stale and outcome.stale:
         notes.append(
             f"{len(outcome.stale)} baseline location(s) in {path} no longer hold their key"
@@ -158,6 +177,7 @@ class Request:
     targets: tuple[ReportTarget, ...] = ()
     baseline: Path | None = None
     verbose: bool = False  # every exposure reason in the text report
+    force: bool = False  # write report files even through a symbolic link
 
 
 @dataclass
@@ -191,8 +211,8 @@ def publish(report: Report, request: Request, config: Config) -> Published:
     problems: list[str] = []
     if request.output is not None:
         main = ReportTarget(request.format, request.output)
-        problems += _write_report(main, rendered, options, "the report")
-    problems += write_targets(report, list(request.targets), options)
+        problems += _write_report(main, rendered, options, "the report", request.force)
+    problems += write_targets(report, list(request.targets), options, request.force)
     code = report.exit_code(resolve_fail_on(request.fail_on, config))
     return Published(
         before=report.problem_lines(),

@@ -19,7 +19,8 @@ VERBOSE_HELP = "Show every exposure reason (default: the three strongest)."
 
 
 def report_options(func: F) -> F:
-    """--format, --output, --show-secrets, --fail-on, --config, --color, --verify."""
+    """--format, --output, --show-secrets, --fail-on, --config, --color, --verify, --report,
+    --force, --baseline."""
     from keysentry.formats import FORMATS  # here, not above: `keysentry hook` never renders
 
     options = [
@@ -61,6 +62,10 @@ def report_options(func: F) -> F:
         ),
         click.option(
             "--verbose", "-v", is_flag=True, help=VERBOSE_HELP,
+        ),
+        click.option(
+            "--force", is_flag=True,
+            help="Write --output and --report files even through a symbolic link.",
         ),
         click.option(
             "--baseline", type=click.Path(dir_okay=False, path_type=Path),
@@ -134,6 +139,7 @@ def finish(
     report_targets: tuple[Any, ...] = (),
     baseline: Path | None = None,
     verbose: bool = False,
+    force: bool = False,
     **_: Any,
 ) -> None:
     """Publish the report (audits/publish.py), print what it says, exit with its code."""
@@ -144,7 +150,7 @@ def finish(
     request = Request(
         command=command, format=format_, output=output, show_secrets=show_secrets,
         fail_on=fail_on, color=_use_color(color, output), verify=verify,
-        targets=tuple(report_targets), baseline=baseline, verbose=verbose,
+        targets=tuple(report_targets), baseline=baseline, verbose=verbose, force=force,
     )  # fmt: skip
     try:
         published = publish(report, request, config)

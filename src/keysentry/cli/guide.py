@@ -69,7 +69,10 @@ def _write_purge_file(path: Path, audit: GuideInput, force: bool) -> str | None:
     "--write-purge-file", "purge_path", type=click.Path(dir_okay=False, path_type=Path),
     help="Write a git filter-repo --replace-text file holding the leaked keys (mode 0600).",
 )
-@click.option("--force", is_flag=True, help="Overwrite an existing purge file.")
+@click.option(
+    "--force", is_flag=True,
+    help="Overwrite an existing purge file; write --output even through a symbolic link.",
+)
 @click.option(
     "--verify", is_flag=True,
     help="Ask the DeepSeek API whether each key is still live (sends each key once).",
@@ -143,5 +146,12 @@ def guide(
     if output is None:
         click.echo(rendered, nl=False, color=use_color)
     else:
-        output.write_text(rendered, encoding="utf-8")
+        from keysentry.audits.publish import write_file
+
+        try:
+            write_file(output, rendered, private=False, force=force)
+        except OSError as exc:
+            click.echo(f"keysentry: cannot write the guide to {output}: {exc.strerror or exc}",
+                       err=True)
+            sys.exit(EXIT_INCOMPLETE)
     sys.exit(playbook.exit_code())
