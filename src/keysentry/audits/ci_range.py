@@ -235,11 +235,11 @@ def scan_dist(folders: list[str], repo: Path, config: Config, report: Report) ->
 
 
 def audit(
-    repo: Path, commits: CommitRange, dist: list[str], config: Config
+    repo: Path, commits: CommitRange, dist: list[str], config: Config, report: Report | None = None
 ) -> Report:
-    """The new commits through the history engine, then the build output."""
+    """The new commits through the history engine, then the build output (into ``report``)."""
     from keysentry.audits import history  # the history engine; loaded only for `keysentry ci`
 
-    report = history.audit(repo, config, rev_range=commits.rev_range)
+    report = history.audit(repo, config, report, rev_range=commits.rev_range)
     scan_dist(dist, repo, config, report)
     return report

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from keysentry.audits.pool import die_with_parent
 from keysentry.audits.progress import INTERVAL, Progress
 from keysentry.config import Config
 from keysentry.engine.scanner import Scanner
@@ -70,8 +71,8 @@ class StreamScan:
                     self._object(obj, content)
                 if counters is not None and self.done % 64 == 0:
                     counters[3 * index : 3 * index + 3] = totals([self])
-        except (HistoryError, EOFError, OSError) as exc:
-            self.failure = str(exc) or type(exc).__name__
+        except (HistoryError, EOFError, OSError, ValueError) as exc:  # ValueError: a stream
+            self.failure = str(exc) or type(exc).__name__  # closed under it (interrupted)
         if counters is not None:
             counters[3 * index : 3 * index + 3] = totals([self])
         for name in ("suppressed_inline", "suppressed_allowlist"):
@@ -125,8 +126,10 @@ def scan_in_child(
     sender: Any,
     counters: Any,
     index: int,
+    parent: int,
 ) -> None:
     """A forked scanning process: read one stream, send back what held keys."""
+    die_with_parent(parent)
     for fd in request_fds:
         with contextlib.suppress(OSError):
             os.close(fd)
@@ -165,11 +168,11 @@ def scan_forked(config: Config, batch: Batch, shown: Progress) -> list[StreamSca
     assert FORK is not None
     counters = FORK.Array("q", 3 * len(batch.streams), lock=False)
     workers = []
-    for index, stream in enumerate(batch.streams):
+    for index, reader in enumerate(batch.readers):
         receiver, sender = FORK.Pipe(duplex=False)
         worker = FORK.Process(
             target=scan_in_child,
-            args=(config, stream, batch.request_fds, sender, counters, index),
+            args=(config, reader, batch.request_fds, sender, counters, index, os.getpid()),
             daemon=True,
         )
         worker.start()
@@ -180,18 +183,28 @@ def scan_forked(config: Config, batch: Batch, shown: Progress) -> list[StreamSca
     def totals() -> tuple[int, int, int]:
         return (sum(counters[0::3]), sum(counters[1::3]), sum(counters[2::3]))
 
-    results = []
-    for worker, receiver in workers:
-        while not receiver.poll(INTERVAL):
-            shown.update(*totals())
-            if not worker.is_alive() and not receiver.poll():
-                break
-        try:
-            results.append(receiver.recv())
-        except EOFError:
-            failed = StreamScan(config, iter(()))
-            failed.failure = f"a scanning process stopped (exit code {worker.exitcode})"
-            results.append(failed)
-        worker.join()
+    try:
+        results = [_result(config, proc, receiver, shown, totals) for proc, receiver in workers]
+    except BaseException:  # a signal: the readers go first, so that git can end
+        for proc, _ in workers:
+            proc.kill()
+        raise
     shown.update(*totals(), force=True)
     return results
+
+
+def _result(
+    config: Config, worker: Any, receiver: Any, shown: Progress, totals: Any
+) -> StreamScan:
+    """What one forked reader sent back (a failure when it died without answering)."""
+    while not receiver.poll(INTERVAL):
+        shown.update(*totals())
+        if not worker.is_alive() and not receiver.poll():
+            break
+    try:
+        result: StreamScan = receiver.recv()
+    except EOFError:
+        result = StreamScan(config, iter(()))
+        result.failure = f"a scanning process stopped (exit code {worker.exitcode})"
+    worker.join()
+    return result

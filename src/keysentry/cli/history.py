@@ -8,7 +8,9 @@ from typing import Any
 import click
 
 from keysentry.audits import history as history_audit
+from keysentry.audits import interrupt
 from keysentry.cli.common import examples, finish, load_config, report_options
+from keysentry.model.report import Report
 
 
 @click.command(epilog=examples(
@@ -41,7 +43,9 @@ def history(
         raise click.UsageError("--since and --range cannot be used together")
     config = load_config(config_path)
     progress = not quiet and sys.stderr.isatty()
-    report = history_audit.audit(
-        repo, config, since=since, rev_range=rev_range, progress=progress
-    )
+    report = Report()
+    with interrupt.reported(report, "history"):
+        history_audit.audit(
+            repo, config, report, since=since, rev_range=rev_range, progress=progress
+        )
     finish(report, command="history", **options)

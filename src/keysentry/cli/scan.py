@@ -6,8 +6,10 @@ from typing import Any
 
 import click
 
+from keysentry.audits import interrupt
 from keysentry.audits.scan_files import scan_paths
 from keysentry.cli.common import examples, finish, load_config, report_options
+from keysentry.model.report import Report
 
 
 @click.command(epilog=examples(
@@ -61,10 +63,12 @@ def scan(
         config.decode = False
     config.include_deps = config.include_deps or include_deps
     config.respect_gitignore = config.respect_gitignore or respect_gitignore
-    if staged:
-        from keysentry.audits.scan_staged import scan_staged
+    report = Report()
+    with interrupt.reported(report, "scan"):
+        if staged:
+            from keysentry.audits.scan_staged import scan_staged
 
-        report = scan_staged(config, pathspecs=paths)
-    else:
-        report = scan_paths(list(paths), config, jobs=jobs)
+            scan_staged(config, report, pathspecs=paths)
+        else:
+            scan_paths(list(paths), config, report, jobs=jobs)
     finish(report, command="scan", **options)

@@ -33,6 +33,7 @@ class Report:
     errors: list[ScanError] = field(default_factory=list)
     stats: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    interrupted: str | None = None  # the signal that stopped the scan (audits/interrupt.py)
 
     @property
     def complete(self) -> bool:
@@ -49,7 +50,10 @@ class Report:
         return list(self.findings)
 
     def exit_code(self, fail_on: str = "any") -> int:
-        """1 when a finding fails the scan, else 2 when it was incomplete, else 0."""
+        """1 when a finding fails the scan, else 2 when it was incomplete, else 0; always 2
+        when a signal stopped it (its findings are only those found until then)."""
+        if self.interrupted:
+            return EXIT_INCOMPLETE
         if self.failing(fail_on):
             return EXIT_FOUND
         return EXIT_INCOMPLETE if self.errors else EXIT_CLEAN
