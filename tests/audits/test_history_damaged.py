@@ -156,8 +156,8 @@ def test_head_naming_a_missing_commit_still_reports_every_key(git_repo):
     for finding in data["findings"]:
         assert finding["path"] == f"(blob {finding['blob']})"
         assert "1" * 40 in finding["unattributed"]
-    (error,) = data["errors"]
-    assert "3 finding(s) are reported without their commits" in error["message"]
+    messages = [e["message"] for e in data["errors"]]
+    assert any("3 finding(s) are reported without their commits" in m for m in messages)
     assert "Traceback" not in stderr
 
 
@@ -177,4 +177,4 @@ def test_alternates_pointing_nowhere_still_reports_every_key(tmp_path):
     assert code == 1, stderr
     assert fingerprints(data) == {fingerprint(key), fingerprint(message_key)}
     assert all("alternate" in f["unattributed"] for f in data["findings"])
-    assert "without their commits" in data["errors"][0]["message"]
+    assert any("without their commits" in e["message"] for e in data["errors"])

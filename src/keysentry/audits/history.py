@@ -28,6 +28,7 @@ from keysentry.audits.history_placement import identity, placement
 from keysentry.audits.history_scan import BIG_OBJECT, FORK, Hit, scan_forked, scan_threaded
 from keysentry.audits.progress import Progress
 from keysentry.config import Config
+from keysentry.engine.names import keys_in_name, keys_in_path
 from keysentry.engine.scanner import Scanner
 from keysentry.model.finding import HistoryPlacement
 from keysentry.model.report import Report, ScanError
@@ -135,6 +136,8 @@ class _HistoryAudit:
                     " or a damaged copy); they were not scanned",
                 )
             )
+        if self.revisions is None:
+            self._ref_names()
         if self.hits:
             placed = len(self.report.findings)
             try:
@@ -224,6 +227,20 @@ class _HistoryAudit:
             if hit.kind != "blob":
                 self._message_findings(hit, reached, named)
 
+    def _ref_names(self) -> None:
+        """A branch or tag named with a key: a finding at that ref."""
+        try:
+            tips = self.repo.ref_tips()
+        except HistoryError as exc:
+            self.report.errors.append(ScanError(self.where, f"listing refs: {exc}"))
+            return
+        for tip in tips:
+            for finding in keys_in_name(self.config, tip.raw, ScanTarget(tip.name)):
+                finding.history = HistoryPlacement(
+                    commit=tip.peeled, commits=[tip.peeled], refs=[tip.name], refs_total=1
+                )
+                self.report.findings.append(finding)
+
     def _blob_findings(
         self,
         reached: dict[str, list[str]],
@@ -241,9 +258,16 @@ class _HistoryAudit:
         scratch = Report()
         scanner = Scanner(self.config, scratch)
         contents = self.repo.blobs(hit.oid for hit, _ in places)
+        named_paths: set[tuple[str, str]] = set()  # a key in a path: once per path
         for (hit, path), (_, content) in zip(places, contents, strict=False):
             shown = decode_path(path) if path else f"(blob {hit.oid})"
             target = ScanTarget(shown, SourceKind.BLOB)
+            raw = path.decode("utf-8", "surrogateescape")
+            found_in_name = [
+                f for f in keys_in_path(self.config, raw, shown, target)
+                if (f.path, f.fingerprint) not in named_paths
+            ]
+            named_paths.update((f.path, f.fingerprint) for f in found_in_name)
             if hit.size <= BIG_OBJECT:
                 found = scanner.scan_bytes(content.read(), target)
             else:
@@ -254,6 +278,9 @@ class _HistoryAudit:
             refs |= named.get(hit.oid, set())
             head_blob = head.get(path) if path else None
             first = introduced[0] if introduced else None
+            for finding in found_in_name:
+                finding.history = placement(first, commits, refs, False, hit.oid)
+                self.report.findings.append(finding)
             for finding in found:
                 in_head = head_blob is not None and finding.fingerprint in keys_in.get(
                     head_blob, set()

@@ -15,6 +15,7 @@ from pathlib import Path
 from keysentry.audits import baseline as baseline_mod
 from keysentry.config import Config
 from keysentry.formats import FORMATS, RenderOptions
+from keysentry.model.key import redact_text
 from keysentry.model.report import EXIT_INCOMPLETE, Report
 from keysentry.model.text import escape_text
 
@@ -217,6 +218,6 @@ def publish(report: Report, request: Request, config: Config) -> Published:
     return Published(
         before=report.problem_lines(),
         stdout=rendered if request.output is None else None,
-        after=[escape_text(line) for line in notes + problems],
+        after=[escape_text(redact_text(line)) for line in notes + problems],
         exit_code=EXIT_INCOMPLETE if problems and code == 0 else code,
     )

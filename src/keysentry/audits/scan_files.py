@@ -11,6 +11,7 @@ from itertools import chain
 from keysentry.audits import pool
 from keysentry.audits.bundle_origins import place_in_sources
 from keysentry.config import Config
+from keysentry.engine.names import KEY_START, keys_in_path
 from keysentry.engine.scanner import Scanner
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import STDIN_PATH, ScanTarget, SourceKind
@@ -70,15 +71,37 @@ def scan_paths(
     scanner.report.notes.extend(walk.report.notes)
     if note := skipped_note(walk.options.skipped):
         scanner.report.notes.append(note)
+    _one_per_name(scanner.report)
     return scanner.report
 
 
+def _one_per_name(report: Report) -> None:
+    """A folder named with a key was reported with each of its files: keep the first."""
+    seen: set[tuple[str, str, int]] = set()
+    kept = []
+    for finding in report.findings:
+        if finding.source is SourceKind.NAME:
+            place = (finding.path, finding.fingerprint, finding.column)
+            if place in seen:
+                continue
+            seen.add(place)
+        kept.append(finding)
+    report.findings[:] = kept
+
+
 def scan_entry(scanner: Scanner, entry: FileEntry) -> None:
-    """Scan one file into the scanner's report; an unreadable file becomes an error."""
+    """Scan one file into the scanner's report; an unreadable file becomes an error.
+
+    A key in the file's name, or in a folder's on its path, is a finding too (folders
+    are checked with each of their files; scan_paths keeps one finding per folder)."""
+    target = ScanTarget(entry.display, fs_path=entry.fs_path)
+    raw = os.fsdecode(entry.fs_path)
+    if KEY_START in raw:
+        scanner.report.findings.extend(keys_in_path(scanner.config, raw, entry.display, target))
     first = len(scanner.report.findings)
     try:
         with open_entry(entry) as stream:
-            scanner.scan_stream(stream, ScanTarget(entry.display, fs_path=entry.fs_path))
+            scanner.scan_stream(stream, target)
     except OSError as exc:
         scanner.report.errors.append(ScanError(entry.display, exc.strerror or str(exc)))
         return

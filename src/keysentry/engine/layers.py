@@ -29,6 +29,7 @@ from keysentry.containers import MEMBER_READERS, STREAM_DECODERS
 from keysentry.containers.limits import Budget, ContainerError, LimitReached, Limits
 from keysentry.containers.sniff import PeekedStream, peek, sniff
 from keysentry.decoders import documents
+from keysentry.engine.names import keys_in_name
 from keysentry.engine.window_scanner import PayloadHandler, WindowScanner
 from keysentry.engine.windows import Window, is_allowed_inline, position
 from keysentry.model.finding import Finding
@@ -124,6 +125,9 @@ class _Layers:
             for member in reader(stream, self.budget.limits, self.budget, skipped):
                 opened += 1
                 inner = target.member(member.name)
+                named = keys_in_name(self.scanner.config, member.name, inner)
+                report.findings.extend(named)
+                found.extend(_prefix(named, kind))
                 for warning in member.warnings:
                     report.stats["archive_member_names_unsafe"] += 1
                     report.notes.append(

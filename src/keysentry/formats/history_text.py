@@ -20,7 +20,7 @@ from keysentry.model.finding import (
     severity_rank,
     urgency,
 )
-from keysentry.model.key import REVOKE_URL
+from keysentry.model.key import REVOKE_URL, redact_text
 from keysentry.model.target import SourceKind
 from keysentry.model.text import escape_text
 
@@ -149,7 +149,7 @@ def render(report: Report, options: RenderOptions) -> str:
         out.extend(_key_entry(number, group, options))
         out.append("")
     for note in report.notes:
-        out.append(f"note: {escape_text(note)}")
+        out.append(f"note: {escape_text(redact_text(note))}")
     for error in report.errors:
         out.append(f"error: {escape_text(error.path)}: {escape_text(error.message)}")
     if report.errors:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from keysentry.model.key import fingerprint, redact
+from keysentry.model.key import fingerprint, redact, redact_text
 from keysentry.model.target import SourceKind
 from keysentry.model.verification import Verification
 
@@ -73,6 +73,9 @@ class HistoryPlacement:
     merge: bool = False  # introduced by a merge's own change
     tag: str | None = None  # the annotated tag whose message holds it
     unattributed: str | None = None  # why commits, paths and refs are not known
+
+    def __post_init__(self) -> None:  # a branch or tag may be named with a key
+        object.__setattr__(self, "refs", [redact_text(r) for r in self.refs])
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

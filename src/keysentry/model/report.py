@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keysentry.model.finding import Finding
+from keysentry.model.key import redact_text
 from keysentry.model.text import escape_text
 
 EXIT_CLEAN = 0
@@ -22,6 +23,10 @@ class ScanError:
 
     path: str
     message: str
+
+    def __post_init__(self) -> None:  # a path or git's message may hold a key
+        object.__setattr__(self, "path", redact_text(self.path))
+        object.__setattr__(self, "message", redact_text(self.message))
 
     def to_dict(self) -> dict[str, str]:
         return {"path": self.path, "message": self.message}
@@ -61,7 +66,7 @@ class Report:
     def problem_lines(self) -> list[str]:
         """What was not scanned (errors) and what was only partly (notes), printable."""
         lines = [f"{escape_text(e.path)}: {escape_text(e.message)}" for e in self.errors]
-        return lines + [f"note: {escape_text(note)}" for note in self.notes]
+        return lines + [f"note: {escape_text(redact_text(note))}" for note in self.notes]
 
     def stats_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(sorted(self.stats.items()))
