@@ -130,9 +130,19 @@ def _check_ci_values(values: dict[str, Any], where: str) -> None:
 
 def load_file(path: Path) -> Config:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    config = load_text(text, path)
+    config.root = path.parent
+    return config
+
+
+def load_text(text: str, path: Path | str) -> Config:
+    """A configuration file's text (read from disk, or from a commit), named path in messages."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     if path.name == "pyproject.toml":
@@ -143,9 +153,7 @@ def load_file(path: Path) -> Config:
         where = str(path)
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: must be a table")
-    config = parse(table, where)
-    config.root = path.parent
-    return config
+    return parse(table, where)
 
 
 def discover(start: Path) -> Path | None:

@@ -21,6 +21,8 @@ def as_dict(playbook: Playbook) -> dict[str, Any]:
             if not facts[name]:
                 del facts[name]
         facts["stage_text"] = plan.facts.stage_text
+        if not plan.facts.repositories:  # only keysentry org reports name repositories
+            del facts["repositories"], facts["spread"]
         keys.append(facts)
         for order, step in enumerate(plan.steps, start=1):
             checklist.append(

@@ -150,6 +150,26 @@ class SitePlacement:
         return cls(**{"url": "?", "status": 0, **values})
 
 
+@dataclass(frozen=True, order=True)
+class RepositoryRef:
+    """Which repository of an organisation audit (``keysentry org``) a finding came from."""
+
+    name: str  # the path or clone URL as the user gave it
+    remote: str | None = None  # the repository's remote URL (origin), when known
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "remote": self.remote}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RepositoryRef | None:
+        if isinstance(data, str):
+            return cls(data)
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            return None
+        remote = data.get("remote")
+        return cls(data["name"], remote if isinstance(remote, str) else None)
+
+
 @dataclass
 class Finding:
     """One key at one location. ``secret`` is never serialised unless asked for."""
@@ -180,6 +200,7 @@ class Finding:
     # derived from secret; kept as fields so that a report read back without keys has them
     fingerprint: str = ""
     redacted: str = ""
+    repository: RepositoryRef | None = None  # keysentry org: the repository it was found in
 
     def __post_init__(self) -> None:
         if self.secret:
@@ -225,6 +246,8 @@ class Finding:
             data.update(self.site.to_dict())
         if self.verification is not None:
             data["verification"] = dict(self.verification)
+        if self.repository is not None:
+            data["repository"] = self.repository.to_dict()
         if show_secret:
             data["secret"] = self.secret
         return data
@@ -234,7 +257,7 @@ class Finding:
         """A finding read back from a JSON report; ``secret`` is empty unless it was shown."""
         names = {f.name for f in fields(cls)} - {"history", "source", "secret", "exposure_evidence"}
         names -= {"site"}
-        names -= {"decoded_from"}
+        names -= {"decoded_from", "repository"}
         # what an older or hand-edited report may leave out
         values: dict[str, Any] = {
             "path": "?",
@@ -261,5 +284,6 @@ class Finding:
             site=SitePlacement.from_dict(data) if source is SourceKind.SITE else None,
             exposure_evidence=list(data.get("exposure_evidence") or []),
             decoded_from=list(data.get("decoded_from") or []),
+            repository=RepositoryRef.from_dict(data.get("repository")),
             **values,
         )
