@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,7 +82,7 @@ def _fast_import(repo: Path, number: int, key: str | None, placement: str, pushe
         commit(2, "settings", {"config/settings.py": f'DEEPSEEK_API_KEY = "{key}"\n'}, 1)
         commit(3, "move the key to the environment", {"config/settings.py": None}, 2)
     elif placement == "head":
-        commit(2, "client", {"web/app.js": f'const deepseekKey = "{key}";\n'}, 1)
+        commit(2, "client", {"public/app.js": f'const deepseekKey = "{key}";\n'}, 1)
     else:  # the commit message
         commit(2, f"deepseek key for staging: {key}", {"docs/usage.md": "Run it.\n"}, 1)
     if pushed:
@@ -283,6 +282,11 @@ def org_history_places(report_json: dict, location: str) -> set[tuple]:
     }
 
 
-def lines_of(path: Path) -> Iterator[str]:
-    if path.exists():
-        yield from path.read_text().splitlines()
+def check_against_history(organisation: Organisation, report_json: dict) -> None:
+    """Same keys per repository as history + tree scan, each history place once, grouped once."""
+    found = fingerprints_by_repository(report_json)
+    assert found == organisation.expected
+    for location, history_json in organisation.history_reports.items():
+        assert org_history_places(report_json, location) == history_places(history_json)
+    grouped = [k["fingerprint"] for k in report_json["keys"]]
+    assert sorted(grouped) == sorted(organisation.all_keys)  # each key once, across repos

@@ -18,13 +18,7 @@ from keysentry.audits.org_task import RepoSpec, TaskOptions, audit_repository_ta
 from keysentry.formats import FORMATS, RenderOptions
 from keysentry.model.key import fingerprint
 from keysentry.model.report import AUDITED, FAILED
-from org_support import (
-    build,
-    fingerprints_by_repository,
-    history_places,
-    org_history_places,
-    start_cluster,
-)
+from org_support import build, check_against_history, start_cluster
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +32,6 @@ def local_run(organisation):
     specs = org.read_repos_file(organisation.repos_file)
     report = org.audit_organisation(specs, TaskOptions(), ClusterSettings(workers=2))
     return json.loads(FORMATS["json"](report, RenderOptions(command="org"))), report
-
-
-def check_against_history(organisation, report_json):
-    """Same keys per repository as history + tree scan, each history place once, grouped once."""
-    found = fingerprints_by_repository(report_json)
-    assert found == organisation.expected
-    for location, history_json in organisation.history_reports.items():
-        assert org_history_places(report_json, location) == history_places(history_json)
-    grouped = [k["fingerprint"] for k in report_json["keys"]]
-    assert sorted(grouped) == sorted(organisation.all_keys)  # each key once, across repos
 
 
 def test_org_report_is_the_union_of_each_repositorys_history(organisation, local_run):
@@ -90,7 +74,7 @@ def test_each_repository_uses_its_own_config_and_its_working_tree(organisation, 
     everything = {f["fingerprint"] for f in report_json["findings"]}
     assert fingerprint(organisation.allowed_key) not in everything  # its own .keysentry.toml
     tree = [f for f in report_json["findings"] if f["source"] == "file"]
-    assert {"notes.txt", "web/app.js"} <= {f["path"] for f in tree}  # relative to the repo
+    assert {"notes.txt", "public/app.js"} <= {f["path"] for f in tree}  # relative to the repo
     assert fingerprint(organisation.untracked_key) in everything  # no commit holds it
 
 
