@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 
-from conftest import KEYSENTRY, SARIF_SCHEMA, commit_file, run_keysentry
+from conftest import KEYSENTRY, REPO_ROOT, SARIF_SCHEMA, commit_file, run_keysentry, tool
 from keysentry.audits.org import report_file_name
 from keysentry.model.report import FAILED, UNCHANGED
 from org_support import build, check_against_history, start_cluster
@@ -189,3 +191,48 @@ def test_resume_after_sigint_then_skip_unchanged(organisation, tmp_path):
     assert audited == {changed}  # only what changed since the state was written
     assert sum(r["status"] == UNCHANGED for r in report_json["repositories"]) == 47
     check_against_history(organisation, report_json)
+
+
+DOCS = REPO_ROOT / "docs" / "org.md"
+EXAMPLES = REPO_ROOT / "docs" / "examples"
+
+
+def _help_options(*command: str) -> set[str]:
+    done = subprocess.run(
+        [*command, "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    return set(re.findall(r"--[a-z][a-z-]+", done.stdout))
+
+
+def test_the_docs_show_the_examples_verbatim_and_use_real_options():
+    text = DOCS.read_text(encoding="utf-8")
+    for example in ("org-worker.Dockerfile", "org-daskcluster.yaml"):
+        assert (EXAMPLES / example).read_text(encoding="utf-8") in text
+    cluster = yaml.safe_load((EXAMPLES / "org-daskcluster.yaml").read_text(encoding="utf-8"))
+    assert cluster["kind"] == "DaskCluster"
+    assert cluster["spec"]["worker"]["spec"]["containers"][0]["args"][0] == "worker"
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Organisation audits: `keysentry org`", 1)[1].split("\n## ", 1)[0]
+    lines = [ln.strip() for ln in (text + section).splitlines()]
+    commands = {
+        ("keysentry", "org"): [*KEYSENTRY, "org"],
+        ("keysentry", "guide"): [*KEYSENTRY, "guide"],
+        ("dask", "ssh"): [tool("dask"), "ssh"],
+        ("dask", "scheduler"): [tool("dask"), "scheduler"],
+        ("dask", "worker"): [tool("dask"), "worker"],
+    }
+    checked = set()
+    for line in lines:
+        words = line.split()
+        if words and words[0].startswith("DASK_SCHEDULER_ADDRESS="):
+            words = words[1:]
+        name = tuple(words[:2])
+        if name in commands:
+            used = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", line))
+            assert used <= _help_options(*commands[name]), line
+            checked.add(name)
+    assert checked == set(commands)

@@ -16,7 +16,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from keysentry.audits.org_cluster import Cluster, ClusterSettings
@@ -167,6 +167,8 @@ def audit_organisation(
     """
     report = Report()
     timing = timing if timing is not None else Timing()
+    if state_path is not None:
+        options = replace(options, digests=True)
     state = StateFile(state_path, options.digest(), options.show_secrets) if state_path else None
     keys: set[str] = set()
     shown = Progress(progress, len(specs))

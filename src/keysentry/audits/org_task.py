@@ -31,7 +31,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from keysentry import __version__
@@ -72,6 +72,7 @@ class TaskOptions:
     show_secrets: bool = False  # full keys in the report (and the state file)
     keep_secrets: bool = False  # full keys back to the client (--show-secrets or --verify)
     timeout: float | None = None  # seconds per repository; None: no limit
+    digests: bool = False  # compute each repository's digest (for --state)
 
     def digest(self) -> str:
         """Changes whenever a stored result could differ (the state file keys on it)."""
@@ -251,7 +252,9 @@ def _audit_url(spec: RepoSpec, options: TaskOptions, known_digest: str | None) -
         done = _git(["clone", "--mirror", "--quiet", "--", spec.location, clone])
         if done.returncode != 0:
             return _failed(spec, f"clone failed: {_message(done)}")
-        result = _audit_path(spec, Path(clone), options, None, remote=spec.location)
+        result = _audit_path(
+            spec, Path(clone), replace(options, digests=False), None, remote=spec.location
+        )
         result.digest = digest
         _rename(result, clone, spec.location)
         return result
@@ -289,7 +292,7 @@ def _audit_path(
         origin = _git(["config", "--get", "remote.origin.url"], cwd=str(path))
         remote = origin.stdout.decode("utf-8", "replace").strip() or None
     ref = RepositoryRef(spec.location, remote)
-    digest = _local_digest(options, str(path), top)
+    digest = _local_digest(options, str(path), top) if options.digests else None
     if digest is not None and digest == known_digest:
         return RepoResult(spec, ref, digest, unchanged=True)
     report = Report()

@@ -17,34 +17,49 @@ EXIT_INTERRUPTED = 130  # what a shell reports for SIGINT
 @click.command()
 @click.argument("repos", nargs=-1, type=str)
 @click.option(
-    "--repos", "repos_files", multiple=True, metavar="FILE",
+    "--repos",
+    "repos_files",
+    multiple=True,
+    metavar="FILE",
     type=click.Path(dir_okay=False, path_type=Path),
     help="A file of repositories: one path or clone URL per line, # comments.",
 )
 @click.option(
-    "--discover", "discover_dirs", multiple=True, metavar="DIR",
+    "--discover",
+    "discover_dirs",
+    multiple=True,
+    metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     help="Audit every repository (bare or not) found under DIR.",
 )
 @click.option(
-    "--scheduler", metavar="tcp://HOST:PORT",
+    "--scheduler",
+    metavar="tcp://HOST:PORT",
     help="Run on this Dask scheduler (default: DASK_SCHEDULER_ADDRESS, else a LocalCluster).",
 )
 @click.option(
-    "--workers", type=click.IntRange(min=1),
+    "--workers",
+    type=click.IntRange(min=1),
     help="LocalCluster worker processes (default: one per core).",
 )
 @click.option(
-    "--memory-limit", default="auto", show_default=True, metavar="SIZE",
+    "--memory-limit",
+    default="auto",
+    show_default=True,
+    metavar="SIZE",
     help="LocalCluster memory limit per worker, e.g. 2GiB (Dask pauses, then restarts, a"
     " worker above it).",
 )
 @click.option(
-    "--timeout-per-repo", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+    "--timeout-per-repo",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
     help="Stop a repository's audit after this long and record it as failed.",
 )
 @click.option(
-    "--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Record finished repositories here; a re-run skips those whose refs did not change.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress display and no timing line.")
@@ -94,8 +109,12 @@ def org(
     timing = org_audit.Timing()
     try:
         report = org_audit.audit_organisation(
-            specs, task_options, settings, state_path=state_path,
-            progress=not quiet and sys.stderr.isatty(), timing=timing,
+            specs,
+            task_options,
+            settings,
+            state_path=state_path,
+            progress=not quiet and sys.stderr.isatty(),
+            timing=timing,
         )
     except (ClusterError, StateFileError) as exc:
         click.echo(f"keysentry: {exc}", err=True)
