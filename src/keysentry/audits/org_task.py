@@ -25,7 +25,6 @@ import select
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +38,7 @@ from keysentry import config as config_mod
 from keysentry.config import Config
 from keysentry.model.finding import Finding, RepositoryRef
 from keysentry.model.report import Report, ScanError
+from keysentry.sources.git import Git, GitError
 
 CLONE_DIR_PREFIX = "keysentry-org-"
 _CHUNK = 1 << 20
@@ -119,8 +119,7 @@ _WARM_MODULES = (
     "keysentry.audits.scan_files",
     "keysentry.decoders",
     "keysentry.decoders.documents",
-    "keysentry.containers.archives",
-    "keysentry.containers.tar",
+    "keysentry.containers",
     "keysentry.exposure",
 )
 
@@ -213,24 +212,11 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
 # --- the audit itself (in the child) ------------------------------------------------
 
 
-def _git(args: list[str], cwd: str | None = None) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
-    return subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        check=False,
-    )
+_NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}  # a worker has no terminal
 
 
-def _message(done: subprocess.CompletedProcess[bytes]) -> str:
-    lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-    text = next(
-        (ln for ln in reversed(lines) if ln.startswith("fatal:")), lines[-1] if lines else ""
-    )
-    return text.removeprefix("fatal: ").strip() or f"git exited with {done.returncode}"
+def _git(cwd: str | Path | None = None) -> Git:
+    return Git(cwd=cwd, env=_NO_PROMPT)
 
 
 def _audit(spec: RepoSpec, options: TaskOptions, known_digest: str | None) -> RepoResult:
@@ -240,18 +226,20 @@ def _audit(spec: RepoSpec, options: TaskOptions, known_digest: str | None) -> Re
 
 
 def _audit_url(spec: RepoSpec, options: TaskOptions, known_digest: str | None) -> RepoResult:
-    listed = _git(["ls-remote", "--symref", spec.location])
-    if listed.returncode != 0:
-        return _failed(spec, f"cannot reach the repository: {_message(listed)}")
-    digest = _digest(options, listed.stdout)
+    try:
+        listed = _git().run("ls-remote", "--symref", "--", spec.location)
+    except GitError as exc:
+        return _failed(spec, f"cannot reach the repository: {exc}")
+    digest = _digest(options, listed)
     if digest == known_digest:
         return RepoResult(spec, RepositoryRef(spec.location, spec.location), digest, unchanged=True)
     scratch = tempfile.mkdtemp(prefix=CLONE_DIR_PREFIX)
     try:
         clone = os.path.join(scratch, "repo.git")
-        done = _git(["clone", "--mirror", "--quiet", "--", spec.location, clone])
-        if done.returncode != 0:
-            return _failed(spec, f"clone failed: {_message(done)}")
+        try:
+            _git().run("clone", "--mirror", "--quiet", "--", spec.location, clone)
+        except GitError as exc:
+            return _failed(spec, f"clone failed: {exc}")
         result = _audit_path(
             spec, Path(clone), replace(options, digests=False), None, remote=spec.location
         )
@@ -278,19 +266,15 @@ def _audit_path(
     known_digest: str | None,
     remote: str | None,
 ) -> RepoResult:
-    if not path.is_dir():
-        return _failed(spec, "no such directory")
-    probe = _git(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], cwd=str(path))
-    if probe.returncode != 0:
-        return _failed(spec, f"not a git repository: {_message(probe)}")
-    bare = probe.stdout.split(b"\n", 1)[0].strip() == b"true"
-    top = None
-    if not bare:
-        shown = _git(["rev-parse", "--show-toplevel"], cwd=str(path))
-        top = os.fsdecode(shown.stdout.rstrip(b"\n")) if shown.returncode == 0 else None
+    git = _git(path)
+    try:
+        where = git.repository()
+    except GitError as exc:
+        return _failed(spec, str(exc))
+    top = str(where.work_tree) if where.work_tree is not None else None
     if remote is None:
-        origin = _git(["config", "--get", "remote.origin.url"], cwd=str(path))
-        remote = origin.stdout.decode("utf-8", "replace").strip() or None
+        origin = git.run("config", "--get", "remote.origin.url", check=False)
+        remote = origin.decode("utf-8", "replace").strip() or None
     ref = RepositoryRef(spec.location, remote)
     digest = _local_digest(options, str(path), top) if options.digests else None
     if digest is not None and digest == known_digest:
@@ -328,10 +312,10 @@ def _own_config(path: Path, top: str | None, report: Report) -> Config:
             found = config_mod.discover(Path(top))
             return config_mod.load_file(found) if found is not None else Config()
         for name in config_mod.CONFIG_FILES:
-            shown = _git(["cat-file", "blob", f"HEAD:{name}"], cwd=str(path))
-            if shown.returncode != 0:
+            try:
+                text = _git(path).run("cat-file", "blob", f"HEAD:{name}").decode("utf-8", "replace")
+            except GitError:
                 continue
-            text = shown.stdout.decode("utf-8", "replace")
             if name == "pyproject.toml" and "[tool.keysentry" not in text:
                 continue
             return config_mod.load_text(text, f"HEAD:{name}")
@@ -351,14 +335,13 @@ def _digest(options: TaskOptions, *parts: bytes) -> str:
 
 def _local_digest(options: TaskOptions, path: str, top: str | None) -> str | None:
     """Refs, HEAD and (with a work tree) its status: what a re-run compares."""
-    refs = _git(["for-each-ref", "--format=%(objectname) %(refname)"], cwd=path)
-    head = _git(["rev-parse", "--verify", "-q", "HEAD"], cwd=path)
-    if refs.returncode != 0:
+    try:
+        parts = [
+            _git(path).run("for-each-ref", "--format=%(objectname) %(refname)"),
+            _git(path).run("rev-parse", "--verify", "-q", "HEAD", check=False),
+        ]
+        if top is not None:
+            parts.append(_git(top).run("status", "--porcelain=v1", "-z", "--untracked-files=all"))
+    except GitError:
         return None
-    parts = [refs.stdout, head.stdout]
-    if top is not None:
-        status = _git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], cwd=top)
-        if status.returncode != 0:
-            return None
-        parts.append(status.stdout)
     return _digest(options, *parts)
