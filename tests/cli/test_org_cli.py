@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
 import signal
 import subprocess
@@ -111,6 +112,34 @@ def test_scheduler_from_the_environment_and_incomplete_exit(organisation, cluste
     assert report_json["repositories"][0]["worker"].rsplit(":", 1)[1] in {
         str(w.pid) for w in cluster.workers
     }
+
+
+def test_progress_on_a_terminal_counts_repositories_and_keys(organisation, cluster):
+    """stderr on a pseudo-terminal: the progress line, then the timing line."""
+    holders = [n for n, fps in organisation.expected.items() if fps and n.startswith("/")][:3]
+    keys = len(set().union(*(organisation.expected[n] for n in holders)))
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [*KEYSENTRY, "org", *holders, "--format", "json"],
+        stdout=subprocess.PIPE, stderr=terminal, text=True,
+        env={**os.environ, "NO_COLOR": "1", "DASK_SCHEDULER_ADDRESS": cluster.address},
+    )  # fmt: skip
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the process is gone
+            break
+        if not chunk:
+            break
+        shown += chunk
+    proc.communicate(timeout=60)
+    os.close(controller)
+    text = shown.decode()
+    assert f"keysentry: repositories 3/3  keys {keys}  failed 0" in text
+    assert "keysentry: 3 repositories on 2 worker(s): cluster ready in" in text
+    assert proc.returncode == 1
 
 
 def test_usage_errors_are_clear():

@@ -190,9 +190,9 @@ def audit_organisation(
                     on_result(result)
                 keys.update(f.fingerprint for f in result.findings)
                 timing.task_seconds += result.seconds
-                shown.update(
-                    len(report.repositories), len(keys), report.stats["repositories_failed"]
-                )
+                done = len(report.repositories)
+                failed = report.stats["repositories_failed"]
+                shown.show(progress_line(done, len(specs), len(keys), failed), done == len(specs))
             timing.wall_seconds = time.monotonic() - started
             timing.workers = cluster.workers
     finally:
