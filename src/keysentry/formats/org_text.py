@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from keysentry.formats.history_text import _place as history_place
+from keysentry.formats import history_text
 from keysentry.guide.leaked_keys import LeakedKey, count, group, is_history, spread
 from keysentry.model.report import FAILED, UNCHANGED, RepositoryOutcome
 from keysentry.model.text import escape_text
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 def place(finding: Finding) -> str:
     """Where in its repository: a commit's blob or message, or the working tree."""
-    if is_history(finding) or finding.source.is_history:
-        return history_place(finding)
+    if is_history(finding):
+        return history_text.place(finding)
     return f"{escape_text(finding.path)}:{finding.line}:{finding.column}  (working tree)"
 
 
