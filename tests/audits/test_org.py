@@ -16,6 +16,8 @@ from keysentry.audits import org
 from keysentry.audits.org_cluster import ClusterSettings
 from keysentry.audits.org_task import RepoSpec, TaskOptions, audit_repository_task
 from keysentry.formats import FORMATS, RenderOptions
+from keysentry.guide.leaked_keys import ReportFileError, load_report_file
+from keysentry.model.finding import Finding, RepositoryRef
 from keysentry.model.key import fingerprint
 from keysentry.model.report import AUDITED, FAILED
 from org_support import build, check_against_history, start_cluster
@@ -158,3 +160,20 @@ def test_a_killed_worker_loses_and_duplicates_nothing(organisation, local_run, t
     report_json = json.loads(FORMATS["json"](report, RenderOptions(command="org")))
     assert report_json["findings"] == local_run[0]["findings"]
     check_against_history(organisation, report_json)
+
+
+def test_a_saved_org_report_reads_back_its_repositories(tmp_path):
+    found = Finding(
+        secret=new_key(), path="app.py", line=1, column=5, provider="deepseek",
+        confidence="high", provider_evidence="", snippet="",
+        repository=RepositoryRef("/srv/web", "git@example.com:org/web.git"),
+    )  # fmt: skip
+    saved = tmp_path / "org.json"
+    saved.write_text(json.dumps({"command": "org", "findings": [found.to_dict()]}))
+    (back,), _, command = load_report_file(saved)
+    assert back.repository == found.repository and command == "org"
+    plain = {k: v for k, v in found.to_dict().items() if k != "repository"}
+    assert "repository" not in Finding.from_dict(plain).to_dict()  # other reports unchanged
+    saved.write_text(json.dumps({"findings": [{**found.to_dict(), "repository": {"name": 7}}]}))
+    with pytest.raises(ReportFileError, match="finding 0 is malformed"):
+        load_report_file(saved)

@@ -162,12 +162,13 @@ class RepositoryRef:
 
     @classmethod
     def from_dict(cls, data: Any) -> RepositoryRef | None:
-        if isinstance(data, str):
-            return cls(data)
-        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        """None when absent; ValueError (like every field) when it is not one."""
+        if data is None:
             return None
-        remote = data.get("remote")
-        return cls(data["name"], remote if isinstance(remote, str) else None)
+        _check("repository", data, "{}?")
+        _check("repository.name", data.get("name"), "str")
+        _check("repository.remote", data.get("remote"), "str?")
+        return cls(data["name"], data.get("remote"))
 
 
 @dataclass
