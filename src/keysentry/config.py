@@ -154,11 +154,21 @@ def load_file(path: Path) -> Config:
     from keysentry.small_file import CONFIG_LIMIT, RefusedFile, read_small_file
 
     try:
-        data = tomllib.loads(read_small_file(path, CONFIG_LIMIT).decode("utf-8"))
+        text = read_small_file(path, CONFIG_LIMIT).decode("utf-8")
     except RefusedFile as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    config = load_text(text, path)
+    config.root = path.parent
+    return config
+
+
+def load_text(text: str, path: Path | str) -> Config:
+    """A configuration file's text (read from disk, or from a commit), named path in messages."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     if path.name == "pyproject.toml":
@@ -169,9 +179,7 @@ def load_file(path: Path) -> Config:
         where = str(path)
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: must be a table")
-    config = parse(table, where)
-    config.root = path.parent
-    return config
+    return parse(table, where)
 
 
 def discover(start: Path) -> Path | None:

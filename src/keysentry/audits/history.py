@@ -59,6 +59,7 @@ def audit(
     since: str | None = None,
     rev_range: str | None = None,
     progress: bool = False,
+    streams: int | None = None,
 ) -> Report:
     """Audit a repository's whole history (or one range of it) for keys.
 
@@ -68,6 +69,7 @@ def audit(
     since: audit only what ``SINCE..HEAD`` introduced.
     rev_range: audit only what ``BASE..HEAD`` (any rev-list range) introduced.
     progress: draw a progress line on stderr (callers pass True only for a terminal).
+    streams: object streams scanned in parallel (default: one per core, at most 4).
 
     Each finding's ``source`` is ``blob``, ``commit-message`` or ``tag-message`` and its
     ``history`` (a HistoryPlacement) says where it sits: the first commit that
@@ -90,7 +92,7 @@ def audit(
     except HistoryError as exc:
         report.errors.append(ScanError(where, str(exc)))
         return report
-    _HistoryAudit(repository, config, report, where, revisions, progress).run()
+    _HistoryAudit(repository, config, report, where, revisions, progress, streams).run()
     return report
 
 
@@ -103,8 +105,10 @@ class _HistoryAudit:
         where: str,
         revisions: list[str] | None,
         progress: bool,
+        streams: int | None = None,
     ) -> None:
         self.repo = repo
+        self.streams = streams
         self.config = config
         self.report = report
         self.where = where
@@ -153,7 +157,8 @@ class _HistoryAudit:
     # --- phase 1: every object once --------------------------------------------------
 
     def _scan(self) -> None:
-        streams = 1 if self.revisions is not None else max(1, min(os.cpu_count() or 1, 4))
+        streams = self.streams or max(1, min(os.cpu_count() or 1, 4))
+        streams = 1 if self.revisions is not None else streams
         with self.repo.objects(self.revisions, streams) as batch:
             listed = batch.listed
             shown = Progress(self.progress, len(listed) if listed is not None else 0)

@@ -21,6 +21,8 @@ from keysentry.model.text import escape_text
 
 # formats that can hold the full key (with --show-secrets); their files are private
 SECRET_CAPABLE = frozenset({"text", "json"})
+# keysentry org: FORMAT=DIR writes one report per repository into DIR
+PER_REPOSITORY = {"sarif-dir": "sarif"}
 DEFAULT_FAIL_ON = "any"
 
 
@@ -36,14 +38,19 @@ class ReportTarget:
     path: Path
 
 
-def parse_target(spec: str) -> ReportTarget:
-    """``sarif=keysentry.sarif`` -> ReportTarget; ValueError says what is wrong."""
+def parse_target(spec: str, per_repository: bool = False) -> ReportTarget:
+    """``sarif=keysentry.sarif`` -> ReportTarget; ValueError says what is wrong.
+
+    per_repository: also accept ``sarif-dir=DIR`` (``keysentry org`` only).
+    """
     name, sep, path = spec.partition("=")
     name = name.strip()
     if not sep or not path:
         raise ValueError(f"expected FORMAT=PATH, got {spec!r}")
+    if per_repository and name in PER_REPOSITORY:
+        return ReportTarget(name, Path(path))
     if name not in FORMATS:
-        choices = ", ".join(sorted(FORMATS))
+        choices = ", ".join(sorted([*FORMATS, *(PER_REPOSITORY if per_repository else ())]))
         raise ValueError(f"unknown format {name!r} in {spec!r} (formats: {choices})")
     return ReportTarget(name, Path(path))
 
@@ -110,6 +117,9 @@ def write_targets(
     """Write every extra report; the messages of those that could not be written."""
     problems = []
     for target in targets:
+        if target.format in PER_REPOSITORY:
+            problems += _write_per_repository(report, target, options)
+            continue
         text = FORMATS[target.format](report, options)
         problems += _write_report(target, text, options, f"the {target.format} report", force)
     return problems
@@ -124,6 +134,22 @@ def _write_report(
         write_file(target.path, text, private=private, force=force)
     except OSError as exc:
         return [f"cannot write {what} to {target.path}: {exc.strerror or exc}"]
+    return []
+
+
+def _write_per_repository(
+    report: Report, target: ReportTarget, options: RenderOptions
+) -> list[str]:
+    """``sarif-dir=DIR``: one report per repository of an org audit, named for it."""
+    from keysentry.audits.org import per_repository
+
+    render = FORMATS[PER_REPOSITORY[target.format]]
+    try:
+        target.path.mkdir(parents=True, exist_ok=True)
+        for name, part in per_repository(report, PER_REPOSITORY[target.format]):
+            write_file(target.path / name, render(part, options), private=False)
+    except OSError as exc:
+        return [f"cannot write the {target.format} reports to {target.path}: {exc.strerror or exc}"]
     return []
 
 

@@ -93,8 +93,9 @@ def _parse_report_targets(
 ) -> tuple[Any, ...]:
     from keysentry.audits.publish import parse_target
 
+    per_repository = ctx.command.name == "org"  # sarif-dir=DIR: one SARIF per repository
     try:
-        return tuple(parse_target(v) for v in values)
+        return tuple(parse_target(v, per_repository) for v in values)
     except ValueError as exc:
         raise click.BadParameter(str(exc), ctx, param) from exc
 

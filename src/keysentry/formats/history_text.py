@@ -48,7 +48,8 @@ def _key_rank(findings: list[Finding]) -> tuple[Urgency, int, str]:
     return (urgency(findings), in_head, findings[0].fingerprint)
 
 
-def _place(finding: Finding) -> str:
+def place(finding: Finding) -> str:
+    """Where in history: a commit's blob or message, with its flags (org_text shares it)."""
     placed = _placed(finding)
     commit = placed.commit
     if finding.source.is_message:
@@ -106,7 +107,7 @@ def _key_entry(number: int, findings: list[Finding], options: RenderOptions) -> 
         )
     lines.append(f"    where it lives ({len(findings)} place(s)):")
     for finding in sorted(findings, key=lambda f: (_placed(f).date or "", f.path, f.line)):
-        lines.append(f"      {_place(finding)}")
+        lines.append(f"      {place(finding)}")
         if not finding.source.is_message:
             lines.append(f"        {paint(escape_text(finding.snippet), dim=True)}")
     refs = sorted(

@@ -53,6 +53,10 @@ def _row(finding: Finding) -> str:
 
 
 def render(report: Report, options: RenderOptions) -> str:
+    if options.command == "org":
+        from keysentry.formats import org_markdown
+
+        return org_markdown.render(report, options)
     keys = len({f.fingerprint for f in report.findings})
     stats = report.stats
     scanned = [

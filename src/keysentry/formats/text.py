@@ -63,6 +63,10 @@ def render(report: Report, options: RenderOptions) -> str:
         from keysentry.formats import site_text
 
         return site_text.render(report, options)
+    if options.command == "org":
+        from keysentry.formats import org_text
+
+        return org_text.render(report, options)
     wrap = Wrapper(terminal_width(), options.color)
     out: list[str] = []
     rank: dict[str, tuple[Urgency, str, int, int]] = {}

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from keysentry.engine.attribution import DASHSCOPE, DEEPSEEK, UNKNOWN
-from keysentry.model.finding import NOT_PLACED, Finding, HistoryPlacement, Urgency, urgency
+from keysentry.model.finding import (
+    NOT_PLACED,
+    Finding,
+    HistoryPlacement,
+    RepositoryRef,
+    Urgency,
+    urgency,
+)
 from keysentry.model.key import fingerprint
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import MEMBER_SEPARATOR, SourceKind
@@ -60,8 +67,16 @@ def archive_of(path: str) -> str | None:
 
 
 def where(finding: Finding) -> str:
-    """``path:line:column``, printable."""
-    return f"{escape_text(finding.path)}:{finding.line}:{finding.column}"
+    """``path:line:column`` (``repository: path:line:column`` in an org audit), printable."""
+    place = f"{escape_text(finding.path)}:{finding.line}:{finding.column}"
+    if finding.repository is not None:
+        return f"{escape_text(finding.repository.name)}: {place}"
+    return place
+
+
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    """``1 key``, ``4 repositories``."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def placed(finding: Finding) -> HistoryPlacement:
@@ -185,6 +200,27 @@ class LeakedKey:
         return bool(self.site_findings)
 
     @property
+    def repositories(self) -> list[RepositoryRef]:
+        """The repositories holding it (``keysentry org``), in name order."""
+        return sorted({f.repository for f in self.findings if f.repository is not None})
+
+    @property
+    def client_repositories(self) -> list[RepositoryRef]:
+        return sorted({f.repository for f in self.client_findings if f.repository is not None})
+
+    @property
+    def pushed_repositories(self) -> list[RepositoryRef]:
+        return sorted(
+            {f.repository for f in self.history if f.repository and placed(f).pushed}
+        )
+
+    def spread(self) -> str:
+        """``in 4 repositories, client-side in 1, pushed in 3``."""
+        return spread(
+            len(self.repositories), len(self.client_repositories), len(self.pushed_repositories)
+        )
+
+    @property
     def is_live(self) -> bool:
         return self.verification is not None and self.verification.is_live
 
@@ -194,6 +230,12 @@ class LeakedKey:
         return (0 if self.is_live else 1, urgency(self.findings), self.fingerprint)
 
 
+def spread(repositories: int, client: int, pushed: int) -> str:
+    """Where keys were found, most urgent exposure named (org summaries and the guide)."""
+    text = f"in {count(repositories, 'repository', 'repositories')}"
+    return text + f", client-side in {client}, pushed in {pushed}"
+
+
 def group(findings: Iterable[Finding]) -> list[LeakedKey]:
     """One LeakedKey per fingerprint, most urgent first; identical sightings merged."""
     keys: dict[str, LeakedKey] = {}
@@ -201,7 +243,7 @@ def group(findings: Iterable[Finding]) -> list[LeakedKey]:
     for finding in findings:
         fp = finding.fingerprint
         place = (fp, finding.path, finding.line, finding.column, finding.source,
-                 placed(finding).commit)
+                 placed(finding).commit, finding.repository)
         if place in seen:
             continue
         seen.add(place)
@@ -238,7 +280,7 @@ def from_report_file(path: Path) -> GuideInput:
     findings, errors, command = load_report_file(path)
     keys = group(findings)
     notes = []
-    if keys and not any(k.committed for k in keys) and command not in ("history", "guide"):
+    if keys and not any(k.committed for k in keys) and command not in ("history", "guide", "org"):
         notes.append(
             f"This report comes from `keysentry {command}`, which does not read git history:"
             " run `keysentry guide` in the repository to learn whether the keys were committed."

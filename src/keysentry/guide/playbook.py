@@ -23,7 +23,7 @@ from keysentry.guide.leaked_keys import (
 )
 from keysentry.guide.origins import build_output, fix_places
 from keysentry.guide.verify import describe
-from keysentry.model.finding import Finding
+from keysentry.model.finding import Finding, RepositoryRef
 from keysentry.model.key import REVOKE_URL, USAGE_URL
 from keysentry.model.report import EXIT_CLEAN, EXIT_FOUND, EXIT_INCOMPLETE, ScanError
 from keysentry.model.stage import (
@@ -88,6 +88,8 @@ class KeyFacts:
     hidden_in_history: list[str]  # history paths a literal replace may not reach
     site_urls: list[str] = field(default_factory=list)  # deployed URLs that serve it
     original_sources: list[str] = field(default_factory=list)  # what the site's maps name
+    repositories: list[str] = field(default_factory=list)  # keysentry org: every one to fix
+    spread: str | None = None  # keysentry org: "in 4 repositories, client-side in 1, ..."
     stage: str = NEVER_COMMITTED  # NEVER_COMMITTED, COMMITTED or PUBLIC
     local_objects: bool = False  # staged, or a dangling blob outside any commit
     sources: list[str] = field(default_factory=list)  # where to fix it, best evidence first
@@ -213,7 +215,16 @@ def facts(
         local_objects=key.local_objects,
         sources=[p.describe() for p in fix_places(key, definitions or {})],
         build_output=build_output(key),
+        repositories=[_repository_label(r) for r in key.repositories],
+        spread=key.spread() if key.repositories else None,
     )
+
+
+def _repository_label(repository: RepositoryRef) -> str:
+    label = escape_text(repository.name)
+    if repository.remote and repository.remote != repository.name:
+        label += f" ({escape_text(repository.remote)})"
+    return label
 
 
 def _revoke(f: KeyFacts) -> Step:
@@ -283,6 +294,9 @@ def _replace(f: KeyFacts) -> Step:
 
 def _edit(f: KeyFacts) -> Step:
     details: list[str] = []
+    if f.repositories:
+        details.append(f"Fix every repository that holds it ({f.spread}):")
+        details += [f"  {r}" for r in f.repositories]
     built = set(f.build_output)
     sources = [p for p in f.files if p.rsplit(":", 2)[0] not in built]
     if f.sources:
@@ -350,6 +364,12 @@ def _purge(f: KeyFacts, plan: PurgePlan) -> Step:
             " from history (commands under 'Purging history'):"
         )
         details += [f"  {p}" for p in f.hidden_in_history]
+    if len(f.repositories) > 1:
+        details.append(
+            f"The key is {f.spread}: purge each of these repositories (the same purge file"
+            " serves every one):"
+        )
+        details += [f"  {r}" for r in f.repositories]
     if plan.written:
         details.append(f"It is in the purge file {plan.file}; run the commands below.")
     else:

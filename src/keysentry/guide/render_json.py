@@ -23,6 +23,8 @@ def as_dict(playbook: Playbook) -> dict[str, Any]:
         facts["stage_text"] = plan.facts.stage_text
         if plan.facts.verification is not None:
             facts["verification"] = plan.facts.verification.to_dict()
+        if not plan.facts.repositories:  # only keysentry org reports name repositories
+            del facts["repositories"], facts["spread"]
         keys.append(facts)
         for order, step in enumerate(plan.steps, start=1):
             checklist.append(

@@ -40,6 +40,9 @@ def summary_lines(f: KeyFacts) -> list[tuple[str, str | list[str]]]:
     ]
     if f.sources:
         rows.append(("fix in", f.sources))
+    if f.repositories:
+        rows.append(("repositories to fix", f.repositories))
+        rows.append(("spread", f.spread or ""))
     if f.files:
         rows.append(("files", f.files))
     if f.staged:

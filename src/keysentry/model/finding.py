@@ -157,6 +157,27 @@ class SitePlacement:
         return cls(**{"url": "?", "status": 0, **values})
 
 
+@dataclass(frozen=True, order=True)
+class RepositoryRef:
+    """Which repository of an organisation audit (``keysentry org``) a finding came from."""
+
+    name: str  # the path or clone URL as the user gave it
+    remote: str | None = None  # the repository's remote URL (origin), when known
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "remote": self.remote}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RepositoryRef | None:
+        """None when absent; ValueError (like every field) when it is not one."""
+        if data is None:
+            return None
+        _check("repository", data, "{}?")
+        _check("repository.name", data.get("name"), "str")
+        _check("repository.remote", data.get("remote"), "str?")
+        return cls(data["name"], data.get("remote"))
+
+
 @dataclass
 class Finding:
     """One key at one location. ``secret`` is never serialised unless asked for."""
@@ -187,6 +208,7 @@ class Finding:
     # derived from secret; kept as fields so that a report read back without keys has them
     fingerprint: str = ""
     redacted: str = ""
+    repository: RepositoryRef | None = None  # keysentry org: the repository it was found in
 
     def __post_init__(self) -> None:
         if self.secret:
@@ -232,6 +254,8 @@ class Finding:
             data.update(self.site.to_dict())
         if self.verification is not None:
             data["verification"] = self.verification.to_dict()
+        if self.repository is not None:
+            data["repository"] = self.repository.to_dict()
         if show_secret:
             data["secret"] = self.secret
         return data
@@ -241,7 +265,7 @@ class Finding:
         """A finding read back from a JSON report; ``secret`` is empty unless it was shown."""
         names = {f.name for f in fields(cls)} - {"history", "source", "secret", "exposure_evidence"}
         names -= {"site"}
-        names -= {"decoded_from", "verification"}
+        names -= {"decoded_from", "verification", "repository"}
         # what an older or hand-edited report may leave out
         values: dict[str, Any] = {
             "path": "?",
@@ -269,5 +293,6 @@ class Finding:
             exposure_evidence=list(data.get("exposure_evidence") or []),
             decoded_from=list(data.get("decoded_from") or []),
             verification=Verification.from_dict(data.get("verification")),
+            repository=RepositoryRef.from_dict(data.get("repository")),
             **values,
         )

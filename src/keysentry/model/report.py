@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from keysentry.model.finding import Finding
+from keysentry.model.finding import Finding, RepositoryRef
 from keysentry.model.key import redact_text
 from keysentry.model.text import escape_text
 
@@ -32,6 +32,36 @@ class ScanError:
         return {"path": self.path, "message": self.message}
 
 
+# what became of a repository in an organisation audit (keysentry org)
+AUDITED = "audited"
+UNCHANGED = "unchanged"  # its refs matched the state file: its stored result is reused
+FAILED = "failed"  # it could not be audited, or only in part (errors say why)
+
+
+@dataclass(frozen=True)
+class RepositoryOutcome:
+    """One repository of ``keysentry org``: what it held and how its audit went."""
+
+    repository: RepositoryRef
+    status: str  # AUDITED, UNCHANGED or FAILED
+    findings: int
+    keys: int
+    errors: tuple[ScanError, ...] = ()
+    seconds: float = 0.0  # time its task spent on the worker
+    worker: str = ""  # host:pid of the worker that ran it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.repository.to_dict(),
+            "status": self.status,
+            "findings": self.findings,
+            "keys": self.keys,
+            "errors": [e.to_dict() for e in self.errors],
+            "seconds": round(self.seconds, 3),
+            "worker": self.worker,
+        }
+
+
 @dataclass
 class Report:
     findings: list[Finding] = field(default_factory=list)
@@ -39,6 +69,7 @@ class Report:
     stats: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     interrupted: str | None = None  # the signal that stopped the scan (audits/interrupt.py)
+    repositories: list[RepositoryOutcome] = field(default_factory=list)  # keysentry org only
 
     @property
     def complete(self) -> bool:
