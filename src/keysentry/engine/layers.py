@@ -26,8 +26,16 @@ from typing import BinaryIO
 from keysentry import decoders
 from keysentry.config import Config
 from keysentry.containers import MEMBER_READERS, STREAM_DECODERS
-from keysentry.containers.limits import Budget, ContainerError, LimitReached, Limits
+from keysentry.containers.limits import (
+    Budget,
+    ContainerError,
+    LimitedStream,
+    LimitReached,
+    Limits,
+    RatioExceeded,
+)
 from keysentry.containers.sniff import PeekedStream, peek, sniff
+from keysentry.containers.tar import tar_members
 from keysentry.decoders import documents
 from keysentry.engine.window_scanner import PayloadHandler, WindowScanner
 from keysentry.engine.windows import Window, is_allowed_inline, position
@@ -78,6 +86,7 @@ class _Layers:
         target: ScanTarget,
         depth: int,
         named: bool = True,  # False for what a gzip or brotli layer decoded: its name is the file's
+        outer: LimitedStream | None = None,  # the decompressed stream this one is
     ) -> list[Finding]:
         path = target.path
         head, stream = peek(stream, FIRST_READ)
@@ -98,9 +107,9 @@ class _Layers:
         stats = self.scanner.report.stats
         stats[f"containers_{kind}"] += 1
         if kind not in STREAM_DECODERS:
-            return self.members(kind, stream, target, depth + 1)
+            return self.members(kind, stream, target, depth + 1, outer)
         with STREAM_DECODERS[kind](stream, self.budget) as inner:
-            found = _prefix(self.layer(inner, target, depth + 1, named=False), kind)
+            found = _prefix(self.layer(inner, target, depth + 1, False, inner), kind)
         stats["bytes_decompressed"] += inner.produced
         if inner.problem is not None:
             self.error(path, f"{kind}: {inner.problem}")
@@ -110,7 +119,12 @@ class _Layers:
         return found
 
     def members(
-        self, kind: str, stream: BinaryIO, target: ScanTarget, depth: int
+        self,
+        kind: str,
+        stream: BinaryIO,
+        target: ScanTarget,
+        depth: int,
+        outer: LimitedStream | None = None,
     ) -> list[Finding]:
         report = self.scanner.report
         found: list[Finding] = []
@@ -121,6 +135,9 @@ class _Layers:
 
         try:
             reader = MEMBER_READERS[kind]
+            if kind == "tar" and outer is not None:  # a .tgz: each member's ratio is its own
+                outer.check_ratio = False
+                reader = functools.partial(tar_members, compressed=outer.consumed)
             for member in reader(stream, self.budget.limits, self.budget, skipped):
                 opened += 1
                 inner = target.member(member.name)
@@ -132,8 +149,14 @@ class _Layers:
                     )
                 found.extend(_prefix(self.layer(member.stream, inner, depth), kind))
                 report.stats["archive_members_scanned"] += 1
+                if isinstance(member.stream, LimitedStream):
+                    report.stats["archive_member_bytes"] += member.stream.produced
                 problem = getattr(member.stream, "problem", None)
-                # past a limit, or inside a tar (read front to back), the rest is not scanned
+                if isinstance(problem, RatioExceeded):  # only this member stops
+                    report.stats["archive_members_over_ratio"] += 1
+                    self.error(inner.path, f"{problem} (this member only; the next are scanned)")
+                    continue
+                # past the budget, or inside a broken tar (read front to back), the rest is not
                 if isinstance(problem, LimitReached) or (problem and kind == "tar"):
                     self.error(
                         inner.path, f"{problem}; later members of the {kind} were not scanned"
