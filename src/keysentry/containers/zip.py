@@ -8,10 +8,12 @@ found from the central directory and local headers before anything is inflated.
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from keysentry.containers.compressed import zstd_stream
 from keysentry.containers.limits import Budget, ContainerError, LimitedStream, Limits
 from keysentry.containers.members import Member, name_warnings, seekable
 
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     import zipfile
 
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... name length, extra length
+ZSTD_METHOD = 93  # APPNOTE 6.3.7; deflate, bzip2 (12) and lzma (14) zipfile reads itself
 
 
 def overlapping(archive: zipfile.ZipFile, source: BinaryIO) -> list[tuple[zipfile.ZipInfo, str]]:
@@ -40,6 +43,24 @@ def overlapping(archive: zipfile.ZipFile, source: BinaryIO) -> list[tuple[zipfil
         data_end += info.compress_size
         owner = info.filename
     return shared
+
+
+def _zipfile_has_zstd() -> bool:
+    import zipfile
+
+    return hasattr(zipfile, "ZIP_ZSTANDARD")  # Python 3.14
+
+
+def _raw_data(source: BinaryIO, info: zipfile.ZipInfo, limits: Limits) -> BinaryIO:
+    """A member's compressed bytes, for a method zipfile cannot read (zstd before 3.14)."""
+    source.seek(info.header_offset)
+    signature, name_len, extra_len = _LOCAL_HEADER.unpack(source.read(_LOCAL_HEADER.size))
+    if signature != b"PK\x03\x04":
+        raise ContainerError("no local header where the directory says")
+    source.seek(info.header_offset + _LOCAL_HEADER.size + name_len + extra_len)
+    if info.compress_size > limits.max_in_memory:
+        raise ContainerError(f"compressed member over {limits.max_in_memory >> 20} MiB")
+    return io.BytesIO(source.read(info.compress_size))
 
 
 def zip_members(
@@ -68,6 +89,16 @@ def zip_members(
                 continue
             if info.flag_bits & 0x1:
                 skipped(info.filename, "encrypted zip member: not scanned")
+                continue
+            if info.compress_type == ZSTD_METHOD and not _zipfile_has_zstd():
+                try:
+                    raw = _raw_data(source, info, limits)
+                except (ContainerError, struct.error, OSError) as exc:
+                    skipped(info.filename, f"cannot be read ({exc}): not scanned")
+                    continue
+                stream = zstd_stream(raw, budget)
+                yield Member(info.filename, stream, name_warnings(info.filename))
+                stream.close()
                 continue
             try:
                 opened = archive.open(info)
