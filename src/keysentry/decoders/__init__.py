@@ -141,10 +141,12 @@ def find_encoded(
     stop: int | None = None,
     max_payload: int = 64 << 20,
     max_nesting: int = MAX_NESTING,
+    base: int = 0,
 ) -> Encoded:
     """Encoded keys whose encoding begins in data[start:stop], and payloads to scan whole.
 
-    ``stop == len(data)`` means data ends where the stream ends (the last window).
+    ``stop == len(data)`` means data ends where the stream ends (the last window); ``base``
+    is where data[0] sits in the stream (UTF-16 alignment).
     """
     stop = len(data) if stop is None else stop
     result = Encoded()
@@ -170,7 +172,7 @@ def find_encoded(
             result.over_budget += 1
             continue
         decodes_left -= 1
-        for key in _decode(data, at, end, kind, back, max_nesting):
+        for key in _decode(data, at, end, kind, back, max_nesting, base):
             last = result.keys[-1] if result.keys else None
             if last is None or (key.start, key.key) != (last.start, last.key):
                 result.keys.append(key)  # a hit a slice's edge showed twice
@@ -199,7 +201,7 @@ def _may_hold_key(data: bytes, at: int, kind: str, back: int, max_nesting: int) 
 
 
 def _decode(
-    data: bytes, at: int, end: int, kind: str, back: int, max_nesting: int
+    data: bytes, at: int, end: int, kind: str, back: int, max_nesting: int, base: int
 ) -> list[DecodedKey]:
     if kind == _B64:
         found = base64_runs.decode_key_at(data, at, end, back)
@@ -208,7 +210,7 @@ def _decode(
     elif kind == "hex":
         found = hex_text.decode_key_at(data, at)
     elif kind == "utf-16":
-        found = utf16.decode_key_at(data, at)
+        found = utf16.decode_key_at(data, at, base)
     else:
         found = escapes.decode_key_at(data, at, kind)
     return [] if found is None else [DecodedKey(*found)]

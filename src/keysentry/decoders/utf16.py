@@ -13,14 +13,19 @@ LITTLE = re.compile(rb"s\0k\0-\0(?:[0-9a-f]\0){32}")
 BIG = re.compile(rb"\0s\0k\0-(?:\0[0-9a-f]){32}")
 
 
-def decode_key_at(data: bytes, at: int) -> tuple[int, int, str, tuple[str, ...], str] | None:
+def decode_key_at(
+    data: bytes, at: int, base: int = 0
+) -> tuple[int, int, str, tuple[str, ...], str] | None:
     """The key whose UTF-16 ``s`` unit starts at data[at] (little endian: at is the ``s``
-    byte; big endian: the NUL before it)."""
-    for pattern, start, codec, chain in (
-        (BIG, at, "utf-16-be", "utf-16be"),
-        (LITTLE, at + 1, "utf-16-le", "utf-16le"),
-        (LITTLE, at, "utf-16-le", "utf-16le"),
-    ):
+    byte; big endian: the NUL before it).
+
+    ASCII text in little endian read one byte late is the same bytes as big endian, so
+    the reading whose units start at even offsets of the stream (data[0] is at ``base``)
+    comes first: text files and string pools are aligned."""
+    readings = [(BIG, at, "utf-16-be", "utf-16be"), (LITTLE, at + 1, "utf-16-le", "utf-16le")]
+    if (base + at) % 2:
+        readings.reverse()
+    for pattern, start, codec, chain in (*readings, (LITTLE, at, "utf-16-le", "utf-16le")):
         if not pattern.match(data, start):
             continue
         lo = max(start - 2 * (RADIUS + 1), start % 2)

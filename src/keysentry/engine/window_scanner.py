@@ -75,6 +75,7 @@ class WindowScanner:
             window.accept_from,
             window.accept_to,
             max_nesting=self.config.max_decode_depth,
+            base=window.offset,
         )
         if encoded.over_budget:
             self.report.stats["decoder_hits_over_budget"] += encoded.over_budget
