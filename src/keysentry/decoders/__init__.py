@@ -27,7 +27,15 @@ from dataclasses import dataclass, field
 
 import ahocorasick_rs
 
-from keysentry.decoders import base64_runs, escapes, hex_text, shapes, utf16
+from keysentry.decoders import (
+    base64_runs,
+    concat,
+    escapes,
+    hex_text,
+    shapes,
+    string_array,
+    utf16,
+)
 
 MAX_ENCODED = 512  # raw bytes an encoded key spans after a hit (\\u{73} x 35, and context)
 MAX_DECODES = 4096  # hits decoded per window once past their shape test
@@ -117,6 +125,8 @@ _NEEDLES: dict[bytes, tuple[str, int]] = {
     b"s\0k\0-\0": ("utf-16", 0),  # little endian at the start of a run
     b"sourceMappingURL=data:": ("inline-map", 0),
     b"H4sI": ("gzip-base64", 0),
+    # a literal piece that can start a key, joined to the next (decoders/concat.py)
+    **{needle: ("concat", skip) for needle, skip in concat.NEEDLES.items()},
 }
 _KINDS = list(_NEEDLES.values())
 _LONGEST = max(map(len, _NEEDLES))
@@ -151,6 +161,7 @@ def find_encoded(
     stop = len(data) if stop is None else stop
     result = Encoded()
     decodes_left = MAX_DECODES
+    arrays_tried = False  # javascript-obfuscator's string array: resolved once per chunk
     claimed_to = -1  # base64 inside a payload already decoded whole is not decoded again
     for index, at, end in _hits(data, start, stop):
         kind, back = _KINDS[index]
@@ -172,11 +183,22 @@ def find_encoded(
             result.over_budget += 1
             continue
         decodes_left -= 1
-        for key in _decode(data, at, end, kind, back, max_nesting, base):
+        found = _decode(data, at, end, kind, back, max_nesting, base)
+        if kind == "concat" and not found and not arrays_tried and _in_array(data, at):
+            arrays_tried = True
+            found = [DecodedKey(*k) for k in string_array.find_keys(data, at)]
+        for key in found:
             last = result.keys[-1] if result.keys else None
             if last is None or (key.start, key.key) != (last.start, last.key):
                 result.keys.append(key)  # a hit a slice's edge showed twice
     return result
+
+
+def _in_array(data: bytes, at: int) -> bool:
+    """A piece inside an array literal of strings (``['sk-c','fd42',…]``)."""
+    before = data[max(0, at - 80) : at]
+    quote = max(before.rfind(b"'"), before.rfind(b'"'))
+    return quote > 0 and before[:quote].rstrip()[-1:] in (b",", b"[")
 
 
 def _may_hold_key(data: bytes, at: int, kind: str, back: int, max_nesting: int) -> bool:
@@ -192,6 +214,8 @@ def _may_hold_key(data: bytes, at: int, kind: str, back: int, max_nesting: int) 
         return pattern.match(data, at - outer_back) is not None
     if kind == "hex":
         return hex_text.KEY_SHAPE.match(data, at) is not None
+    if kind == "concat":
+        return concat.START.match(data, at + back) is not None
     if kind == "utf-16":
         return any(
             p.match(data, s)
@@ -209,6 +233,8 @@ def _decode(
         return _nested(data, at, back, max_nesting)
     elif kind == "hex":
         found = hex_text.decode_key_at(data, at)
+    elif kind == "concat":
+        found = concat.decode_key_at(data, at + back)
     elif kind == "utf-16":
         found = utf16.decode_key_at(data, at, base)
     else:
