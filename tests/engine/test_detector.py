@@ -187,8 +187,8 @@ OTHER_PLACEHOLDERS = [
 PATTERNED_PLACEHOLDERS = [
     "a1b2c3d4e5f6" + "{r20}",  # letters and digits woven, ascending
     "{r10}" + "1a2b3c4d5e" + "{r12}",  # the same, digit first, inside the key
-    "{r16}" + "7896541236987456",  # a keypad walk of 16 keys
-    "8520123698745632" + "{r16}",  # around the keypad, through 0
+    "{r12}" + "78965412369874563214",  # a keypad walk of 20 keys
+    "85201236987456321478" + "{r12}",  # around the keypad, through 0
     "3f9a0c71e4b2d865" + "568d2b4e17c0a9f3",  # a hex string that is its own reverse
 ]
 
