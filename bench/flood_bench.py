@@ -24,31 +24,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from keysentry.decoders import TRIGGERS as TRIGGERS_OF_DECODERS
+
 TRIGGERS = [
-    b"c2st",
-    b"NrL",
-    b"zay",
-    b"C2ST",
+    *TRIGGERS_OF_DECODERS,
+    # variations: wrapped, after a valid prefix (each passes the first cheap checks)
     b"c2st\n",
-    b"\\x73",
-    b"%73",
-    b"\\u0073",
-    b"\\u{73}",
-    b"\\163",
-    b"&#115;",
-    b"&#x73;",
-    b"H4sI",
     b"H4sIAAAAAAAAAAAAAAAAAAAAAAAAAAAA ",
-    b"YzJzd",
-    b"Ock",
-    b"736b2d",
-    b"0x73",
-    b"73 6",
-    b"\0s\0k\0-",
-    b"sk-",
-    b"'s'+",
-    b"sk'+",
     b"\\x73\\x6b\\x2d\\x30",
+    b"sourceMappingURL=data:application/json;base64,eyJ2ZXJzaW9uIjozfQ== ",
 ]
 KEYSENTRY = [sys.executable, "-m", "keysentry"]
 

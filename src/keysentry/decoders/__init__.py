@@ -9,8 +9,8 @@ base64 layer, an escaped ``s`` (``\\x73``, ``\\u0073``, ``\\u{73}``, ``\\163``,
 
 Each hit first meets the whole shape of an encoded key (decoders/shapes.py, one
 compiled pattern: a fraction of a microsecond); only hits that pass are decoded,
-a few bytes around them. Within one window at most ``MAX_DECODES`` hits are
-decoded and ``MAX_PAYLOADS`` payloads handed back: a file made of needles
+a few bytes around them. Within one window at most ``MAX_DECODES`` hits of each decoder
+are decoded and ``MAX_PAYLOADS`` payloads handed back: a file made of needles
 (``c2st`` or ``%73`` repeated) costs one cheap test per needle, and what was past
 the budget is counted, never silently dropped. Each decoded key reports the span
 of its encoded form in the chunk, so line and column point at the original bytes.
@@ -38,7 +38,7 @@ from keysentry.decoders import (
 )
 
 MAX_ENCODED = 512  # raw bytes an encoded key spans after a hit (\\u{73} x 35, and context)
-MAX_DECODES = 4096  # hits decoded per window once past their shape test
+MAX_DECODES = 4096  # hits of one decoder decoded per window once past their shape test
 MAX_PAYLOADS = 64  # payloads (inline maps, base64 gzip) handed back per window
 MAX_NESTING = 6  # base64 inside base64 (the scan passes its max_decode_depth)
 _SLICE = 1 << 16  # bytes searched at a time: the list of hits stays small
@@ -128,7 +128,9 @@ _NEEDLES: dict[bytes, tuple[str, int]] = {
     # a literal piece that can start a key, joined to the next (decoders/concat.py)
     **{needle: ("concat", skip) for needle, skip in concat.NEEDLES.items()},
 }
+TRIGGERS = tuple(_NEEDLES)  # every needle: what a flood of hits is made of (bench, tests)
 _KINDS = list(_NEEDLES.values())
+_KINDS_BY_NAME = {kind for kind, _ in _KINDS}
 _LONGEST = max(map(len, _NEEDLES))
 _MATCHER = ahocorasick_rs.BytesAhoCorasick(
     list(_NEEDLES), matchkind=ahocorasick_rs.MatchKind.LeftmostFirst
@@ -160,7 +162,8 @@ def find_encoded(
     """
     stop = len(data) if stop is None else stop
     result = Encoded()
-    decodes_left = MAX_DECODES
+    decodes_left = dict.fromkeys(_KINDS_BY_NAME, MAX_DECODES)  # per decoder: a flood of
+    # one kind of needle never starves the others
     arrays_tried = False  # javascript-obfuscator's string array: resolved once per chunk
     claimed_to = -1  # base64 inside a payload already decoded whole is not decoded again
     for index, at, end in _hits(data, start, stop):
@@ -179,10 +182,10 @@ def find_encoded(
             continue
         if not _may_hold_key(data, at, kind, back, max_nesting):
             continue
-        if decodes_left <= 0:
+        if decodes_left[kind] <= 0:
             result.over_budget += 1
             continue
-        decodes_left -= 1
+        decodes_left[kind] -= 1
         found = _decode(data, at, end, kind, back, max_nesting, base)
         if kind == "concat" and not found and not arrays_tried and _in_array(data, at):
             arrays_tried = True

@@ -81,8 +81,9 @@ class WindowScanner:
             self.report.stats["decoder_hits_over_budget"] += encoded.over_budget
             self.report.notes.append(
                 f"{target.path}: {encoded.over_budget} encoded-key candidates past the"
-                f" decoder budget ({decoders.MAX_DECODES} decodes and {decoders.MAX_PAYLOADS}"
-                f" payloads per {WINDOW >> 20} MiB window) from byte {window.offset}"
+                f" decoder budget ({decoders.MAX_DECODES} decodes per decoder and"
+                f" {decoders.MAX_PAYLOADS} payloads per {WINDOW >> 20} MiB window)"
+                f" from byte {window.offset}"
                 " were not decoded; plain keys are all still found"
             )
         keys = encoded.keys
