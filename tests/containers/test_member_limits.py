@@ -102,4 +102,4 @@ def test_overlapping_zip_entries_are_reported_cheaply_and_the_rest_is_scanned(
     overlap = [e for e in report["errors"] if "overlap" in e["message"]]
     assert len(overlap) == 1 and "2000 zip entries overlap" in overlap[0]["message"]
     # only the first zeros.bin was inflated (up to the ratio limit), not 2,000 of them
-    assert report["stats"]["archive_member_bytes"] < 64 << 20
+    assert report["stats"]["archive_members_scanned"] == 2

@@ -149,8 +149,6 @@ class _Layers:
                     )
                 found.extend(_prefix(self.layer(member.stream, inner, depth), kind))
                 report.stats["archive_members_scanned"] += 1
-                if isinstance(member.stream, LimitedStream):
-                    report.stats["archive_member_bytes"] += member.stream.produced
                 problem = getattr(member.stream, "problem", None)
                 if isinstance(problem, RatioExceeded):  # only this member stops
                     report.stats["archive_members_over_ratio"] += 1
