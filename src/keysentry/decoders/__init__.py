@@ -164,7 +164,7 @@ def find_encoded(
     result = Encoded()
     decodes_left = dict.fromkeys(_KINDS_BY_NAME, MAX_DECODES)  # per decoder: a flood of
     # one kind of needle never starves the others
-    arrays_tried = False  # javascript-obfuscator's string array: resolved once per chunk
+    arrays_tried = False  # javascript-obfuscator's string array: looked for once per chunk
     claimed_to = -1  # base64 inside a payload already decoded whole is not decoded again
     for index, at, end in _hits(data, start, stop):
         kind, back = _KINDS[index]
@@ -181,27 +181,26 @@ def find_encoded(
         if kind in (_B64, _NESTED) and at < claimed_to:
             continue
         if not _may_hold_key(data, at, kind, back, max_nesting):
+            if kind == "concat" and not arrays_tried and _array_piece(data, at + back):
+                arrays_tried = True  # javascript-obfuscator's string array: pieces out of order
+                if string_array.looks_obfuscated(data):  # reads the whole chunk: once
+                    found = [DecodedKey(*k) for k in string_array.find_keys(data, at + back)]
+                    result.keys.extend(found)
             continue
         if decodes_left[kind] <= 0:
             result.over_budget += 1
             continue
         decodes_left[kind] -= 1
-        found = _decode(data, at, end, kind, back, max_nesting, base)
-        if kind == "concat" and not found and not arrays_tried and _in_array(data, at):
-            arrays_tried = True
-            found = [DecodedKey(*k) for k in string_array.find_keys(data, at)]
-        for key in found:
+        for key in _decode(data, at, end, kind, back, max_nesting, base):
             last = result.keys[-1] if result.keys else None
             if last is None or (key.start, key.key) != (last.start, last.key):
                 result.keys.append(key)  # a hit a slice's edge showed twice
     return result
 
 
-def _in_array(data: bytes, at: int) -> bool:
-    """A piece inside an array literal of strings (``['sk-c','fd42',…]``)."""
-    before = data[max(0, at - 80) : at]
-    quote = max(before.rfind(b"'"), before.rfind(b'"'))
-    return quote > 0 and before[:quote].rstrip()[-1:] in (b",", b"[")
+def _array_piece(data: bytes, start: int) -> bool:
+    """A literal in an array of strings that can start a key."""
+    return concat.START.match(data, start) is not None and concat.in_array(data, start)
 
 
 def _may_hold_key(data: bytes, at: int, kind: str, back: int, max_nesting: int) -> bool:
@@ -218,7 +217,7 @@ def _may_hold_key(data: bytes, at: int, kind: str, back: int, max_nesting: int) 
     if kind == "hex":
         return hex_text.KEY_SHAPE.match(data, at) is not None
     if kind == "concat":
-        return concat.START.match(data, at + back) is not None
+        return concat.SHAPE.match(data, at + back) is not None
     if kind == "utf-16":
         return any(
             p.match(data, s)

@@ -32,6 +32,11 @@ _QUOTES = b"'\"`"
 START = re.compile(rb"s(?:k(?:-[0-9a-f]{0,31})?)?(?:['\"`]|\$\{)")
 _PIECE = {q: re.compile(rb"[^\\\n\r" + bytes([q]) + rb"]{0,80}" + bytes([q])) for q in _QUOTES}
 _JOIN = re.compile(rb"\s*\+\s*|\s+")
+# the whole shape of a split key: its characters, with at least one join between pieces
+_LINK = rb"(?:['\"`](?:\s*\+\s*|\s+|\s*,\s*)['\"`]|\$\{\s*['\"]|['\"]\s*\})"
+SHAPE = re.compile(
+    rb"s(?:" + _LINK + rb")?k(?:" + _LINK + rb")?-(?:(?:" + _LINK + rb")?[0-9a-f]){32}"
+)
 _ARRAY_JOIN = re.compile(rb"\s*,\s*")
 _JOINED_ARRAY_END = re.compile(rb"\s*\]\s*\.\s*join\(\s*(?:''|\"\"|``)\s*\)")
 _TEMPLATE_LITERAL = re.compile(rb"\$\{\s*(['\"])([^'\"\\\n]*)\1\s*\}")
@@ -54,6 +59,21 @@ def _content(data: bytes, quote_at: int) -> tuple[bytes, int, int] | None:
     return text, match.end() - 1, pieces
 
 
+def _before_piece(data: bytes, opening: int) -> bytes:
+    """The character before a literal's opening quote, whitespace skipped (b"" at the start)."""
+    pos = opening - 1
+    while pos >= 0 and data[pos] in b" \t\r\n":
+        pos -= 1
+    return data[pos : pos + 1] if pos >= 0 else b""
+
+
+def in_array(data: bytes, at: int) -> bool:
+    """A piece whose "s" is data[at] inside an array literal of strings (``['sk-c',…]``)."""
+    lo = max(0, at - 80)
+    opening = max(data.rfind(b"'", lo, at), data.rfind(b'"', lo, at))
+    return opening > 0 and _before_piece(data, opening) in (b",", b"[")
+
+
 def decode_key_at(data: bytes, at: int) -> tuple[int, int, str, tuple[str, ...], str] | None:
     """The key split across literals whose "s" is data[at]."""
     start = START.match(data, at)
@@ -69,7 +89,7 @@ def decode_key_at(data: bytes, at: int) -> tuple[int, int, str, tuple[str, ...],
         return None
     text, close, pieces = piece
     joined, last_close = bytearray(text[len(before) :]), close
-    in_array = data[:opening].rstrip()[-1:] in (b"[", b",")
+    in_array = _before_piece(data, opening) in (b"[", b",")
     join = _ARRAY_JOIN if in_array else _JOIN
     while len(joined) <= KEY_LENGTH and pieces < _MAX_PIECES:
         link = join.match(data, last_close + 1)

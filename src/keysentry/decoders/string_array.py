@@ -40,10 +40,15 @@ def _array(data: bytes, at: int) -> tuple[int, list[bytes]] | None:
     return None
 
 
+def looks_obfuscated(data: bytes) -> bool:
+    """The rotation loop javascript-obfuscator writes (``_0x2c['push'](_0x2c['shift']())``)."""
+    return b"['push'](" in data and b"['shift']()" in data
+
+
 def find_keys(data: bytes, at: int) -> list[tuple[int, int, str, tuple[str, ...], str]]:
     """Keys joined from the string array holding data[at], each placed at its chain."""
-    if b"shift" not in data or b"push" not in data:
-        return []  # no rotation loop: not javascript-obfuscator's string array
+    if not looks_obfuscated(data):
+        return []
     found = _array(data, at)
     if found is None:
         return []
