@@ -24,7 +24,7 @@ for _q in (b"'", b'"', b"`"):
     NEEDLES[_q + b"s" + _q] = 1
     NEEDLES[_q + b"sk" + _q] = 1
     for _piece in (b"s", b"sk"):
-        for _join in (b"+", b" +", b"\n"):
+        for _join in (b"+", b" +"):
             NEEDLES.setdefault(_piece + _q + _join, 0)
 
 _QUOTES = b"'\"`"
