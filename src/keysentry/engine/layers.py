@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 from keysentry import decoders
 from keysentry.config import Config
-from keysentry.containers import MEMBER_READERS, STREAM_DECODERS
+from keysentry.containers import MEMBER_READERS, STREAM_DECODERS, image
 from keysentry.containers.limits import (
     Budget,
     ContainerError,
@@ -34,6 +34,7 @@ from keysentry.containers.limits import (
     Limits,
     RatioExceeded,
 )
+from keysentry.containers.members import read_bounded
 from keysentry.containers.sniff import PeekedStream, peek, sniff
 from keysentry.containers.tar import tar_members
 from keysentry.decoders import documents
@@ -73,6 +74,8 @@ def _prefix(found: list[Finding], layer: str) -> list[Finding]:
 class _Layers:
     scanner: WindowScanner
     budget: Budget
+    # member names of each tar read, by its path: an image's whiteouts (containers/image.py)
+    tar_names: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
     def error(self, path: str, message: str) -> None:
         self.scanner.report.errors.append(ScanError(path, message))
@@ -129,6 +132,8 @@ class _Layers:
         report = self.scanner.report
         found: list[Finding] = []
         opened = 0
+        names = self.tar_names.setdefault(target.path, []) if kind == "tar" else []
+        manifest: bytes | None = None
 
         def skipped(name: str, message: str) -> None:
             self.error(target.member(name).path, message)
@@ -147,7 +152,12 @@ class _Layers:
                         f"{inner.path}: member name {warning}; nothing is extracted,"
                         " it was scanned in place"
                     )
-                found.extend(_prefix(self.layer(member.stream, inner, depth), kind))
+                names.append(member.name)
+                content: BinaryIO = member.stream
+                if kind == "tar" and member.name.removeprefix("./") == image.MANIFEST:
+                    manifest = read_bounded(member.stream, image.MAX_MANIFEST, "a manifest")
+                    content = io.BytesIO(manifest)
+                found.extend(_prefix(self.layer(content, inner, depth), kind))
                 report.stats["archive_members_scanned"] += 1
                 problem = getattr(member.stream, "problem", None)
                 if isinstance(problem, RatioExceeded):  # only this member stops
@@ -167,6 +177,8 @@ class _Layers:
             if opened == 0 and stream.seekable():
                 stream.seek(0)  # what is stored uncompressed may still be read
                 found.extend(self.plain(stream, target, depth))
+        if manifest is not None and image.annotate(found, target.path, manifest, self.tar_names):
+            report.stats["container_images"] += 1
         return found
 
     def document(
