@@ -134,7 +134,12 @@ def _control_found(noise: bytes) -> None:
     assert key in [c.key for c in find_candidates(data)]
 
 
-NEEDLES = [b"s\0k\0-\0", b"\0s\0k\0-", b"736b2d", b"0x73", b"73 6", b"YzJzd", b"Myc3", b"Ock"]
+NEEDLES = [
+    b"s\0k\0-\0", b"\0s\0k\0-", b"736b2d", b"0x73", b"73 6", b"YzJzd", b"Myc3", b"Ock",
+    # split strings and javascript-obfuscator's string array
+    b"'sk-", b"'s'", b"'+'", b"' '", b"`sk-${'", b"['", b"','", b"'].join('')",
+    b"['push'](", b"['shift']()", b"_0x1=_0x1-0x1;", b"f(0x1)+f(0x2)",
+]  # fmt: skip
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
