@@ -21,13 +21,25 @@ from keysentry.model.report import Report
 @click.argument("repo", required=False, default=".", type=click.Path(path_type=str))
 @click.option("--since", metavar="REV", help="Audit only what REV..HEAD introduced.")
 @click.option(
-    "--range", "rev_range", metavar="BASE..HEAD",
+    "--range",
+    "rev_range",
+    metavar="BASE..HEAD",
     help="Audit only what this range introduced (for pull requests).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option(
+    "--no-submodules",
+    is_flag=True,
+    help="Do not audit the repositories of submodules (.git/modules).",
+)
 @report_options
 def history(
-    repo: str, since: str | None, rev_range: str | None, quiet: bool, config_path: Any,
+    repo: str,
+    since: str | None,
+    rev_range: str | None,
+    quiet: bool,
+    no_submodules: bool,
+    config_path: Any,
     **options: Any,
 ) -> None:
     """Audit every object a repository holds (default: the current one) for DeepSeek API keys.
@@ -35,7 +47,8 @@ def history(
     Blobs reachable from any ref, reflog entries and dangling objects, commit and tag
     messages, and what merges introduced; each unique blob is scanned once. Every
     finding says which commit introduced it, which refs reach it, whether HEAD still
-    holds it and whether it was already pushed.
+    holds it and whether it was already pushed. The repositories of submodules
+    (.git/modules) are audited too, their findings under the submodule's path.
 
     Exit codes: 0 nothing found, 1 keys found, 2 usage error or incomplete audit.
     """
@@ -48,4 +61,8 @@ def history(
         history_audit.audit(
             repo, config, report, since=since, rev_range=rev_range, progress=progress
         )
+        if not no_submodules and since is None and rev_range is None:
+            from keysentry.audits.submodules import audit_submodules
+
+            audit_submodules(repo, config, report, progress=progress)
     finish(report, command="history", **options)

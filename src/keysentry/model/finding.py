@@ -202,6 +202,8 @@ class Finding:
     original_variable: str | None = None  # the env variable that line reads (bundle keys)
     notebook_cell: int | None = None  # a notebook's cell (0-based), and the line in it
     cell_line: int | None = None
+    image_path: str | None = None  # in a container image: the file's path in the container
+    image_note: str | None = None  # e.g. deleted in a later layer (containers/image.py)
     history: HistoryPlacement | None = None  # git sources fill this (audits/history)
     site: SitePlacement | None = None  # ``keysentry site`` fills this (audits/site)
     verification: Verification | None = None  # guide/verify.py, with --verify
@@ -244,8 +246,9 @@ class Finding:
             "decoded_from": list(self.decoded_from),
         }
         for name in (
-            "original_source", "original_line", "original_variable", "notebook_cell", "cell_line"
-        ):
+            "original_source", "original_line", "original_variable", "notebook_cell",
+            "cell_line", "image_path", "image_note",
+        ):  # fmt: skip
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
         if self.history is not None:

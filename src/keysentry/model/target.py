@@ -13,7 +13,7 @@ from keysentry.model.text import escape_text
 MEMBER_SEPARATOR = "!"
 # layers that open members (each adds one MEMBER_SEPARATOR) and layers that decode one stream
 MEMBER_LAYERS = frozenset({"zip", "tar", "asar"})
-STREAM_LAYERS = frozenset({"gzip", "brotli"})
+STREAM_LAYERS = frozenset({"gzip", "brotli", "xz", "bzip2", "zstd"})
 
 
 class SourceKind(str, Enum):
