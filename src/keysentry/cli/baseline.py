@@ -12,7 +12,7 @@ import click
 from keysentry.audits import baseline as baseline_mod
 from keysentry.audits.publish import baseline_file
 from keysentry.audits.scan_files import scan_paths
-from keysentry.cli.common import examples, finish, load_config, report_options
+from keysentry.cli.common import config_option, examples, finish, load_config, report_options
 from keysentry.config import Config
 from keysentry.model.report import EXIT_CLEAN, EXIT_INCOMPLETE
 from keysentry.model.text import escape_text
@@ -43,11 +43,6 @@ def _file_option(func: F) -> F:
     )(func)
 
 
-def _config_option(func: F) -> F:
-    return click.option(
-        "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-        help="Configuration file (default: nearest .keysentry.toml or pyproject.toml).",
-    )(func)
 
 
 def _accept_client_option(func: F) -> F:
@@ -111,7 +106,7 @@ def baseline() -> None:
 @_paths_argument
 @_file_option
 @_acceptance_options
-@_config_option
+@config_option
 @click.option("--force", is_flag=True, help="Overwrite an existing baseline file.")
 @_accept_client_option
 def create(
@@ -144,7 +139,7 @@ def create(
 @_paths_argument
 @_file_option
 @_acceptance_options
-@_config_option
+@config_option
 @click.option(
     "--keep-stale", is_flag=True,
     help="Keep entries whose key is no longer found (default: prune them).",

@@ -18,6 +18,14 @@ _CONFIG_META = "keysentry.config"
 VERBOSE_HELP = "Show every exposure reason (default: the three strongest)."
 
 
+def config_option(func: F) -> F:
+    """--config: the one definition every command that reads the configuration uses."""
+    return click.option(
+        "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+        help="Configuration file (default: nearest .keysentry.toml or pyproject.toml).",
+    )(func)
+
+
 def report_options(func: F) -> F:
     """--format, --output, --show-secrets, --fail-on, --config, --color, --verify, --report,
     --force, --baseline."""
@@ -41,10 +49,7 @@ def report_options(func: F) -> F:
             help="Which findings make the exit code 1: any key, only client-side exposure, never"
             " (default: fail_on in the configuration, else any).",
         ),
-        click.option(
-            "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-            help="Configuration file (default: nearest .keysentry.toml or pyproject.toml).",
-        ),
+        config_option,
         click.option(
             "--color/--no-color", default=None,
             help="Colour the text report (default: when writing to a terminal; NO_COLOR honoured).",

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import click
 
-from keysentry.cli.common import examples, load_config, verbose_option
+from keysentry.cli.common import config_option, examples, load_config, verbose_option
 from keysentry.guide import playbook as guide_mod
 from keysentry.guide.leaked_keys import GuideInput, ReportFileError, from_report_file
 from keysentry.guide.purge import PurgeFileError, purge_file_for
@@ -77,10 +77,7 @@ def _write_purge_file(path: Path, audit: GuideInput, force: bool) -> str | None:
     "--verify", is_flag=True,
     help="Ask the DeepSeek API whether each key is still live (sends each key once).",
 )
-@click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-    help="Configuration file (default: nearest .keysentry.toml or pyproject.toml).",
-)
+@config_option
 @click.option("--color/--no-color", default=None, help="Colour the text guide.")
 @verbose_option
 def guide(

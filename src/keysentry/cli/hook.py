@@ -10,7 +10,13 @@ import click
 
 from keysentry.audits.scan_files import scan_paths
 from keysentry.audits.staged_stage import StagedState, staged_states
-from keysentry.cli.common import apply_baseline_or_exit, examples, load_config, print_problems
+from keysentry.cli.common import (
+    apply_baseline_or_exit,
+    config_option,
+    examples,
+    load_config,
+    print_problems,
+)
 from keysentry.model.finding import Finding
 from keysentry.model.key import REVOKE_URL
 from keysentry.model.report import Report
@@ -77,7 +83,7 @@ _CASE = {
     "keysentry hook src/config.py .env",
 ))
 @click.argument("files", nargs=-1, type=click.Path(path_type=str))
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None)
+@config_option
 @click.option(
     "--pre-push", is_flag=True,
     help="Check the commits a `git push` sends (git's pre-push input; FILES are then the"
