@@ -18,7 +18,7 @@ from keysentry.model.report import EXIT_INCOMPLETE, Report
 from keysentry.model.text import escape_text
 
 # formats that can hold the full key (with --show-secrets); their files are private
-SECRET_CAPABLE = frozenset({"text", "json"})
+SECRET_CAPABLE = frozenset({"text", "json", "jsonl"})
 DEFAULT_FAIL_ON = "any"
 
 
@@ -152,6 +152,7 @@ class Request:
     verify: bool = False
     targets: tuple[ReportTarget, ...] = ()
     baseline: Path | None = None
+    verbose: int = 0  # -v: more evidence in the text report
 
 
 @dataclass
@@ -176,7 +177,8 @@ def publish(report: Report, request: Request, config: Config) -> Published:
         except VerifyConfigError as exc:
             raise PublishError(str(exc)) from exc
     options = RenderOptions(
-        show_secrets=request.show_secrets, color=request.color, command=request.command
+        show_secrets=request.show_secrets, color=request.color, command=request.command,
+        verbose=request.verbose,
     )
     rendered = FORMATS[request.format](report, options)
     problems: list[str] = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from itertools import chain
@@ -13,6 +15,7 @@ from keysentry.config import Config
 from keysentry.engine.scanner import Scanner
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import STDIN_PATH, ScanTarget, SourceKind
+from keysentry.model.text import escape_text
 from keysentry.sources.files import STDIN, FileEntry, file_entries, open_entry, stdin_stream
 
 # Work is counted in bytes, each file adding FILE_COST for opening it and the calls
@@ -63,6 +66,7 @@ def scan_paths(
 
 def scan_entry(scanner: Scanner, entry: FileEntry) -> None:
     """Scan one file into the scanner's report; an unreadable file becomes an error."""
+    started = time.perf_counter()
     try:
         with open_entry(entry) as stream:
             scanner.scan_stream(stream, ScanTarget(entry.display, fs_path=entry.fs_path))
@@ -70,6 +74,15 @@ def scan_entry(scanner: Scanner, entry: FileEntry) -> None:
         scanner.report.errors.append(ScanError(entry.display, exc.strerror or str(exc)))
         return
     scanner.report.stats["files_scanned"] += 1
+    if scanner.config.timings:
+        _print_timing(entry, time.perf_counter() - started)
+
+
+def _print_timing(entry: FileEntry, seconds: float) -> None:
+    """-vv: one line per file on stderr (from whichever worker scanned it)."""
+    line = f"keysentry: timing: {escape_text(entry.display)}: {seconds * 1000:.1f} ms"
+    sys.stderr.write(f"{line} ({_size(entry)} bytes)\n")
+    sys.stderr.flush()
 
 
 class _Walk:

@@ -12,7 +12,7 @@ import click
 from keysentry.audits import baseline as baseline_mod
 from keysentry.audits.publish import baseline_file
 from keysentry.audits.scan_files import scan_paths
-from keysentry.cli.common import finish, load_config, report_options
+from keysentry.cli.common import finish, load_config, report_options, scan_options
 from keysentry.config import Config
 from keysentry.model.report import EXIT_CLEAN, EXIT_INCOMPLETE
 from keysentry.model.text import escape_text
@@ -40,13 +40,6 @@ def _file_option(func: F) -> F:
         "--baseline", "-b", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
         help="Baseline file (default: baseline in the configuration, else"
         f" {baseline_mod.DEFAULT_FILE}).",
-    )(func)
-
-
-def _config_option(func: F) -> F:
-    return click.option(
-        "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-        help="Configuration file (default: nearest .keysentry.toml or pyproject.toml).",
     )(func)
 
 
@@ -78,7 +71,7 @@ def baseline() -> None:
     """Accept the keys a team has triaged, so scans fail only on new ones.
 
     The file holds key fingerprints and locations, never keys. Paths are relative to the
-    scanned directory: create the baseline and run scans from the repository root.
+    repository root, whatever folder is scanned or where from.
     """
 
 
@@ -86,14 +79,14 @@ def baseline() -> None:
 @_paths_argument
 @_file_option
 @_acceptance_options
-@_config_option
+@scan_options
 @click.option("--force", is_flag=True, help="Overwrite an existing baseline file.")
 def create(
     paths: tuple[str, ...], baseline_path: Path | None, reason: str, accepted_by: str,
-    config_path: Path | None, force: bool,
+    config_path: Path | None, force: bool, excludes: tuple[str, ...], verbose: int,
 ) -> None:
     """Scan PATHS (default: .) and accept every key found."""
-    config = load_config(config_path)
+    config = load_config(config_path, excludes, verbose)
     target = _target(baseline_path, config)
     if target.exists() and not force:
         _say(f"{target} exists; use `keysentry baseline update`, or --force to start over")
@@ -112,20 +105,20 @@ def create(
 @_paths_argument
 @_file_option
 @_acceptance_options
-@_config_option
+@scan_options
 @click.option(
     "--keep-stale", is_flag=True,
     help="Keep entries whose key is no longer found (default: prune them).",
 )
 def update(
     paths: tuple[str, ...], baseline_path: Path | None, reason: str, accepted_by: str,
-    config_path: Path | None, keep_stale: bool,
+    config_path: Path | None, keep_stale: bool, excludes: tuple[str, ...], verbose: int,
 ) -> None:
     """Scan PATHS (default: .); accept new keys, prune entries no longer found.
 
     Existing entries keep their reason and who accepted them.
     """
-    config = load_config(config_path)
+    config = load_config(config_path, excludes, verbose)
     target = _target(baseline_path, config)
     try:
         old = baseline_mod.load(target)
@@ -150,12 +143,14 @@ def update(
 @baseline.command()
 @_paths_argument
 @report_options
-def check(paths: tuple[str, ...], config_path: Path | None, **options: Any) -> None:
+def check(
+    paths: tuple[str, ...], config_path: Path | None, excludes: tuple[str, ...], **options: Any
+) -> None:
     """Scan PATHS (default: .) against the baseline: exit 1 on keys not in it.
 
     Stale entries (keys no longer found) are listed on standard error.
     """
-    config = load_config(config_path)
+    config = load_config(config_path, excludes, options["verbose"])
     options["baseline"] = _target(options.get("baseline"), config)
     report = scan_paths(list(paths) or ["."], config)
     finish(report, command="baseline check", **options)

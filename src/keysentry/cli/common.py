@@ -15,10 +15,37 @@ from keysentry.model.report import EXIT_INCOMPLETE, FAIL_ON, Report
 
 F = TypeVar("F", bound=Callable[..., Any])
 _CONFIG_META = "keysentry.config"
+TIMING_VERBOSITY = 2  # -vv: each file's scan time on stderr
+
+
+CONFIG_HELP = "Configuration file (default: nearest .keysentry.toml or pyproject.toml)."
+
+
+def config_option(func: F) -> F:
+    """--config: the one definition every command that reads the configuration uses."""
+    return click.option(
+        "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+        help=CONFIG_HELP,
+    )(func)
+
+
+def scan_options(func: F) -> F:
+    """--config, --exclude GLOB (repeatable), -v/--verbose: what every scanning command takes."""
+    func = click.option(
+        "--verbose", "-v", count=True,
+        help="More evidence per finding; -vv also prints each file's scan time on stderr.",
+    )(func)
+    func = click.option(
+        "--exclude", "excludes", multiple=True, metavar="GLOB",
+        help="Do not scan paths matching this gitignore-style glob (repeatable; added to"
+        " exclude in the configuration).",
+    )(func)
+    return config_option(func)
 
 
 def report_options(func: F) -> F:
-    """--format, --output, --show-secrets, --fail-on, --config, --color, --verify."""
+    """scan_options, plus --format, --output, --show-secrets, --fail-on, --color, --verify,
+    --report and --baseline."""
     from keysentry.formats import FORMATS  # here, not above: `keysentry hook` never renders
 
     options = [
@@ -38,10 +65,6 @@ def report_options(func: F) -> F:
             "--fail-on", type=click.Choice(FAIL_ON), default=None,
             help="Which findings make the exit code 1: any key, only client-side exposure, never"
             " (default: fail_on in the configuration, else any).",
-        ),
-        click.option(
-            "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-            help="Configuration file (default: nearest .keysentry.toml or pyproject.toml).",
         ),
         click.option(
             "--color/--no-color", default=None,
@@ -66,7 +89,7 @@ def report_options(func: F) -> F:
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return scan_options(func)
 
 
 def _parse_report_targets(
@@ -80,13 +103,19 @@ def _parse_report_targets(
         raise click.BadParameter(str(exc), ctx, param) from exc
 
 
-def load_config(config_path: Path | None) -> config_mod.Config:
-    """The configuration, or exit 2 with a message that names the file and key."""
+def load_config(
+    config_path: Path | None, excludes: tuple[str, ...] = (), verbose: int = 0
+) -> config_mod.Config:
+    """The configuration plus the command line's --exclude globs, or exit 2 with a message
+    that names the file and key. ``verbose`` (-v count) is kept for finish()."""
     try:
         config = config_mod.load(config_path, Path.cwd())
     except config_mod.ConfigError as exc:
         click.echo(f"keysentry: configuration error: {exc}", err=True)
         sys.exit(EXIT_INCOMPLETE)
+    if excludes:
+        config.add_excludes(excludes)
+    config.timings = verbose >= TIMING_VERBOSITY
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.meta[_CONFIG_META] = config  # finish() reads fail_on and baseline from it
@@ -119,6 +148,7 @@ def finish(
     verify: bool = False,
     report_targets: tuple[Any, ...] = (),
     baseline: Path | None = None,
+    verbose: int = 0,
     **_: Any,
 ) -> None:
     """Publish the report (audits/publish.py), print what it says, exit with its code."""
@@ -129,7 +159,7 @@ def finish(
     request = Request(
         command=command, format=format_, output=output, show_secrets=show_secrets,
         fail_on=fail_on, color=_use_color(color, output), verify=verify,
-        targets=tuple(report_targets), baseline=baseline,
+        targets=tuple(report_targets), baseline=baseline, verbose=verbose,
     )  # fmt: skip
     try:
         published = publish(report, request, config)

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import click
 
-from keysentry.cli.common import load_config
+from keysentry.cli.common import load_config, scan_options
 from keysentry.guide import playbook as guide_mod
 from keysentry.guide.leaked_keys import GuideInput, ReportFileError, from_report_file
 from keysentry.guide.purge import PurgeFileError, purge_file_for
@@ -70,10 +70,7 @@ def _write_purge_file(path: Path, audit: GuideInput, force: bool) -> str | None:
     "--verify", is_flag=True,
     help="Ask the DeepSeek API whether each key is still live (sends each key once).",
 )
-@click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-    help="Configuration file (default: nearest .keysentry.toml or pyproject.toml).",
-)
+@scan_options
 @click.option("--color/--no-color", default=None, help="Colour the text guide.")
 def guide(
     from_report_path: Path | None,
@@ -84,6 +81,8 @@ def guide(
     verify: bool,
     config_path: Path | None,
     color: bool | None,
+    excludes: tuple[str, ...],
+    verbose: int,
 ) -> None:
     """Turn findings into an ordered revoke-and-rotate playbook, one section per key.
 
@@ -99,7 +98,7 @@ def guide(
     else:
         from keysentry.audits.repository import NotARepositoryError, audit_for_guide
 
-        config = load_config(config_path)
+        config = load_config(config_path, excludes, verbose)
         try:
             audit = audit_for_guide(Path.cwd(), config)
         except NotARepositoryError as exc:

@@ -32,6 +32,7 @@ def scan(
     jobs: int | None,
     no_decode: bool,
     config_path: Any,
+    excludes: tuple[str, ...],
     **options: Any,
 ) -> None:
     """Scan files and directories (recursively) for DeepSeek API keys; '-' reads stdin.
@@ -40,7 +41,7 @@ def scan(
     """
     if not paths and not staged:
         raise click.UsageError("give at least one PATH to scan, or --staged")
-    config = load_config(config_path)
+    config = load_config(config_path, excludes, options["verbose"])
     if no_decode:
         config.decode = False
     if staged:

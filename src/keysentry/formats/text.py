@@ -38,7 +38,27 @@ def _finding_lines(finding: Finding, options: RenderOptions) -> list[str]:
         lines.append(f"      decoded from: {' > '.join(finding.decoded_from)}")
     if finding.verification is not None:
         lines.append(f"      verification: {describe(finding.verification)}")
+    if options.verbose:
+        lines.extend(f"      {line}" for line in _more_evidence(finding))
     lines.append(f"      {paint(escape_text(finding.snippet), dim=True)}")
+    return lines
+
+
+def _more_evidence(finding: Finding) -> list[str]:
+    """-v: the full fingerprint, where the bytes came from, and what history says."""
+    lines = [f"fingerprint: {finding.fingerprint}", f"source: {finding.source}"]
+    if finding.original_source is not None:
+        lines.append(
+            f"original source: {escape_text(finding.original_source)}:{finding.original_line}"
+        )
+    if finding.notebook_cell is not None:
+        lines.append(f"notebook cell: {finding.notebook_cell} line {finding.cell_line}")
+    placed = finding.history
+    if placed is not None and placed.commit:
+        author = escape_text(placed.author or "?")
+        lines.append(f"commit: {placed.commit} ({author}, {placed.date})")
+        if placed.refs:
+            lines.append(f"refs: {escape_text(', '.join(placed.refs))}")
     return lines
 
 
