@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, SARIF_SCHEMA, ci_env, git, git_env, new_key, tool
+from conftest import REPO_ROOT, SARIF_SCHEMA, ci_env, git, git_env, new_key, tool, validate_gitlab
 from precommit_support import HookSource
 
 EXAMPLES = REPO_ROOT / "docs" / "examples"
@@ -109,7 +109,7 @@ def test_the_gitlab_job_writes_the_reports_it_declares(merge_request):
         result = run_shell(command, repo, env)
         assert result.returncode == 1, result.stderr
     reports = job["artifacts"]["reports"]
-    gitlab = json.loads((repo / reports["secret_detection"]).read_text())
+    gitlab = validate_gitlab(json.loads((repo / reports["secret_detection"]).read_text()))
     assert gitlab["scan"]["type"] == "secret_detection"
     assert [v["location"]["file"] for v in gitlab["vulnerabilities"]] == ["app.py"]
     junit = ET.parse(repo / reports["junit"]).getroot()

@@ -186,6 +186,10 @@ def publish(report: Report, request: Request, config: Config) -> Published:
         main = ReportTarget(request.format, request.output)
         problems += _write_report(main, rendered, options, "the report")
     problems += write_targets(report, list(request.targets), options)
+    if "sarif" in (request.format, *(t.format for t in request.targets)):
+        from keysentry.formats.sarif import cap_note  # what GitHub's limits left out
+
+        notes += [f"note: {note}"] if (note := cap_note(report)) else []
     code = report.exit_code(resolve_fail_on(request.fail_on, config))
     return Published(
         before=report.problem_lines(),
