@@ -58,7 +58,9 @@ def hook_message(report: Report, *, message_file: bool = False, verbose: int = 0
 @click.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=str))
 @click.option(
-    "--commit-msg", "message_file", is_flag=True,
+    "--commit-msg",
+    "message_file",
+    is_flag=True,
     help="FILES is the commit message file (the commit-msg stage): check the message.",
 )
 @click.option(
