@@ -47,6 +47,7 @@ class LazyGroup(click.Group):
         "history": "keysentry.cli.history:history",
         "pre-receive": "keysentry.cli.pre_receive:pre_receive",
         "site": "keysentry.cli.site:site",
+        "completion": "keysentry.cli.completion:completion",
     },
 )
 @click.version_option(__version__, prog_name="keysentry")
