@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git, git_env, new_key, run_keysentry
+from conftest import ci_env, git, git_env, new_key, run_keysentry
 
 
 @pytest.fixture
@@ -37,6 +37,7 @@ def paths(result: subprocess.CompletedProcess[str]) -> list[str]:
 EXCLUDING_COMMANDS = [
     ("scan", "."),
     ("history",),
+    ("ci", "--range", "HEAD"),
     ("baseline", "check", "."),
 ]
 
@@ -46,7 +47,7 @@ def test_exclude_is_repeatable_on_every_scanning_command(git_repo, tree, command
     if command[0] == "baseline":  # an empty baseline: `baseline create` excluding everything
         created = run_keysentry("baseline", "create", "--exclude", "*", cwd=git_repo)
         assert created.returncode == 0 and "0 key(s)" in created.stderr, created.stderr
-    everything = run_keysentry(*command, "--format", "json", cwd=git_repo)
+    everything = run_keysentry(*command, "--format", "json", cwd=git_repo, env=ci_env())
     assert paths(everything) == ["dist/app.min.js", "src/app.py", "vendor/lib.py"]
     fewer = run_keysentry(
         *command,
