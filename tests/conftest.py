@@ -131,4 +131,4 @@ def tool(name: str) -> str:
 
 # the pre-commit framework's hook environment, built once per session (precommit_support.py)
 from precommit_support import hook_source  # noqa: E402, F401
-from venv_support import keysentry_venvs  # noqa: E402, F401
+from venv_support import keysentry_venvs, keysentry_wheel  # noqa: E402, F401

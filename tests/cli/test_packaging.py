@@ -15,16 +15,9 @@ from conftest import REPO_ROOT, run_keysentry
 
 
 @pytest.fixture(scope="module")
-def metadata(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, list[str]]:
+def metadata(keysentry_wheel: Path) -> tuple[object, list[str]]:
     """The METADATA of a wheel built from this tree, and the wheel's file names."""
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO_ROOT)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = out.glob("keysentry-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
+    with zipfile.ZipFile(keysentry_wheel) as archive:
         names = archive.namelist()
         text = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA")))
     return Parser().parsestr(text.decode()), names
