@@ -21,15 +21,19 @@ REPOSITORY = "https://github.com/keysentry/keysentry"
 
 
 def code_lines(doc: Path) -> list[str]:
-    """Lines of indented code blocks (outside fences) and of fenced blocks."""
-    lines, fenced = [], False
+    """Lines of indented code blocks (outside fences) and of fenced blocks; a line ending
+    in a backslash continues on the next."""
+    lines: list[str] = []
+    fenced = False
     for line in doc.read_text(encoding="utf-8").splitlines():
         if line.startswith("```"):
             fenced = not fenced
-        elif fenced:
-            lines.append(line)
-        elif line.startswith("    "):
-            lines.append(line[4:])
+        elif fenced or line.startswith("    "):
+            text = line if fenced else line[4:]
+            if lines and lines[-1].endswith("\\"):
+                lines[-1] = lines[-1][:-1] + " " + text.strip()
+            else:
+                lines.append(text)
     return lines
 
 
