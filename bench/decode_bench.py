@@ -9,10 +9,16 @@
    them until the archive is big enough): ``keysentry scan ARCHIVE`` against
    ``betterleaks fs --isolate-rule deepseek-api-key ARCHIVE``, both of which must
    find the planted keys inside it. Target: keysentry at least as fast.
+3. A .tar.xz and a .tar.zst of the tree (issue 12 §4), cached the same way:
+   keysentry, betterleaks and kingfisher (``kingfisher scan PATH -n --no-update-check
+   --rule betterleaks.deepseek-api-key``) side by side; each row says how many planted
+   keys the tool found inside (a peer that does not open the format finds none, and its
+   time is then only what it costs to pass the file by).
 
 Usage::
 
-    /work/venv/bin/python bench/decode_bench.py [--runs 3] [--tgz-mb 200] [--skip-tgz]
+    .venv/bin/python bench/decode_bench.py [--runs 3] [--tgz-mb 200] [--skip-tgz]
+        [--skip-xz-zst]
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
+import io
 import json
+import lzma
 import os
 import statistics
 import sys
@@ -30,7 +38,7 @@ from pathlib import Path
 
 import jstree
 from measure import Run
-from scan_bench import _check, _row, _run, betterleaks_tool, keysentry_tool
+from scan_bench import Tool, _check, _row, _run, _sha256, betterleaks_tool, keysentry_tool
 
 
 def _timed(tools: list, runs: int) -> dict[str, list[Run]]:
@@ -48,6 +56,55 @@ def _cpu(runs: dict[str, list[Run]], first: str, second: str) -> float:
     return statistics.median(r.cpu for r in runs[first]) / statistics.median(
         r.cpu for r in runs[second]
     )
+
+
+def kingfisher_tool(target: Path, out: Path) -> Tool:
+    def found() -> set[str]:
+        report = json.loads(out.read_text())
+        return {_sha256(f["finding"]["snippet"]) for f in report["findings"]}
+
+    argv = [
+        str(Path(sys.executable).parent / "kingfisher"),
+        "scan",
+        str(target),
+        "-n",
+        "--no-update-check",
+        "--rule",
+        "betterleaks.deepseek-api-key",
+        "-f",
+        "json",
+        "-o",
+        str(out),
+    ]
+    return Tool("kingfisher", argv, found, (0, 200, 205))
+
+
+def build_compressed_tar(tree: Path, work: Path, kind: str) -> tuple[Path, list[str]]:
+    """The tree (three keys planted) as one .tar.xz or .tar.zst, cached; the keys' sha256."""
+    archive, stamp = work / f"jstree.tar.{kind}", work / f"jstree.tar.{kind}.keys"
+    if archive.exists() and stamp.exists():
+        return archive, json.loads(stamp.read_text())
+    keys = jstree.plant_keys(tree)
+    print(f"building {archive} (once) ...", file=sys.stderr, flush=True)
+    partial = archive.with_suffix(".partial")
+    with open(partial, "wb") as raw:
+        if kind == "xz":
+            packed: io.BufferedIOBase = lzma.LZMAFile(raw, "wb", preset=3)  # noqa: SIM115 (closed below)
+        else:
+            import zstandard
+
+            packed = zstandard.ZstdCompressor(level=3).stream_writer(raw)
+        with packed, tarfile.open(fileobj=packed, mode="w|") as tar:
+            tar.add(tree, "package")
+    partial.rename(archive)
+    hashes = [hashlib.sha256(k.encode()).hexdigest() for k in keys]
+    stamp.write_text(json.dumps(hashes))
+    return archive, hashes
+
+
+def _found_inside(tool: Tool, hashes: list[str]) -> str:
+    got = len(set(hashes) & tool.found())  # type: ignore[attr-defined]
+    return f"{got}/{len(hashes)} keys"
 
 
 def build_tgz(tree: Path, work: Path, min_bytes: int) -> tuple[Path, list[str]]:
@@ -91,14 +148,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="timed rounds (median; default 3)")
     parser.add_argument("--tgz-mb", type=int, default=200, help="archive size, compressed MB")
-    parser.add_argument("--skip-tgz", action="store_true", help="only the decoding overhead")
+    parser.add_argument("--skip-tgz", action="store_true", help="no .tgz comparison")
+    parser.add_argument("--skip-xz-zst", action="store_true", help="no .tar.xz/.tar.zst part")
     parser.add_argument("--work", type=Path, default=jstree.WORK)
     args = parser.parse_args()
 
     tree = jstree.build(args.work)
     facts = jstree.facts(tree)
-    print(f"machine: {os.cpu_count()} cores, load average at start"
-          f" {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"machine: {os.cpu_count()} cores, load average at start"
+        f" {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     with tempfile.TemporaryDirectory(prefix="decode-bench-", dir=args.work) as tmp:
         reports = Path(tmp)
         keys = jstree.plant_keys(tree)
@@ -123,28 +183,60 @@ def main() -> None:
                 _check_hashes(tool, hashes)
             tgz_runs = _timed([("keysentry", ks), ("betterleaks", bl)], args.runs)
 
+        packed_runs: dict[str, tuple[str, dict[str, list[Run]], dict[str, str]]] = {}
+        if not args.skip_xz_zst:
+            for kind in ("xz", "zst"):
+                archive, hashes = build_compressed_tar(tree, args.work, kind)
+                print(f"3. archive {archive}: {archive.stat().st_size / 1e6:.0f} MB compressed")
+                tools = [
+                    keysentry_tool(archive, reports / f"{kind}-keysentry.json"),
+                    betterleaks_tool(archive, reports / f"{kind}-betterleaks.json"),
+                    kingfisher_tool(archive, reports / f"{kind}-kingfisher.json"),
+                ]
+                seen = {}
+                for tool in tools:
+                    _run(tool)
+                    seen[tool.name] = _found_inside(tool, hashes)
+                    print(f"  {tool.name}: found {seen[tool.name]} inside", flush=True)
+                runs = _timed([(t.name, t) for t in tools], args.runs)
+                packed_runs[kind] = (archive.name, runs, seen)
+
     print()
-    print(f"{'tool':16s} {'wall s':>9s} {'CPU s':>8s} {'max proc MB':>12s} {'tree MB':>10s}"
-          f" {'runs':>5s}")
+    print(
+        f"{'tool':16s} {'wall s':>9s} {'CPU s':>8s} {'max proc MB':>12s} {'tree MB':>10s}"
+        f" {'runs':>5s}"
+    )
     for name, runs in tree_runs.items():
         print(_row(name, runs, "JS tree, median"))
     for name, runs in tgz_runs.items():
         print(_row(name, runs, ".tgz, median"))
+    for label, runs_by_tool, seen in packed_runs.values():
+        for name, runs in runs_by_tool.items():
+            print(_row(name, runs, f"{label}, median, found {seen[name]}"))
     print()
     on_wall = statistics.median(r.wall for r in tree_runs["keysentry"])
     off_wall = statistics.median(r.wall for r in tree_runs["keysentry --no-decode"])
     ratio = on_wall / off_wall
-    print(f"decoding on / off wall (JS tree)    = {ratio:.2f}  (target <= 1.25)"
-          f" {'met' if ratio <= 1.25 else 'NOT MET'}")
+    print(
+        f"decoding on / off wall (JS tree)    = {ratio:.2f}  (target <= 1.25)"
+        f" {'met' if ratio <= 1.25 else 'NOT MET'}"
+    )
     cpu = _cpu(tree_runs, "keysentry", "keysentry --no-decode")
     print(f"decoding on / off CPU (JS tree)     = {cpu:.2f}")
     if tgz_runs:
         ks_wall = statistics.median(r.wall for r in tgz_runs["keysentry"])
         bl_wall = statistics.median(r.wall for r in tgz_runs["betterleaks"])
-        print(f"keysentry / betterleaks wall (.tgz) = {ks_wall / bl_wall:.2f}  (target <= 1.00)"
-              f" {'met' if ks_wall <= bl_wall else 'NOT MET'}")
+        print(
+            f"keysentry / betterleaks wall (.tgz) = {ks_wall / bl_wall:.2f}  (target <= 1.00)"
+            f" {'met' if ks_wall <= bl_wall else 'NOT MET'}"
+        )
         cpu = _cpu(tgz_runs, "keysentry", "betterleaks")
         print(f"keysentry / betterleaks CPU (.tgz)  = {cpu:.2f}")
+    for label, runs_by_tool, _ in packed_runs.values():
+        ks_wall = statistics.median(r.wall for r in runs_by_tool["keysentry"])
+        for peer in ("betterleaks", "kingfisher"):
+            peer_wall = statistics.median(r.wall for r in runs_by_tool[peer])
+            print(f"keysentry / {peer} wall ({label}) = {ks_wall / peer_wall:.2f}")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ WORK = HERE / ".work"
 BIN = Path(sys.executable).parent
 KEYSENTRY = [sys.executable, "-m", "keysentry"]
 BETTERLEAKS = str(BIN / "betterleaks") if (BIN / "betterleaks").exists() else "betterleaks"
+KINGFISHER = str(BIN / "kingfisher") if (BIN / "kingfisher").exists() else "kingfisher"
+RIPGREP = shutil.which("rg") or "rg"
+KEY_REGEX = "sk-[0-9a-f]{32}"  # the shape keysentry looks for (model/key.py), for ripgrep
 
 FILES = 300
 LINES_PER_FILE = 1100
@@ -219,6 +222,8 @@ def main() -> None:
           f" {len(planted.keys)} planted keys; {os.cpu_count()} cores")
     report_path = WORK / "history-report.json"
     leaks_path = WORK / "betterleaks-report.json"
+    kingfisher_path = WORK / "kingfisher-report.json"
+    ripgrep_path = WORK / "ripgrep-history.txt"
     commands: dict[str, list[str]] = {
         "keysentry history": [
             *KEYSENTRY, "history", str(repo), "--format", "json", "--output", str(report_path)
@@ -226,6 +231,16 @@ def main() -> None:
         "betterleaks git": [
             BETTERLEAKS, "git", str(repo), "--isolate-rule", "deepseek-api-key", "--no-banner",
             "--output", str(leaks_path), "--log-level", "error",
+        ],
+        "kingfisher": [
+            KINGFISHER, "scan", str(repo), "-n", "--no-update-check",
+            "--rule", "betterleaks.deepseek-api-key", "--format", "json",
+            "--output", str(kingfisher_path),
+        ],
+        # the pack-order stream through the same regex: reading plus the cheapest search
+        "cat-file | ripgrep": [
+            "sh", "-c", "git cat-file --batch-all-objects --batch --unordered"
+            f" | {RIPGREP} --text --only-matching --no-line-number '{KEY_REGEX}' > {ripgrep_path}",
         ],
         # the floor the issue names: every object once, in object-id order
         "cat-file floor": ["sh", "-c", "git cat-file --batch-all-objects --batch | wc -c"],
@@ -237,8 +252,13 @@ def main() -> None:
     if args.skip_id_order_floor:
         del commands["cat-file floor"]
     results: dict[str, list[Run]] = {name: [] for name in commands}
-    for _ in range(args.rounds):
-        for name, argv in commands.items():
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+          " (a shared machine: timings are noisy; rounds rotate the order)")
+    order = list(commands)
+    for round_no in range(args.rounds):
+        shift = round_no % len(order)
+        for name in order[shift:] + order[:shift]:
+            argv = commands[name]
             run = measure(argv, cwd=repo)
             results[name].append(run)
             print(f"  {name:22s} {run.wall:7.2f} s wall {run.cpu:7.2f} s cpu"
@@ -254,8 +274,13 @@ def main() -> None:
 
     planted_fps = {fingerprint(k) for k in planted.keys}
     their_fps = {fingerprint(s) for s in their_secrets if s.startswith("sk-")}
+    kf_items = json.loads(kingfisher_path.read_text() or "{}").get("findings") or []
+    kf_fps = {fingerprint(i["finding"]["snippet"]) for i in kf_items}
+    rg_fps = {fingerprint(k) for k in ripgrep_path.read_text().split()}
     print(f"planted keys found: keysentry {len(planted_fps & found)}/{len(planted_fps)},"
-          f" betterleaks {len(planted_fps & their_fps)}/{len(planted_fps)}")
+          f" betterleaks {len(planted_fps & their_fps)}/{len(planted_fps)},"
+          f" kingfisher {len(planted_fps & kf_fps)}/{len(planted_fps)},"
+          f" cat-file | ripgrep {len(planted_fps & rg_fps)}/{len(planted_fps)}")
     wall = {name: statistics.median(r.wall for r in runs) for name, runs in results.items()}
     cpu = {name: statistics.median(r.cpu for r in runs) for name, runs in results.items()}
     rss = {name: max(r.tree_rss_mb for r in runs) for name, runs in results.items()}
@@ -263,8 +288,9 @@ def main() -> None:
     for name in commands:
         print(f"{name:24s} {wall[name]:8.2f} {cpu[name]:8.2f} {rss[name]:12.1f}")
     ks = "keysentry history"
-    for other, target in (("betterleaks git", 0.5), ("cat-file floor", 1.5),
-                          ("cat-file --unordered", 1.5)):
+    for other, target in (("betterleaks git", 0.5), ("kingfisher", 0.4),
+                          ("cat-file floor", 1.5), ("cat-file --unordered", 1.0),
+                          ("cat-file | ripgrep", 1.0)):
         if other not in wall:
             continue
         print(f"keysentry / {other}: wall {wall[ks] / wall[other]:.2f}x,"

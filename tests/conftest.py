@@ -50,7 +50,10 @@ def run_keysentry(
     *args: str, cwd: Path | None = None, stdin: bytes | None = None, env: dict | None = None
 ) -> subprocess.CompletedProcess[str]:
     """The real CLI in a subprocess, as a user runs it."""
-    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    # COLUMNS only when a test sets it: pytest-xdist workers set it to 80, and text output
+    # wraps to it
+    inherited = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    full_env = {**inherited, "NO_COLOR": "1", **(env or {})}
     return subprocess.run(
         [*KEYSENTRY, *args],
         cwd=cwd,
@@ -109,6 +112,19 @@ CI_VARIABLES = (
 def ci_env(**values: str) -> dict[str, str]:
     """Only the CI variables given: the suite may itself run inside a CI job."""
     return {**dict.fromkeys(CI_VARIABLES, ""), **values}
+
+
+def fast_import_commits(repo: Path, commits: int, keys: dict[int, str]) -> None:
+    """``commits`` commits on main, each changing one of 50 files; commit i adds keys[i]."""
+    stream = []
+    for i in range(commits):
+        body = (f"value = {i}\n" + (f"KEY = '{keys[i]}'\n" if i in keys else "")).encode()
+        stream.append(b"commit refs/heads/main\n")
+        stream.append(b"committer A <a@example.com> %d +0000\n" % (1_600_000_000 + i))
+        stream.append(b"data 2\nc\n")
+        stream.append(b"M 100644 inline f%d.py\ndata %d\n%s\n" % (i % 50, len(body), body))
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream),
+                   check=True, env=git_env())
 
 
 @pytest.fixture

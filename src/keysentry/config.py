@@ -38,6 +38,8 @@ OPTIONS = (
     Option("ci_dist", list, str, "build output folders `keysentry ci` also scans (relative)"),
     Option("client_paths", list, str, "globs of paths whose keys ship to clients (§2.2)"),
     Option("server_paths", list, str, "globs of paths whose keys stay on servers"),
+    Option("include_deps", bool, None, "also scan dependency folders (node_modules, venvs...)"),
+    Option("respect_gitignore", bool, None, "skip files git ignores (in a git work tree)"),
     Option("decode", bool, None, "look inside archives and encodings (base64, escapes, maps)"),
     Option("max_decode_depth", int, None, "archives and encodings nested at most this deep"),
     Option("max_decompressed_mb", int, None, "decompressed MiB per file before stopping"),
@@ -55,6 +57,8 @@ class Config:
     ci_dist: list[str] = field(default_factory=list)
     client_paths: list[str] = field(default_factory=list)  # exposure verdict overrides
     server_paths: list[str] = field(default_factory=list)
+    include_deps: bool = False  # scan node_modules/, virtualenvs... (--include-deps)
+    respect_gitignore: bool = False  # skip gitignored files (--respect-gitignore)
     decode: bool = True  # decoders and archives (engine/layers.py); --no-decode turns it off
     max_decode_depth: int = 6
     max_decompressed_mb: int = 4096
@@ -108,11 +112,33 @@ def parse(table: dict[str, Any], where: str) -> Config:
                 f"{where}: 'allowed_fingerprints' item {fp!r} is not a sha256:<64 hex> fingerprint"
             )
     _check_ci_values(values, where)
+    _check_globs(values, where)
     for name in ("max_decode_depth", "max_decompressed_mb", "max_compression_ratio"):
         if values.get(name, 1) < 1:
             raise ConfigError(f"{where}: '{name}' must be at least 1")
     known_fields = {f.name for f in fields(Config)}
     return Config(**{k: v for k, v in values.items() if k in known_fields}, source=where)
+
+
+def _check_globs(values: dict[str, Any], where: str) -> None:
+    """Every glob compiles (gitignore rules for exclude, git wildmatch for the others)."""
+    import re
+
+    for name in ("exclude", "client_paths", "server_paths"):
+        if not values.get(name):
+            continue
+        import pathspec  # only for projects that set globs: the hook pays ~15 ms for it
+
+        for pattern in values[name]:
+            try:
+                if name == "exclude":
+                    pathspec.GitIgnoreSpec.from_lines([pattern])
+                else:
+                    pathspec.PathSpec.from_lines("gitwildmatch", [pattern])
+            except (ValueError, re.error) as exc:
+                raise ConfigError(
+                    f"{where}: '{name}' item {pattern!r} is not a valid glob: {exc}"
+                ) from exc
 
 
 def _check_ci_values(values: dict[str, Any], where: str) -> None:
@@ -131,11 +157,25 @@ def _check_ci_values(values: dict[str, Any], where: str) -> None:
 
 
 def load_file(path: Path) -> Config:
+    from keysentry.small_file import CONFIG_LIMIT, RefusedFile, read_small_file
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = read_small_file(path, CONFIG_LIMIT).decode("utf-8")
+    except RefusedFile as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
+    config = load_text(text, path)
+    config.root = path.parent
+    return config
+
+
+def load_text(text: str, path: Path | str) -> Config:
+    """A configuration file's text (read from disk, or from a commit), named path in messages."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     if path.name == "pyproject.toml":
         table = data.get("tool", {}).get("keysentry", {})
@@ -145,9 +185,7 @@ def load_file(path: Path) -> Config:
         where = str(path)
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: must be a table")
-    config = parse(table, where)
-    config.root = path.parent
-    return config
+    return parse(table, where)
 
 
 def discover(start: Path) -> Path | None:
@@ -157,12 +195,22 @@ def discover(start: Path) -> Path | None:
         for name in CONFIG_FILES:
             candidate = folder / name
             if candidate.is_file():
-                if name == "pyproject.toml" and b"[tool.keysentry" not in candidate.read_bytes():
+                if name == "pyproject.toml" and not _names_keysentry(candidate):
                     continue
                 return candidate
         if (folder / ".git").exists():
             return None
     return None
+
+
+def _names_keysentry(pyproject: Path) -> bool:
+    """True when a pyproject.toml has a keysentry table (or cannot be read: load says why)."""
+    from keysentry.small_file import CONFIG_LIMIT, RefusedFile, read_small_file
+
+    try:
+        return b"[tool.keysentry" in read_small_file(pyproject, CONFIG_LIMIT)
+    except (OSError, RefusedFile):
+        return True
 
 
 def load(explicit: Path | None, start: Path) -> Config:

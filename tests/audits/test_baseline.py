@@ -42,7 +42,11 @@ def test_accepted_keys_pass_and_new_keys_fail(accepted):
     project, _ = accepted
     assert run_keysentry("baseline", "check", cwd=project).returncode == 0
     assert run_keysentry("scan", ".", "--baseline", BASELINE, cwd=project).returncode == 0
+    # the default file is picked up by a plain scan; another baseline file is not
+    assert run_keysentry("scan", ".", cwd=project).returncode == 0
+    (project / BASELINE).rename(project / "elsewhere.json")
     assert run_keysentry("scan", ".", cwd=project).returncode == 1  # no baseline, no pass
+    (project / "elsewhere.json").rename(project / BASELINE)
     new = new_key()
     (project / "app.py").write_text(f'client = OpenAI(api_key="{new}")  # deepseek\n')
     result = run_keysentry("baseline", "check", "--format", "json", cwd=project)

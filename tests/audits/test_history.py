@@ -8,7 +8,7 @@ import pty
 import subprocess
 from pathlib import Path
 
-from conftest import KEYSENTRY, commit_file, git, new_key, run_keysentry
+from conftest import KEYSENTRY, commit_file, fast_import_commits, git, new_key, run_keysentry
 from keysentry.audits.history import audit
 from keysentry.config import Config
 from keysentry.model.key import fingerprint
@@ -411,15 +411,7 @@ def test_large_store_read_by_parallel_streams_misses_nothing(git_repo):
     """Over PART_MINIMUM objects the store is split between cat-file processes."""
     commits = 6000
     keys = {i: new_key() for i in (0, 2999, 3000, commits - 1)}
-    stream = []
-    for i in range(commits):
-        body = (f"value = {i}\n" + (f"KEY = '{keys[i]}'\n" if i in keys else "")).encode()
-        stream.append(b"commit refs/heads/main\n")
-        stream.append(b"committer A <a@example.com> %d +0000\n" % (1_600_000_000 + i))
-        stream.append(b"data 2\nc\n")
-        stream.append(b"M 100644 inline f%d.py\ndata %d\n%s\n" % (i % 50, len(body), body))
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=git_repo, input=b"".join(stream),
-                   check=True)
+    fast_import_commits(git_repo, commits, keys)
 
     report = audit(git_repo, Config())
 

@@ -306,13 +306,16 @@ def test_binary_files_are_scanned(tmp_path: Path) -> None:
         db.execute("create table settings (name text, value text)")
         db.execute("insert into settings values (?, ?)", ("deepseek_key", db_key))
     db.close()
-    code, report, _ = scan_json(str(tmp_path / "tree"))
+    code, report, _ = scan_json(str(tmp_path / "tree"), "--include-deps")  # __pycache__ too
     assert code == 1
     found = {f["path"]: f["fingerprint"] for f in report["findings"]}
     assert found == {
         os.path.join("__pycache__", "settings.cpython-311.pyc"): fingerprint(pyc_key),
         "app.sqlite3": fingerprint(db_key),
     }
+    code, report, _ = scan_json(str(tmp_path / "tree"))  # by default a cache is not the source
+    assert [f["path"] for f in report["findings"]] == ["app.sqlite3"]
+    assert report["stats"]["skipped_dirs"] == 1
 
 
 def test_git_directory_skipped_but_the_work_tree_scanned(git_repo: Path) -> None:

@@ -46,7 +46,7 @@ def command_lines(doc: Path) -> list[str]:
         for part in [*inner, *re.split(r"\|\||&&|;|\|", re.sub(r"\$\([^)]*\)", "X", line))]:
             part = part.strip().removeprefix("- ").removeprefix("run: ").strip()
             part = part.removeprefix(".venv/bin/")
-            if re.match(r"keysentry [a-z]", part):
+            if re.match(r"keysentry [a-z][a-z-]*(\s|$)", part):  # not output: "keysentry org:"
                 found.append(part)
     return found
 

@@ -8,11 +8,11 @@ import secrets
 import pytest
 
 from conftest import new_key
-from keysentry.decoders import find_encoded
+from keysentry.decoders import Encoded, find_encoded
 
 
 def _b64_keys(data: bytes) -> list[tuple[int, str, tuple[str, ...]]]:
-    keys, _ = find_encoded(data)
+    keys = find_encoded(data).keys
     return [(k.start, k.key, k.chain) for k in keys]
 
 
@@ -52,8 +52,8 @@ def test_wrapped_base64_and_json_escaped_slashes_are_followed():
 def test_random_base64_and_plain_javascript_give_nothing():
     noise = base64.b64encode(secrets.token_bytes(3 << 20))
     js = b"function c2st(a){return zay(a)+NrL}var H4sI=1;" * 1000
-    assert find_encoded(noise) == ([], [])
-    assert find_encoded(js) == ([], [])
+    assert find_encoded(noise) == Encoded()
+    assert find_encoded(js) == Encoded()
 
 
 def _escaped(key: str, form: str) -> str:
@@ -76,7 +76,7 @@ def _escaped(key: str, form: str) -> str:
 def test_escaped_keys(form, chain):
     key = new_key()
     data = f'const a = "{_escaped(key, form)}";'.encode()
-    keys, _ = find_encoded(data)
+    keys = find_encoded(data).keys
     assert [(k.key, k.chain, k.start) for k in keys] == [(key, (chain,), len('const a = "'))]
     assert data[keys[0].end :] == b'";'
     assert key not in keys[0].context and key[:7] in keys[0].context
@@ -85,20 +85,20 @@ def test_escaped_keys(form, chain):
 def test_half_escaped_key_and_boundaries_follow_the_detector():
     key = new_key()
     half = "\\x73" + key[1:]
-    assert [k.key for k in find_encoded(f"'{half}'".encode())[0]] == [key]
+    assert [k.key for k in find_encoded(f"'{half}'".encode()).keys] == [key]
     longer = _escaped(key + "a", "\\x%02x")  # 33 hex digits: not a key once decoded
-    assert find_encoded(f"'{longer}'".encode()) == ([], [])
+    assert find_encoded(f"'{longer}'".encode()) == Encoded()
     inside_word = "x" + _escaped(key, "\\x%02x")  # decoded: "xsk-…" is part of a word
-    assert find_encoded(f"'{inside_word}'".encode()) == ([], [])
+    assert find_encoded(f"'{inside_word}'".encode()) == Encoded()
     placeholder = _escaped("sk-" + "0" * 32, "\\u%04x")
-    assert find_encoded(f"'{placeholder}'".encode()) == ([], [])
+    assert find_encoded(f"'{placeholder}'".encode()) == Encoded()
 
 
 def test_context_never_holds_a_key_of_the_neighbours():
     keys = [new_key() for _ in range(3)]
     escaped = [_escaped(k, "\\x%02x") for k in keys]
     data = ("[" + ",".join(f"'{e}'" for e in escaped) + "]").encode()
-    found, _ = find_encoded(data)
+    found = find_encoded(data).keys
     assert [k.key for k in found] == keys
     for item in found:
         for key in keys:
@@ -111,6 +111,7 @@ def test_inline_source_map_and_base64_gzip_are_payloads():
     doc = ('{"version":3,"sources":["a.js"],"sourcesContent":["// ' + key + '"]}').encode()
     line = b"//# sourceMappingURL=data:application/json;charset=utf-8;base64,"
     data = b"x();\n" + line + base64.b64encode(doc) + b"\n"
-    keys, payloads = find_encoded(data)
+    found = find_encoded(data)
+    keys, payloads = found.keys, found.payloads
     assert keys == []  # the whole map is decoded instead: the key is found there
     assert [(p.kind, p.data, p.start) for p in payloads] == [("sourcemap", doc, 5 + len(line))]

@@ -5,11 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import subprocess
 
-from conftest import new_key, run_keysentry
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import KEYSENTRY, new_key, run_keysentry
 from keysentry.config import Config
+from keysentry.engine import attribution
 from keysentry.engine.scanner import Scanner
 from keysentry.model.finding import Finding
+from keysentry.model.key import fingerprint
 from keysentry.model.target import ScanTarget
 
 
@@ -99,10 +105,7 @@ def test_far_context_after_the_key_counts_too() -> None:
 
 def test_conflicting_context_near_the_key_picks_the_nearest_with_medium() -> None:
     key = new_key()
-    text = (
-        "# we tried dashscope first\n"
-        f"DEEPSEEK_API_KEY = '{key}'\n"
-    )
+    text = f"# we tried dashscope first\nDEEPSEEK_API_KEY = '{key}'\n"
     f = only(scan_text(text))
     assert (f.provider, f.confidence) == ("deepseek", "medium")
     assert "both DeepSeek and DashScope" in f.provider_evidence
@@ -162,3 +165,49 @@ def test_short_words_at_a_word_start_still_count() -> None:
     assert f.provider == "dashscope"
     f = only(scan_text(f'llm = ChatModel(model="Qwen/Qwen2-7B")\nKEY = "{key}"\n'))
     assert f.provider == "dashscope"
+
+
+def test_many_keys_each_with_a_provider_word_scan_in_linear_time(tmp_path) -> None:
+    """Issue 17 §2: 26,000 keys with a provider word on each line (quadratic before)."""
+    keys = [new_key() for _ in range(26_000)]
+    lines = [f'{"deepseek" if i % 2 else "qwen"}_key_{i} = "{key}"' for i, key in enumerate(keys)]
+    (tmp_path / "keys.py").write_text("\n".join(lines) + "\n")
+    control = new_key()
+    (tmp_path / "zz.env").write_text(f"TOKEN={control}\n")
+    # the timeout is a hang guard (this took over five minutes), not a timing test
+    result = subprocess.run(
+        [*KEYSENTRY, "scan", "-f", "json", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["stats"]["findings"] == 26_001
+    found = {f["fingerprint"]: f for f in report["findings"]}
+    assert fingerprint(control) in found
+    assert all(found[fingerprint(key)]["provider"] != "unknown" for key in keys)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["deepseek", "qwen", "pad"]), st.integers(0, 40)), max_size=30
+    ),
+    st.integers(0, 40),
+)
+def test_bisected_attribution_matches_every_mention_measured(layout, key_at) -> None:
+    """The nearest mention found by bisection is the one measuring every mention gives."""
+    parts = [f"{word}{'.' * gap}" for word, gap in layout]
+    parts.insert(min(key_at, len(parts)), f" {new_key()} ")
+    data = "\n".join(parts).encode()
+    start = data.index(b"sk-")
+    end = start + 35
+    hints = attribution.find_hints(data)
+    if not hints:
+        return
+    expected = min(hints.hints, key=lambda h: min(abs(h.offset - start), abs(h.offset - end)))
+    assert hints.nearest(start, end) == expected
+    near = [h for h in hints.hints if min(abs(h.offset - start), abs(h.offset - end)) <= 1024]
+    assert set(hints.around(start, end)) >= set(near)

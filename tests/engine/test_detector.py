@@ -183,10 +183,22 @@ OTHER_PLACEHOLDERS = [
     "0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0d",
 ]
 
+# issue 12 §7: patterned documentation values, each clause of the rule on its own
+PATTERNED_PLACEHOLDERS = [
+    "a1b2c3d4e5f6" + "{r20}",  # letters and digits woven, ascending
+    "{r10}" + "1a2b3c4d5e" + "{r12}",  # the same, digit first, inside the key
+    "{r12}" + "78965412369874563214",  # a keypad walk of 20 keys
+    "85201236987456321478" + "{r12}",  # around the keypad, through 0
+    "3f9a0c71e4b2d865" + "568d2b4e17c0a9f3",  # a hex string that is its own reverse
+]
 
-@pytest.mark.parametrize("body", ISSUE_PLACEHOLDERS + OTHER_PLACEHOLDERS)
+
+@pytest.mark.parametrize("body", ISSUE_PLACEHOLDERS + OTHER_PLACEHOLDERS + PATTERNED_PLACEHOLDERS)
 def test_placeholders_rejected(body: str) -> None:
-    body = body.format(r10=hex_chars(10), r12=hex_chars(12), r14=hex_chars(14), r22=hex_chars(22))
+    body = body.format(
+        r10=hex_chars(10), r12=hex_chars(12), r14=hex_chars(14), r16=hex_chars(16),
+        r20=hex_chars(20), r22=hex_chars(22),
+    )
     key = PREFIX + body
     assert len(body) == 32
     assert is_placeholder(key)

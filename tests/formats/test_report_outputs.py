@@ -105,7 +105,11 @@ def test_fail_on_in_the_configuration_sets_the_default_and_the_flag_wins(project
 def test_baseline_in_the_configuration_is_relative_to_the_config_file(project):
     sub = project / "sub"
     sub.mkdir()
-    assert run_keysentry("baseline", "create", cwd=project).returncode == 0
+    refused = run_keysentry("baseline", "create", cwd=project)
+    assert refused.returncode == 2  # dist/app.js holds a client-side key
+    assert "--accept-client" in refused.stderr and "§2.2" in refused.stderr
+    assert not (project / ".keysentry-baseline.json").exists()
+    assert run_keysentry("baseline", "create", "--accept-client", cwd=project).returncode == 0
     (project / "pyproject.toml").write_text(
         '[tool.keysentry]\nbaseline = ".keysentry-baseline.json"\n'
     )

@@ -109,7 +109,9 @@ def test_scan_dist_names_dist_app_js_in_every_format_and_in_baselines(git_repo, 
         assert ET.parse(out / "j.xml").getroot().find("testsuite/testcase").get("file") == (
             "dist/app.js"
         )
-    created = run_keysentry("baseline", "create", "../dist", cwd=git_repo / "web")
+    created = run_keysentry(
+        "baseline", "create", "../dist", "--accept-client", cwd=git_repo / "web"
+    )
     assert created.returncode == 0, created.stderr
     baseline = json.loads((git_repo / "web" / ".keysentry-baseline.json").read_text())
     assert [loc["path"] for e in baseline["entries"] for loc in e["locations"]] == ["dist/app.js"]

@@ -18,6 +18,42 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from keysentry.model.key import fingerprint
 
 SLOW_SECONDS = 5.0
+DRIP_SECONDS = 0.3  # between the bytes of a dripping answer
+HOSTILE_BALANCE = json.dumps({"is_available": True, "balance_infos": []}).encode()
+
+
+def _raw(answer: str, key: str) -> bytes | None:
+    """The bytes of a malformed or misleading answer (None: not one of these)."""
+    if answer == "bad_status":
+        return b"HTTP/1.1 two hundred OK\r\n\r\n"
+    if answer == "many_headers":
+        return b"HTTP/1.1 200 OK\r\n" + b"X-A: b\r\n" * 150 + b"\r\n" + HOSTILE_BALANCE
+    if answer == "huge_header":
+        return b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * (70 * 1024) + b"\r\n\r\n" + HOSTILE_BALANCE
+    if answer == "not_json":  # a captive portal's login page
+        page = b"<html><body>Please log in to the hotel network</body></html>"
+        return b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + page
+    if answer == "truncated":
+        return b"HTTP/1.1 200 OK\r\nContent-Length: 400\r\n\r\n" + HOSTILE_BALANCE
+    if answer == "huge_body":
+        padding = b" " * (4 << 20)
+        return b"HTTP/1.1 200 OK\r\n\r\n" + HOSTILE_BALANCE[:-1] + padding + b"}"
+    if answer == "echo":  # an error page that repeats the request's key
+        return f"HTTP/1.1 500 bad key {key}\r\nContent-Length: 0\r\n\r\n".encode()
+    return None
+
+
+HOSTILE = (
+    "bad_status",
+    "many_headers",
+    "huge_header",
+    "not_json",
+    "truncated",
+    "huge_body",
+    "echo",
+    "drip_body",
+    "drip_headers",
+)
 
 
 class BalanceServer(ThreadingHTTPServer):
@@ -26,7 +62,8 @@ class BalanceServer(ThreadingHTTPServer):
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        # key -> live | unavailable | revoked | 429 | 500 | slow | redirect | pause
+        # key -> live | unavailable | revoked | 429 | 500 | slow | redirect | pause, or one
+        # of HOSTILE's answers
         self.answers: dict[str, str] = {}
         self.requests: list[tuple[str, str]] = []  # (request path, fingerprint of the bearer key)
         self.lock = threading.Lock()
@@ -70,6 +107,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": "not found"})
             return
         answer = self.server.answers.get(key, "revoked")
+        if answer in HOSTILE:
+            self._hostile(answer, key)
+            return
         if answer == "pause":  # live, after a moment: shows how many requests overlap
             with self.server.lock:
                 self.server.in_flight += 1
@@ -94,6 +134,25 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"is_available": True})
         else:
             self._send(500, {"error": {"message": "Internal error"}})
+
+    def _hostile(self, answer: str, key: str) -> None:
+        self.close_connection = True
+        try:
+            raw = _raw(answer, key)
+            if raw is not None:
+                self.wfile.write(raw)
+                return
+            if answer == "drip_body":  # headers at once, then a byte at a time, forever
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                drip = b"{" + b" " * 99999
+            else:  # drip_headers: the status line and headers a byte at a time
+                drip = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: yes\r\n" * 10000
+            for byte in drip:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(DRIP_SECONDS)
+        except OSError:  # the client gave up
+            pass
 
 
 @contextmanager

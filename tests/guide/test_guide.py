@@ -52,7 +52,7 @@ def test_guide_from_a_scan_report_gives_ordered_steps_per_key(tmp_path):
     # the client key (critical) comes first, and its steps include the client ones
     assert out.index(redact(keys["client"])) < out.index(redact(keys["server"]))
     titles = ["Revoke the key now", "Create a replacement", "Replace the key in code",
-              "Rebuild, redeploy", "Check usage and billing", "Prevent a repeat"]
+              "Rebuild and redeploy", "Check usage and billing", "Prevent a repeat"]
     positions = [out.index(t) for t in titles]
     assert positions == sorted(positions)
     assert "does not read git history" in out  # a scan report cannot say what was committed
@@ -101,7 +101,7 @@ def test_markdown_guide_is_an_incident_ticket(tmp_path):
     done = run_keysentry("guide", "--from", str(scan_report(tmp_path)), "-f", "markdown",
                          cwd=tmp_path)
     assert done.stdout.startswith("# Incident: leaked API keys")
-    assert "| # | key | fingerprint |" in done.stdout
+    assert "| # | key | exposure | pushed | stage | where |" in done.stdout
     assert done.stdout.count("- [ ] **1. Revoke the key now**") == 2
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 from balance_server import BalanceServer, running_server, verify_env
 
-from conftest import git, new_key, run_keysentry
+from conftest import KEYSENTRY, git, new_key, run_keysentry
 from keysentry.guide.verify import VerifyConfigError, base_url, skip_reason
-from keysentry.model.key import fingerprint
+from keysentry.model.key import fingerprint, redact
+from keysentry.model.verification import Verification
 
 
 @pytest.fixture
@@ -20,7 +23,9 @@ def balance_server():
 
 
 def write_key(folder: Path, name: str, key: str, provider: str = "deepseek") -> None:
-    base = "https://api.deepseek.com" if provider == "deepseek" else "https://dashscope.aliyuncs.com"
+    base = (
+        "https://api.deepseek.com" if provider == "deepseek" else "https://dashscope.aliyuncs.com"
+    )
     (folder / name).write_text(f'BASE_URL = "{base}"\nAPI_KEY = "{key}"\n')
 
 
@@ -36,8 +41,9 @@ def test_each_answer_becomes_a_status_and_each_key_is_sent_once(tmp_path, balanc
         write_key(tmp_path, f"{answer}.py", key)
     write_key(tmp_path, "live_again.py", keys["live"])  # the same key twice: one request
 
-    done = run_keysentry("scan", ".", "--verify", "-f", "json", cwd=tmp_path,
-                         env=verify_env(balance_server))
+    done = run_keysentry(
+        "scan", ".", "--verify", "-f", "json", cwd=tmp_path, env=verify_env(balance_server)
+    )
 
     assert done.returncode == 1, done.stderr
     found = verifications(done.stdout)
@@ -64,8 +70,15 @@ def test_a_slow_answer_times_out_as_unknown(tmp_path, balance_server):
     key = new_key()
     balance_server.answers[key] = "slow"
     write_key(tmp_path, "app.py", key)
-    done = run_keysentry("scan", ".", "--verify", "-f", "json", cwd=tmp_path,
-                         env=verify_env(balance_server, KEYSENTRY_VERIFY_TIMEOUT="0.5"))
+    done = run_keysentry(
+        "scan",
+        ".",
+        "--verify",
+        "-f",
+        "json",
+        cwd=tmp_path,
+        env=verify_env(balance_server, KEYSENTRY_VERIFY_TIMEOUT="0.5"),
+    )
     result = verifications(done.stdout)[fingerprint(key)]
     assert result["status"] == "unknown"
     assert "timed out" in result["reason"]
@@ -76,8 +89,9 @@ def test_at_most_four_requests_at_a_time(tmp_path, balance_server):
     for index, key in enumerate(keys):
         balance_server.answers[key] = "pause"
         write_key(tmp_path, f"app{index}.py", key)
-    done = run_keysentry("scan", ".", "--verify", "-f", "json", cwd=tmp_path,
-                         env=verify_env(balance_server))
+    done = run_keysentry(
+        "scan", ".", "--verify", "-f", "json", cwd=tmp_path, env=verify_env(balance_server)
+    )
     assert {v["status"] for v in verifications(done.stdout).values()} == {"live"}
     assert 2 <= balance_server.most_in_flight <= 4
     assert len(balance_server.requests) == 8  # no retries
@@ -89,8 +103,15 @@ def test_network_errors_are_unknown_with_the_reason(tmp_path, balance_server):
     closed = BalanceServer()  # bound, then closed: nothing listens on its port
     url = closed.url
     closed.server_close()
-    done = run_keysentry("scan", ".", "--verify", "-f", "json", cwd=tmp_path,
-                         env=verify_env(balance_server, KEYSENTRY_VERIFY_BASE_URL=url))
+    done = run_keysentry(
+        "scan",
+        ".",
+        "--verify",
+        "-f",
+        "json",
+        cwd=tmp_path,
+        env=verify_env(balance_server, KEYSENTRY_VERIFY_BASE_URL=url),
+    )
     result = verifications(done.stdout)[fingerprint(key)]
     assert result["status"] == "unknown"
     assert "network error" in result["reason"]
@@ -115,11 +136,13 @@ def test_a_dashscope_key_is_never_sent_to_deepseek(tmp_path, balance_server):
     balance_server.answers[deepseek_key] = "live"
     write_key(tmp_path, "qwen.py", dashscope_key, provider="dashscope")
     write_key(tmp_path, "app.py", deepseek_key)
-    done = run_keysentry("scan", ".", "--verify", "-f", "json", cwd=tmp_path,
-                         env=verify_env(balance_server))
+    done = run_keysentry(
+        "scan", ".", "--verify", "-f", "json", cwd=tmp_path, env=verify_env(balance_server)
+    )
     found = verifications(done.stdout)
     assert found[fingerprint(dashscope_key)] == {
-        "status": "skipped", "reason": "not verified: attributed to DashScope"
+        "status": "skipped",
+        "reason": "not verified: attributed to DashScope",
     }
     assert found[fingerprint(deepseek_key)]["status"] == "live"
     assert balance_server.fingerprints() == [fingerprint(deepseek_key)]
@@ -132,9 +155,14 @@ def test_proxies_from_the_environment_are_honoured(tmp_path, balance_server):
     balance_server.answers[key] = "live"
     write_key(tmp_path, "app.py", key)
     # Nothing listens on localhost:9; the request can only arrive through the proxy.
-    env = verify_env(balance_server, KEYSENTRY_VERIFY_BASE_URL="http://localhost:9",
-                     http_proxy=balance_server.url, HTTP_PROXY=balance_server.url,
-                     no_proxy="", NO_PROXY="")
+    env = verify_env(
+        balance_server,
+        KEYSENTRY_VERIFY_BASE_URL="http://localhost:9",
+        http_proxy=balance_server.url,
+        HTTP_PROXY=balance_server.url,
+        no_proxy="",
+        NO_PROXY="",
+    )
     done = run_keysentry("scan", ".", "--verify", "-f", "json", cwd=tmp_path, env=env)
     assert verifications(done.stdout)[fingerprint(key)]["status"] == "live"
     assert balance_server.requests == [("http://localhost:9/user/balance", fingerprint(key))]
@@ -143,8 +171,9 @@ def test_proxies_from_the_environment_are_honoured(tmp_path, balance_server):
 @pytest.mark.parametrize("url", ["http://example.com", "ftp://127.0.0.1/", "https://"])
 def test_an_unsafe_base_url_is_refused_before_any_request(tmp_path, url):
     write_key(tmp_path, "app.py", new_key())
-    done = run_keysentry("scan", ".", "--verify", cwd=tmp_path,
-                         env={"KEYSENTRY_VERIFY_BASE_URL": url})
+    done = run_keysentry(
+        "scan", ".", "--verify", cwd=tmp_path, env={"KEYSENTRY_VERIFY_BASE_URL": url}
+    )
     assert done.returncode == 2
     assert "KEYSENTRY_VERIFY_BASE_URL" in done.stderr
     with pytest.raises(VerifyConfigError):
@@ -169,19 +198,21 @@ def test_guide_verify_puts_live_keys_first(git_repo, balance_server):
     plain = run_keysentry("guide", "-f", "json", cwd=git_repo, env=verify_env(balance_server))
     assert plain.returncode == 1, plain.stderr
     assert [k["fingerprint"] for k in json.loads(plain.stdout)["keys"]] == [
-        fingerprint(revoked), fingerprint(live)
+        fingerprint(revoked),
+        fingerprint(live),
     ]
     assert balance_server.requests == []
 
-    done = run_keysentry("guide", "--verify", "-f", "json", cwd=git_repo,
-                         env=verify_env(balance_server))
+    done = run_keysentry(
+        "guide", "--verify", "-f", "json", cwd=git_repo, env=verify_env(balance_server)
+    )
     assert done.returncode == 1, done.stderr
     keys = json.loads(done.stdout)["keys"]
     assert [k["fingerprint"] for k in keys] == [fingerprint(live), fingerprint(revoked)]
     assert [k["verification"]["status"] for k in keys] == ["live", "revoked"]
     text = run_keysentry("guide", "--verify", cwd=git_repo, env=verify_env(balance_server))
     assert "1 still LIVE" in text.stdout
-    assert text.stdout.index("[LIVE]") < text.stdout.index(revoked[:7])
+    assert text.stdout.index("[LIVE]") < text.stdout.index(f"Key 2: {redact(revoked)}")
     assert live not in text.stdout + text.stderr
 
 
@@ -190,8 +221,16 @@ def test_guide_cannot_verify_keys_a_report_does_not_hold(tmp_path, balance_serve
     write_key(tmp_path, "app.py", key)
     report = tmp_path / "report.json"
     run_keysentry("scan", ".", "-f", "json", "-o", str(report), cwd=tmp_path)
-    done = run_keysentry("guide", "--from", str(report), "--verify", "-f", "json", cwd=tmp_path,
-                         env=verify_env(balance_server))
+    done = run_keysentry(
+        "guide",
+        "--from",
+        str(report),
+        "--verify",
+        "-f",
+        "json",
+        cwd=tmp_path,
+        env=verify_env(balance_server),
+    )
     result = json.loads(done.stdout)["keys"][0]["verification"]
     assert result["status"] == "skipped" and "--show-secrets" in result["reason"]
     assert balance_server.requests == []
@@ -203,8 +242,78 @@ def test_history_verify_checks_keys_found_in_commits(git_repo, balance_server):
     write_key(git_repo, "app.py", key)
     git(git_repo, "add", ".")
     git(git_repo, "commit", "-q", "-m", "add")
-    done = run_keysentry("history", "--verify", "-f", "json", cwd=git_repo,
-                         env=verify_env(balance_server))
+    done = run_keysentry(
+        "history", "--verify", "-f", "json", cwd=git_repo, env=verify_env(balance_server)
+    )
     assert done.returncode == 1, done.stderr
     assert verifications(done.stdout)[fingerprint(key)]["status"] == "live"
     assert balance_server.fingerprints() == [fingerprint(key)]
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ("bad_status", "malformed HTTP answer"),
+        ("many_headers", "malformed HTTP answer"),
+        ("huge_header", "malformed HTTP answer"),
+        ("not_json", "not a balance answer"),
+        ("truncated", "truncated body"),
+        ("huge_body", "oversized body"),
+        ("echo", "HTTP 500"),
+        ("drip_body", "timed out after 2 s"),
+        ("drip_headers", "timed out after 2 s"),
+    ],
+)
+def test_hostile_answers_are_unknown_and_the_other_keys_still_verified(
+    tmp_path, balance_server, answer, reason
+):
+    """Issue 17 §5, §6: malformed, misleading and endless answers are `unknown`, never
+    `live`, never a crash; the deadline covers the whole request; no key is echoed."""
+    key, control = new_key(), new_key()
+    balance_server.answers[key] = answer
+    balance_server.answers[control] = "live"
+    write_key(tmp_path, "hostile.py", key)
+    write_key(tmp_path, "control.py", control)
+
+    # the timeout only turns a hang into a failure: each answer drips for far longer
+    done = subprocess.run(
+        [*KEYSENTRY, "scan", ".", "--verify", "-f", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **verify_env(balance_server)},
+        check=False,
+    )
+
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    found = verifications(done.stdout)
+    result = found[fingerprint(key)]
+    assert result["status"] == "unknown", result
+    assert reason in result["reason"]
+    assert found[fingerprint(control)]["status"] == "live"
+    assert key not in done.stdout and key not in done.stderr
+
+
+def test_a_verification_reads_back_from_a_json_report_unchanged(tmp_path, balance_server):
+    """The typed Verification writes the JSON it always wrote, and the guide reads it back."""
+    key = new_key()
+    balance_server.answers[key] = "unavailable"
+    write_key(tmp_path, "app.py", key)
+    done = run_keysentry(
+        "scan",
+        ".",
+        "--verify",
+        "-f",
+        "json",
+        "-o",
+        "report.json",
+        cwd=tmp_path,
+        env=verify_env(balance_server),
+    )
+    record = verifications((tmp_path / "report.json").read_text())[fingerprint(key)]
+    assert list(record) == ["status", "is_available", "checked_at"], done.stderr
+    assert Verification.from_dict(record).to_dict() == record
+    guide = run_keysentry("guide", "--from", "report.json", "-f", "json", cwd=tmp_path)
+    assert json.loads(guide.stdout)["keys"][0]["verification"] == record

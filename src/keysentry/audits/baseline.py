@@ -1,9 +1,13 @@
 """Baselines: keys a team has triaged, so scans fail only on new ones.
 
 A baseline file holds fingerprints and locations, never keys. A finding is
-accepted when its key's fingerprint is in the baseline *at that path*: an accepted
-test key copied into a client bundle is a new leak and fails. Baseline locations
-that no longer hold their key are stale, so the file can be pruned.
+accepted when its key's fingerprint is in the baseline *at that location*: an accepted
+test key copied into a client bundle is a new leak and fails. A location is stable
+across builds: the source path, or for build output the path with the content hash
+taken out of the file name (``dist/assets/main-*.js``), so a rebuild that renames
+every chunk keeps matching. Baseline locations that no longer hold their key are
+stale, so the file can be pruned. Files written by 0.1 (hashed names) still load and
+match.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 from keysentry import __version__
 from keysentry.model.clock import utc_timestamp
 from keysentry.model.finding import Finding
-from keysentry.model.location import locate
+from keysentry.model.location import locate, stable_path
 from keysentry.model.report import Report
 
 FORMAT_VERSION = 1
@@ -75,7 +79,8 @@ class Baseline:
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
     def accepted_paths(self) -> dict[str, set[str]]:
-        return {e.fingerprint: {loc.path for loc in e.locations} for e in self.entries}
+        """fingerprint -> the stable paths it is accepted at."""
+        return {e.fingerprint: {stable_path(loc.path) for loc in e.locations} for e in self.entries}
 
 
 @dataclass(frozen=True)
@@ -95,12 +100,12 @@ class Outcome:
 
 
 def match_path(finding: Finding) -> str:
-    """The path a baseline records: the file (or archive member) in the repository; a
-    key in a commit matches the same file's entry."""
+    """The path a baseline records: the file (or archive member) in the repository, with
+    a build file's content hash taken out; a key in a commit matches the same file's entry."""
     where = locate(finding)
     if where.file is None:
         return finding.path
-    return where.file if where.member is None else f"{where.file}!{where.member}"
+    return stable_path(where.file if where.member is None else f"{where.file}!{where.member}")
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -155,8 +160,8 @@ def _entry(raw: Any, path: Path, index: int) -> Entry:
 def parse(text: str, path: Path) -> Baseline:
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _fail(path, f"not valid JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # also: nested too deep, a huge number
+        raise _fail(path, f"not valid JSON: {str(exc)[:200] or type(exc).__name__}") from exc
     if not isinstance(data, dict) or "keysentry_baseline" not in data:
         raise _fail(path, "not a keysentry baseline (no 'keysentry_baseline' version)")
     if data["keysentry_baseline"] != FORMAT_VERSION:
@@ -174,12 +179,17 @@ def parse(text: str, path: Path) -> Baseline:
 
 
 def load(path: Path) -> Baseline:
+    """A baseline file: a regular file of at most BASELINE_LIMIT bytes."""
+    from keysentry.small_file import BASELINE_LIMIT, RefusedFile, read_small_file
+
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_small_file(path, BASELINE_LIMIT).decode("utf-8")
     except FileNotFoundError as exc:
         raise _fail(
             path, "no such baseline file (create it with `keysentry baseline create`)"
         ) from exc
+    except RefusedFile as exc:
+        raise _fail(path, str(exc)) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise _fail(path, f"cannot read: {exc}") from exc
     return parse(text, path)
@@ -194,7 +204,7 @@ def stale_locations(baseline: Baseline, findings: list[Finding]) -> list[Stale]:
         Stale(entry, loc)
         for entry in baseline.entries
         for loc in entry.locations
-        if (entry.fingerprint, loc.path) not in present
+        if (entry.fingerprint, stable_path(loc.path)) not in present
     ]
 
 
@@ -234,6 +244,18 @@ def create(findings: list[Finding], reason: str = "", accepted_by: str = "") -> 
     )
 
 
+CLIENT_REFUSAL = (
+    "client-side key(s) not accepted: a key in browser or app code is public to every user"
+    " (a §2.2 violation), so a baseline would hide a live leak. Revoke them (`keysentry guide`);"
+    " only for keys that reach no account (test fixtures), pass --accept-client"
+)
+
+
+def client_side(findings: list[Finding]) -> list[Finding]:
+    """The findings ``baseline create``/``update`` refuse without --accept-client."""
+    return [f for f in findings if f.exposure == "client"]
+
+
 @dataclass
 class Update:
     baseline: Baseline
@@ -258,13 +280,14 @@ def update(
         here = found.get(fp, {})
         kept: list[Location] = []
         for loc in entry.locations:
-            if loc.path in here:
-                kept.append(Location(loc.path, here[loc.path].line, loc.commit))
+            stable = stable_path(loc.path)
+            if stable in here:
+                kept.append(Location(stable, here[stable].line, loc.commit))
             elif prune:
                 result.pruned.append(Stale(entry, loc))
             else:
                 kept.append(loc)
-        known = {loc.path for loc in entry.locations}
+        known = {stable_path(loc.path) for loc in entry.locations}
         for path, loc in here.items():
             if path not in known:
                 kept.append(loc)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,28 +159,44 @@ def _shallow_boundary(repo: Path) -> set[str]:
         return set()
 
 
+NOT_SHALLOW_ADVICE = (
+    "The checkout is complete (not shallow): check the revision; after a force-push,"
+    " `before` names a commit no branch holds any more: pass --range."
+)
+
+
+def _missing_advice(repo: Path, rev: str, boundary: set[str], head: str = "HEAD") -> str:
+    """What to do about a revision the checkout lacks: fetch more only when it is shallow."""
+    if boundary:
+        return f"The checkout is shallow. {FETCH_ADVICE}"
+    parent_of = re.fullmatch(r"(.+?)(?:[~^]\d*)+", rev)
+    if parent_of and (root := _resolve(repo, parent_of.group(1))) is not None:
+        parents = Git(repo).run("rev-list", "--parents", "-n", "1", root, check=False).split()
+        if len(parents) == 1:
+            return (
+                f"{parent_of.group(1)} is a root commit: it has no parent. To audit it and every"
+                f" commit after it, pass one revision: --range {head} (all of its history)."
+            )
+    return NOT_SHALLOW_ADVICE
+
+
 def resolve(repo: Path, commits: CommitRange) -> CommitRange:
     """The range with both ends as commit ids; RangeError (with fetch advice) when the
     checkout lacks them or a shallow boundary cuts the range short."""
     if not Git(repo).ok("rev-parse", "--git-dir"):
         raise RangeError(f"{repo}: not a git repository")
     boundary = _shallow_boundary(repo)
-    shallow = (
-        f"The checkout is shallow. {FETCH_ADVICE}"
-        if boundary
-        else f"{FETCH_ADVICE} (After a force-push, `before` names a commit no branch holds any"
-        " more: pass --range.)"
-    )
     head = _resolve(repo, commits.head)
     if head is None:
-        raise RangeError(f"{commits.head}: no such commit in {repo} ({commits.origin}). {shallow}")
+        advice = _missing_advice(repo, commits.head, boundary)
+        raise RangeError(f"{commits.head}: no such commit in {repo} ({commits.origin}). {advice}")
     base = None
     if commits.base is not None:
         base = _resolve(repo, commits.base)
         if base is None and not commits.base_optional:
             raise RangeError(
                 f"{commits.base}: no such commit in {repo}, so {commits.describe()} cannot be"
-                f" audited. {shallow}"
+                f" audited. {_missing_advice(repo, commits.base, boundary, commits.head)}"
             )
     if boundary:
         spec = [f"{base}..{head}"] if base else [head]
@@ -203,11 +220,11 @@ def scan_dist(folders: list[str], config: Config, report: Report) -> None:
 
 
 def audit(
-    repo: Path, commits: CommitRange, dist: list[str], config: Config
+    repo: Path, commits: CommitRange, dist: list[str], config: Config, report: Report | None = None
 ) -> Report:
-    """The new commits through the history engine, then the build output."""
+    """The new commits through the history engine, then the build output (into ``report``)."""
     from keysentry.audits import history  # the history engine; loaded only for `keysentry ci`
 
-    report = history.audit(repo, config, rev_range=commits.rev_range)
+    report = history.audit(repo, config, report, rev_range=commits.rev_range)
     scan_dist(dist, config, report)
     return report

@@ -29,7 +29,9 @@ from keysentry.audits.history_placement import identity, placement
 from keysentry.audits.history_scan import BIG_OBJECT, FORK, Hit, scan_forked, scan_threaded
 from keysentry.audits.progress import Progress
 from keysentry.config import Config
+from keysentry.engine.names import keys_in_name, keys_in_path
 from keysentry.engine.scanner import Scanner
+from keysentry.model.finding import HistoryPlacement
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import (
     COMMIT_MESSAGE_PATH,
@@ -59,6 +61,7 @@ def audit(
     rev_range: str | None = None,
     progress: bool = False,
     dates: DateWindow | None = None,
+    streams: int | None = None,
 ) -> Report:
     """Audit a repository's whole history (or one range of it) for keys.
 
@@ -70,6 +73,7 @@ def audit(
     progress: draw a progress line on stderr (callers pass True only for a terminal).
     dates: audit only commits in this commit-date window (of the range, else of every ref)
     and the objects they hold.
+    streams: object streams scanned in parallel (default: one per core, at most 4).
 
     Each finding's ``source`` is ``blob``, ``commit-message`` or ``tag-message`` and its
     ``history`` (a HistoryPlacement) says where it sits: the first commit that
@@ -94,7 +98,7 @@ def audit(
     except HistoryError as exc:
         report.errors.append(ScanError(where, str(exc)))
         return report
-    _HistoryAudit(repository, config, report, where, revisions, progress).run()
+    _HistoryAudit(repository, config, report, where, revisions, progress, streams).run()
     return report
 
 
@@ -107,8 +111,10 @@ class _HistoryAudit:
         where: str,
         revisions: list[str] | None,
         progress: bool,
+        streams: int | None = None,
     ) -> None:
         self.repo = repo
+        self.streams = streams
         self.config = config
         self.report = report
         self.where = where
@@ -140,11 +146,15 @@ class _HistoryAudit:
                     " or a damaged copy); they were not scanned",
                 )
             )
+        if self.revisions is None:
+            self._ref_names()
         if self.hits:
+            placed = len(self.report.findings)
             try:
                 self._attribute()
             except HistoryError as exc:
-                self.report.errors.append(ScanError(self.where, f"attributing findings: {exc}"))
+                del self.report.findings[placed:]
+                self._unattributed(f"attributing findings: {exc}")
 
     def _count_missing(self) -> None:
         with contextlib.suppress(HistoryError):
@@ -153,7 +163,8 @@ class _HistoryAudit:
     # --- phase 1: every object once --------------------------------------------------
 
     def _scan(self) -> None:
-        streams = 1 if self.revisions is not None else max(1, min(os.cpu_count() or 1, 4))
+        streams = self.streams or max(1, min(os.cpu_count() or 1, 4))
+        streams = 1 if self.revisions is not None else streams
         with self.repo.objects(self.revisions, streams) as batch:
             listed = batch.listed
             shown = Progress(self.progress, len(listed) if listed is not None else 0)
@@ -164,8 +175,10 @@ class _HistoryAudit:
             shown.close()
         stats = self.report.stats
         for part in results:
-            if part.failure is not None:
-                raise HistoryError(part.failure)
+            if part.failure is not None:  # what it read before is kept
+                self.report.errors.append(
+                    ScanError(self.where, f"reading objects failed: {part.failure}")
+                )
             self.hits.update(part.hits)
             self.commits.extend(part.commits)
             self.missing += part.missing
@@ -174,6 +187,28 @@ class _HistoryAudit:
             self.report.notes.extend(part.notes)
 
     # --- phase 2: where the keys live ------------------------------------------------
+
+    def _unattributed(self, why: str) -> None:
+        """Where the keys live could not be worked out: report them as the scan found them."""
+        for hit in self.hits.values():
+            for finding in hit.findings:
+                if hit.kind == "blob":
+                    finding.path = f"(blob {hit.oid})"
+                    placed = HistoryPlacement(blob=hit.oid, unattributed=why)
+                else:
+                    finding.path = COMMIT_MESSAGE_PATH if hit.kind == "commit" else TAG_MESSAGE_PATH
+                    commit = hit.oid if hit.kind == "commit" else None
+                    tag = hit.oid if hit.kind == "tag" else None
+                    placed = HistoryPlacement(commit=commit, tag=tag, unattributed=why)
+                finding.history = placed
+                self.report.findings.append(finding)
+        count = sum(len(hit.findings) for hit in self.hits.values())
+        self.report.errors.append(
+            ScanError(
+                self.where,
+                f"{why}; {count} finding(s) are reported without their commits, paths and refs",
+            )
+        )
 
     def _attribute(self) -> None:
         blobs = {oid for oid, hit in self.hits.items() if hit.kind == "blob"}
@@ -203,6 +238,20 @@ class _HistoryAudit:
             if hit.kind != "blob":
                 self._message_findings(hit, reached, named)
 
+    def _ref_names(self) -> None:
+        """A branch or tag named with a key: a finding at that ref."""
+        try:
+            tips = self.repo.ref_tips()
+        except HistoryError as exc:
+            self.report.errors.append(ScanError(self.where, f"listing refs: {exc}"))
+            return
+        for tip in tips:
+            for finding in keys_in_name(self.config, tip.raw, ScanTarget(tip.name)):
+                finding.history = HistoryPlacement(
+                    commit=tip.peeled, commits=[tip.peeled], refs=[tip.name], refs_total=1
+                )
+                self.report.findings.append(finding)
+
     def _blob_findings(
         self,
         reached: dict[str, list[str]],
@@ -220,9 +269,16 @@ class _HistoryAudit:
         scratch = Report()
         scanner = Scanner(self.config, scratch)
         contents = self.repo.blobs(hit.oid for hit, _ in places)
+        named_paths: set[tuple[str, str]] = set()  # a key in a path: once per path
         for (hit, path), (_, content) in zip(places, contents, strict=False):
             shown = decode_path(path) if path else f"(blob {hit.oid})"
             target = ScanTarget(shown, SourceKind.BLOB)
+            raw = path.decode("utf-8", "surrogateescape")
+            found_in_name = [
+                f for f in keys_in_path(self.config, raw, shown, target)
+                if (f.path, f.fingerprint) not in named_paths
+            ]
+            named_paths.update((f.path, f.fingerprint) for f in found_in_name)
             if hit.size <= BIG_OBJECT:
                 found = scanner.scan_bytes(content.read(), target)
             else:
@@ -233,6 +289,9 @@ class _HistoryAudit:
             refs |= named.get(hit.oid, set())
             head_blob = head.get(path) if path else None
             first = introduced[0] if introduced else None
+            for finding in found_in_name:
+                finding.history = placement(first, commits, refs, False, hit.oid)
+                self.report.findings.append(finding)
             for finding in found:
                 in_head = head_blob is not None and finding.fingerprint in keys_in.get(
                     head_blob, set()

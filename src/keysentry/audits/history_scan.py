@@ -15,16 +15,18 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any
 
+from keysentry.audits.pool import die_with_parent
 from keysentry.audits.progress import INTERVAL, Progress
 from keysentry.config import Config
 from keysentry.engine.scanner import Scanner
 from keysentry.model.finding import Finding
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import ScanTarget, SourceKind
+from keysentry.sources.git_batch import UNREADABLE
 from keysentry.sources.git_history import Batch, GitObject, HistoryError, Introduction
-from keysentry.sources.git_objects import ObjectContent, read_batch
+from keysentry.sources.git_objects import ObjectContent
 
 # Forked scanning processes where the platform forks (not Windows, not macOS's default).
 FORK = (
@@ -65,11 +67,12 @@ class StreamScan:
     def run(self, counters: Any = None, index: int = 0) -> None:
         try:
             for obj, content in self.reader:
-                self._object(obj, content)
+                with contextlib.suppress(EOFError):  # git stopped in it: the reader says so next
+                    self._object(obj, content)
                 if counters is not None and self.done % 64 == 0:
                     counters[3 * index : 3 * index + 3] = totals([self])
-        except (HistoryError, EOFError, OSError) as exc:
-            self.failure = str(exc) or type(exc).__name__
+        except (HistoryError, EOFError, OSError, ValueError) as exc:  # ValueError: a stream
+            self.failure = str(exc) or type(exc).__name__  # closed under it (interrupted)
         if counters is not None:
             counters[3 * index : 3 * index + 3] = totals([self])
         for name in ("suppressed_inline", "suppressed_allowlist"):
@@ -107,21 +110,30 @@ class StreamScan:
                 self.hits[obj.oid] = Hit(obj.oid, obj.kind, found, 0, header)
         elif obj.kind == "missing":
             self.missing += 1
+        elif obj.kind == UNREADABLE:
+            self.problems.append(
+                ScanError(
+                    f"object {obj.oid}",
+                    f"git cannot read this object (corrupt?), it was not scanned: {obj.problem}",
+                )
+            )
 
 
 def scan_in_child(
     config: Config,
-    stream: BinaryIO,
+    reader: Iterator[tuple[GitObject, ObjectContent]],
     request_fds: list[int],
     sender: Any,
     counters: Any,
     index: int,
+    parent: int,
 ) -> None:
     """A forked scanning process: read one stream, send back what held keys."""
+    die_with_parent(parent)
     for fd in request_fds:
         with contextlib.suppress(OSError):
             os.close(fd)
-    part = StreamScan(config, read_batch(stream))
+    part = StreamScan(config, reader)
     part.run(counters, index)
     part.reader = iter(())  # a generator over a stream cannot be pickled
     part.scanner = None  # type: ignore[assignment]
@@ -139,7 +151,7 @@ def totals(parts: list[StreamScan]) -> tuple[int, int, int]:
 
 
 def scan_threaded(config: Config, batch: Batch, shown: Progress) -> list[StreamScan]:
-    parts = [StreamScan(config, read_batch(stream)) for stream in batch.streams]
+    parts = [StreamScan(config, reader) for reader in batch.readers]
     threads = [threading.Thread(target=part.run, daemon=True) for part in parts]
     batch.start()
     for thread in threads:
@@ -156,11 +168,11 @@ def scan_forked(config: Config, batch: Batch, shown: Progress) -> list[StreamSca
     assert FORK is not None
     counters = FORK.Array("q", 3 * len(batch.streams), lock=False)
     workers = []
-    for index, stream in enumerate(batch.streams):
+    for index, reader in enumerate(batch.readers):
         receiver, sender = FORK.Pipe(duplex=False)
         worker = FORK.Process(
             target=scan_in_child,
-            args=(config, stream, batch.request_fds, sender, counters, index),
+            args=(config, reader, batch.request_fds, sender, counters, index, os.getpid()),
             daemon=True,
         )
         worker.start()
@@ -171,18 +183,28 @@ def scan_forked(config: Config, batch: Batch, shown: Progress) -> list[StreamSca
     def totals() -> tuple[int, int, int]:
         return (sum(counters[0::3]), sum(counters[1::3]), sum(counters[2::3]))
 
-    results = []
-    for worker, receiver in workers:
-        while not receiver.poll(INTERVAL):
-            shown.update(*totals())
-            if not worker.is_alive() and not receiver.poll():
-                break
-        try:
-            results.append(receiver.recv())
-        except EOFError:
-            failed = StreamScan(config, iter(()))
-            failed.failure = f"a scanning process stopped (exit code {worker.exitcode})"
-            results.append(failed)
-        worker.join()
+    try:
+        results = [_result(config, proc, receiver, shown, totals) for proc, receiver in workers]
+    except BaseException:  # a signal: the readers go first, so that git can end
+        for proc, _ in workers:
+            proc.kill()
+        raise
     shown.update(*totals(), force=True)
     return results
+
+
+def _result(
+    config: Config, worker: Any, receiver: Any, shown: Progress, totals: Any
+) -> StreamScan:
+    """What one forked reader sent back (a failure when it died without answering)."""
+    while not receiver.poll(INTERVAL):
+        shown.update(*totals())
+        if not worker.is_alive() and not receiver.poll():
+            break
+    try:
+        result: StreamScan = receiver.recv()
+    except EOFError:
+        result = StreamScan(config, iter(()))
+        result.failure = f"a scanning process stopped (exit code {worker.exitcode})"
+    worker.join()
+    return result

@@ -27,6 +27,7 @@ R = TypeVar("R")
 
 MAX_WORKERS = 8
 JOIN_SECONDS = 5.0
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class WorkerDied(RuntimeError):
@@ -43,6 +44,26 @@ def available_workers(limit: int | None = None) -> int:
     if workers < 2 or threading.active_count() > 1 or not sys.platform.startswith("linux"):
         return 1  # fork is the default, and safe, on Linux only
     return workers
+
+
+def die_with_parent(parent: int) -> None:
+    """In a forked worker: end when the parent ends, however it ends (SIGKILL included).
+
+    Linux's prctl(PR_SET_PDEATHSIG) has the kernel send SIGKILL when the parent dies;
+    a parent already gone by then (the worker's parent is no longer ``parent``) ends it
+    here. A worker ignores Ctrl-C and SIGTERM's default handler is back: the parent
+    stops it (audits/interrupt.py)."""
+    from keysentry.audits.interrupt import reset_in_child
+
+    reset_in_child()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def ordered_map(
@@ -69,7 +90,7 @@ def ordered_map(
         for _ in range(workers):
             here, there = context.Pipe()
             proc = context.Process(
-                target=_serve, args=(there, func, initializer, initargs), daemon=True
+                target=_serve, args=(there, func, initializer, initargs, os.getpid()), daemon=True
             )
             proc.start()
             there.close()
@@ -97,6 +118,10 @@ def ordered_map(
             for conn in wait(list(busy)):
                 done[busy.pop(conn)] = _answer(conn)
                 idle.append(conn)
+    except BaseException:  # a signal, or the caller stopped early: no waiting for workers
+        for proc in procs:
+            proc.kill()
+        raise
     finally:
         for conn in conns:
             with contextlib.suppress(OSError):  # that worker is gone already
@@ -126,11 +151,12 @@ def _serve(
     func: Callable[[Any], Any],
     initializer: Callable[..., None] | None,
     initargs: tuple[Any, ...],
+    parent: int,
 ) -> None:
     """A worker: answer tasks until told to stop (None) or the parent goes away."""
-    # Ctrl-C reaches the whole process group: the parent stops the scan, workers
-    # finish their task quietly instead of each printing a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C reaches the whole process group: the parent stops the scan and kills the
+    # workers, instead of each printing a traceback.
+    die_with_parent(parent)
     if initializer is not None:
         initializer(*initargs)
     while True:

@@ -25,16 +25,20 @@ class Progress:
     def update(self, done: int, nbytes: int, findings: int, force: bool = False) -> None:
         if not self.enabled:
             return
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        total = f"/{max(self.total, done):,}" if self.total else ""
+        self.show(
+            f"keysentry: objects {done:,}{total}  {nbytes / elapsed / 1e6:,.1f} MB/s"
+            f"  findings {findings}",
+            force,
+        )
+
+    def show(self, line: str, force: bool = False) -> None:
+        """Redraw the line, at most every INTERVAL seconds unless forced."""
         now = time.monotonic()
-        if not force and now - self._shown_at < INTERVAL:
+        if not self.enabled or (not force and now - self._shown_at < INTERVAL):
             return
         self._shown_at = now
-        elapsed = max(now - self._started, 1e-6)
-        total = f"/{max(self.total, done):,}" if self.total else ""
-        line = (
-            f"keysentry: objects {done:,}{total}  {nbytes / elapsed / 1e6:,.1f} MB/s"
-            f"  findings {findings}"
-        )
         self._stream.write("\r" + line.ljust(self._width))
         self._width = len(line)
         self._stream.flush()

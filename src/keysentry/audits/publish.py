@@ -8,17 +8,21 @@ all and returns what to show; the CLI only prints it (cli/common.py ``finish``).
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from keysentry.audits import baseline as baseline_mod
 from keysentry.config import Config
 from keysentry.formats import FORMATS, RenderOptions
+from keysentry.model.key import redact_text
 from keysentry.model.report import EXIT_INCOMPLETE, Report
 from keysentry.model.text import escape_text
 
 # formats that can hold the full key (with --show-secrets); their files are private
 SECRET_CAPABLE = frozenset({"text", "json", "jsonl"})
+# keysentry org: FORMAT=DIR writes one report per repository into DIR
+PER_REPOSITORY = {"sarif-dir": "sarif"}
 DEFAULT_FAIL_ON = "any"
 
 
@@ -34,14 +38,19 @@ class ReportTarget:
     path: Path
 
 
-def parse_target(spec: str) -> ReportTarget:
-    """``sarif=keysentry.sarif`` -> ReportTarget; ValueError says what is wrong."""
+def parse_target(spec: str, per_repository: bool = False) -> ReportTarget:
+    """``sarif=keysentry.sarif`` -> ReportTarget; ValueError says what is wrong.
+
+    per_repository: also accept ``sarif-dir=DIR`` (``keysentry org`` only).
+    """
     name, sep, path = spec.partition("=")
     name = name.strip()
     if not sep or not path:
         raise ValueError(f"expected FORMAT=PATH, got {spec!r}")
+    if per_repository and name in PER_REPOSITORY:
+        return ReportTarget(name, Path(path))
     if name not in FORMATS:
-        choices = ", ".join(sorted(FORMATS))
+        choices = ", ".join(sorted([*FORMATS, *(PER_REPOSITORY if per_repository else ())]))
         raise ValueError(f"unknown format {name!r} in {spec!r} (formats: {choices})")
     return ReportTarget(name, Path(path))
 
@@ -71,55 +80,97 @@ def is_step_summary(path: Path) -> bool:
         return False
 
 
-def write_file(path: Path, text: str, *, private: bool) -> None:
-    """Write (append, for the step summary) text; 0600 when it may hold keys."""
-    flags = os.O_WRONLY | os.O_CREAT
-    flags |= os.O_APPEND if is_step_summary(path) else os.O_TRUNC
-    fd = os.open(path, flags, 0o600 if private else 0o644)
+class SymlinkRefused(OSError):
+    """A report file is a symbolic link and --force was not given."""
+
+
+def write_file(path: Path, text: str, *, private: bool, force: bool = False) -> None:
+    """Write (append, for the step summary) text; 0600 when it may hold keys.
+
+    A file that may hold keys is made 0600 before a byte is written, an existing one
+    too (it is truncated only after its mode is narrowed). A symbolic link is not
+    followed (it could point anywhere) unless ``force``."""
+    append = is_step_summary(path)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else 0)
+    if not force:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600 if private else 0o644)
+    except OSError as exc:
+        if not force and path.is_symlink():
+            raise SymlinkRefused(
+                exc.errno, "it is a symbolic link; pass --force to write through it"
+            ) from exc
+        raise
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        if private and regular:
+            os.fchmod(fd, 0o600)
+        if regular and not append:
+            os.ftruncate(fd, 0)
         handle.write(text)
 
 
 def write_targets(
-    report: Report, targets: list[ReportTarget], options: RenderOptions
+    report: Report, targets: list[ReportTarget], options: RenderOptions, force: bool = False
 ) -> list[str]:
     """Write every extra report; the messages of those that could not be written."""
     problems = []
     for target in targets:
+        if target.format in PER_REPOSITORY:
+            problems += _write_per_repository(report, target, options)
+            continue
         text = FORMATS[target.format](report, options)
-        problems += _write_report(target, text, options, f"the {target.format} report")
+        problems += _write_report(target, text, options, f"the {target.format} report", force)
     return problems
 
 
 def _write_report(
-    target: ReportTarget, text: str, options: RenderOptions, what: str
+    target: ReportTarget, text: str, options: RenderOptions, what: str, force: bool = False
 ) -> list[str]:
     """Write one rendered report (0600 when it may hold keys); what went wrong, if anything."""
     private = options.show_secrets and target.format in SECRET_CAPABLE
     try:
-        write_file(target.path, text, private=private)
+        write_file(target.path, text, private=private, force=force)
     except OSError as exc:
         return [f"cannot write {what} to {target.path}: {exc.strerror or exc}"]
     return []
 
 
+def _write_per_repository(
+    report: Report, target: ReportTarget, options: RenderOptions
+) -> list[str]:
+    """``sarif-dir=DIR``: one report per repository of an org audit, named for it."""
+    from keysentry.audits.org import per_repository
+
+    render = FORMATS[PER_REPOSITORY[target.format]]
+    try:
+        target.path.mkdir(parents=True, exist_ok=True)
+        for name, part in per_repository(report, PER_REPOSITORY[target.format]):
+            write_file(target.path / name, render(part, options), private=False)
+    except OSError as exc:
+        return [f"cannot write the {target.format} reports to {target.path}: {exc.strerror or exc}"]
+    return []
+
+
 def baseline_file(option: Path | None, config: Config) -> Path | None:
+    """--baseline, else the configuration's, else the default file when it exists (beside
+    the configuration file, else in the current folder)."""
     if option is not None:
         return option
-    return config_path(config, config.baseline) if config.baseline else None
+    if config.baseline:
+        return config_path(config, config.baseline)
+    default = config_path(config, baseline_mod.DEFAULT_FILE)
+    return default if default.is_file() else None
 
 
-def apply_baseline(
-    report: Report, path: Path, *, report_stale: bool
-) -> list[str]:
+def apply_baseline(report: Report, path: Path, *, report_stale: bool) -> list[str]:
     """Drop findings the baseline accepts; notes for stderr. BaselineError if unusable."""
     accepted = baseline_mod.load(path)
     outcome = baseline_mod.apply(report, accepted)
     notes = []
     if outcome.accepted:
-        notes.append(
-            f"{len(outcome.accepted)} finding(s) of keys accepted in {path} not reported"
-        )
+        notes.append(f"{len(outcome.accepted)} finding(s) of keys accepted in {path} not reported")
     if report_stale and outcome.stale:
         notes.append(
             f"{len(outcome.stale)} baseline location(s) in {path} no longer hold their key"
@@ -152,7 +203,8 @@ class Request:
     verify: bool = False
     targets: tuple[ReportTarget, ...] = ()
     baseline: Path | None = None
-    verbose: int = 0  # -v: more evidence in the text report
+    verbose: int = 0  # -v: every exposure reason and more evidence in the text report
+    force: bool = False  # write report files even through a symbolic link
 
 
 @dataclass
@@ -184,8 +236,8 @@ def publish(report: Report, request: Request, config: Config) -> Published:
     problems: list[str] = []
     if request.output is not None:
         main = ReportTarget(request.format, request.output)
-        problems += _write_report(main, rendered, options, "the report")
-    problems += write_targets(report, list(request.targets), options)
+        problems += _write_report(main, rendered, options, "the report", request.force)
+    problems += write_targets(report, list(request.targets), options, request.force)
     if "sarif" in (request.format, *(t.format for t in request.targets)):
         from keysentry.formats.sarif import cap_note  # what GitHub's limits left out
 
@@ -194,6 +246,6 @@ def publish(report: Report, request: Request, config: Config) -> Published:
     return Published(
         before=report.problem_lines(),
         stdout=rendered if request.output is None else None,
-        after=[escape_text(line) for line in notes + problems],
+        after=[escape_text(redact_text(line)) for line in notes + problems],
         exit_code=EXIT_INCOMPLETE if problems and code == 0 else code,
     )

@@ -10,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from keysentry.audits import history
+from keysentry.audits.env_definitions import find_definitions
 from keysentry.audits.scan_files import scan_paths
 from keysentry.audits.scan_staged import scan_staged
 from keysentry.config import Config
 from keysentry.guide.leaked_keys import GuideInput, from_report
+from keysentry.guide.origins import variables
 from keysentry.model.report import Report
 from keysentry.sources.git import Git, GitError
 
@@ -38,7 +40,15 @@ def audit_repository(top: Path, config: Config, *, progress: bool = False) -> Re
     return report
 
 
-def audit_for_guide(start: Path, config: Config) -> GuideInput:
+def audit_for_guide(start: Path, config: Config, *, progress: bool = False) -> GuideInput:
     """The guide's input: a fresh audit of the repository holding start."""
     top = top_level(start)
-    return from_report(audit_repository(top, config), str(top))
+    audit = from_report(audit_repository(top, config, progress=progress), str(top))
+    add_definitions(audit, top)
+    return audit
+
+
+def add_definitions(audit: GuideInput, root: Path) -> None:
+    """Where the variables a bundler inlined the keys from are defined (.env*, CI)."""
+    names = variables(f for key in audit.keys for f in key.findings)
+    audit.definitions = find_definitions(root, names)

@@ -11,12 +11,22 @@ from collections.abc import Iterable, Iterator
 from itertools import chain
 
 from keysentry.audits import pool
+from keysentry.audits.bundle_origins import place_in_sources
 from keysentry.config import Config
+from keysentry.engine.names import KEY_START, keys_in_path
 from keysentry.engine.scanner import Scanner
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import STDIN_PATH, ScanTarget, SourceKind
 from keysentry.model.text import escape_text
-from keysentry.sources.files import STDIN, FileEntry, file_entries, open_entry, stdin_stream
+from keysentry.sources.files import (
+    STDIN,
+    FileEntry,
+    WalkOptions,
+    file_entries,
+    open_entry,
+    skipped_note,
+    stdin_stream,
+)
 
 # Work is counted in bytes, each file adding FILE_COST for opening it and the calls
 # around it. Below PARALLEL_MIN_WORK (about 50 ms on one core) starting workers
@@ -61,19 +71,47 @@ def scan_paths(
             scan_entry(scanner, entry)
     scanner.report.errors.extend(walk.new_errors())
     scanner.report.stats.update(walk.report.stats)
+    scanner.report.notes.extend(walk.report.notes)
+    if note := skipped_note(walk.options.skipped):
+        scanner.report.notes.append(note)
+    _one_per_name(scanner.report)
     return scanner.report
 
 
+def _one_per_name(report: Report) -> None:
+    """A folder named with a key was reported with each of its files: keep the first."""
+    seen: set[tuple[str, str, int]] = set()
+    kept = []
+    for finding in report.findings:
+        if finding.source is SourceKind.NAME:
+            place = (finding.path, finding.fingerprint, finding.column)
+            if place in seen:
+                continue
+            seen.add(place)
+        kept.append(finding)
+    report.findings[:] = kept
+
+
 def scan_entry(scanner: Scanner, entry: FileEntry) -> None:
-    """Scan one file into the scanner's report; an unreadable file becomes an error."""
+    """Scan one file into the scanner's report; an unreadable file becomes an error.
+
+    A key in the file's name, or in a folder's on its path, is a finding too (folders
+    are checked with each of their files; scan_paths keeps one finding per folder)."""
+    target = ScanTarget(entry.display, fs_path=entry.fs_path)
+    raw = os.fsdecode(entry.fs_path)
+    if KEY_START in raw:
+        scanner.report.findings.extend(keys_in_path(scanner.config, raw, entry.display, target))
+    first = len(scanner.report.findings)
     started = time.perf_counter()
     try:
         with open_entry(entry) as stream:
-            scanner.scan_stream(stream, ScanTarget(entry.display, fs_path=entry.fs_path))
+            scanner.scan_stream(stream, target)
     except OSError as exc:
         scanner.report.errors.append(ScanError(entry.display, exc.strerror or str(exc)))
         return
     scanner.report.stats["files_scanned"] += 1
+    if len(scanner.report.findings) > first:
+        place_in_sources(scanner.report.findings[first:], entry.fs_path)
     if scanner.config.timings:
         _print_timing(entry, time.perf_counter() - started)
 
@@ -90,7 +128,8 @@ class _Walk:
 
     def __init__(self, paths: list[str], config: Config) -> None:
         self.report = Report()
-        self._entries = file_entries(paths, config, self.report)
+        self.options = WalkOptions(include_deps=config.include_deps)
+        self._entries = file_entries(paths, config, self.report, self.options)
         self._seen = 0
 
     def new_errors(self) -> list[ScanError]:

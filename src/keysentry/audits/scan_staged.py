@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import BinaryIO, cast
 
 from keysentry.config import Config
+from keysentry.engine.names import keys_in_path
 from keysentry.engine.scanner import Scanner
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import ScanTarget, SourceKind
@@ -43,6 +44,8 @@ def scan_staged(
             # the work-tree folders (package.json, manifests) tell exposure where it ships
             on_disk = os.path.join(top, blob.path)
             target = ScanTarget(path, SourceKind.STAGED, fs_path=on_disk)
+            raw = blob.path.decode("utf-8", "surrogateescape")
+            scanner.report.findings.extend(keys_in_path(config, raw, path, target))
             scanner.scan_stream(cast(BinaryIO, content), target)
             stats["files_scanned"] += 1
     except GitIndexError as exc:

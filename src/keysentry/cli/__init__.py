@@ -30,6 +30,16 @@ class LazyGroup(click.Group):
             self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """A signal that stops a command exits 2 with one line, not click's "Aborted!" (1)."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            import sys
+
+            click.echo("keysentry: interrupted", err=True)
+            sys.exit(2)  # EXIT_INCOMPLETE, without importing the model here
+
 
 @click.group(
     cls=LazyGroup,
@@ -47,9 +57,13 @@ class LazyGroup(click.Group):
         "history": "keysentry.cli.history:history",
         "pre-receive": "keysentry.cli.pre_receive:pre_receive",
         "site": "keysentry.cli.site:site",
+        "org": "keysentry.cli.org:org",
         "completion": "keysentry.cli.completion:completion",
     },
 )
 @click.version_option(__version__, prog_name="keysentry")
 def main() -> None:
     """Find DeepSeek API keys in files, git history and client bundles."""
+    from keysentry.audits import interrupt
+
+    interrupt.install()

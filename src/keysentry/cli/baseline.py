@@ -12,7 +12,7 @@ import click
 from keysentry.audits import baseline as baseline_mod
 from keysentry.audits.publish import baseline_file
 from keysentry.audits.scan_files import scan_paths
-from keysentry.cli.common import finish, load_config, report_options, scan_options
+from keysentry.cli.common import examples, finish, load_config, report_options, scan_options
 from keysentry.config import Config
 from keysentry.model.report import EXIT_CLEAN, EXIT_INCOMPLETE
 from keysentry.model.text import escape_text
@@ -43,6 +43,24 @@ def _file_option(func: F) -> F:
     )(func)
 
 
+def _accept_client_option(func: F) -> F:
+    return click.option(
+        "--accept-client", is_flag=True,
+        help="Also accept client-side keys (refused by default: they are public to every user).",
+    )(func)
+
+
+def _refuse_client(findings: list[Any], accept_client: bool) -> None:
+    """Exit 2, saying why, when new client-side keys would be accepted without the flag."""
+    client = baseline_mod.client_side(findings)
+    if client and not accept_client:
+        keys = len({f.fingerprint for f in client})
+        _say(f"{keys} {baseline_mod.CLIENT_REFUSAL}:")
+        for f in client:
+            _say(f"  {f.path}:{f.line}: {f.redacted} ({f.fingerprint[:19]})")
+        sys.exit(EXIT_INCOMPLETE)
+
+
 def _target(option: Path | None, config: Config) -> Path:
     return baseline_file(option, config) or Path(baseline_mod.DEFAULT_FILE)
 
@@ -66,7 +84,11 @@ def _write(path: Path, baseline: baseline_mod.Baseline) -> None:
         sys.exit(EXIT_INCOMPLETE)
 
 
-@click.group()
+@click.group(epilog=examples(
+    'keysentry baseline create --reason "test fixtures"',
+    "keysentry baseline check",
+    "keysentry baseline update --keep-stale",
+))
 def baseline() -> None:
     """Accept the keys a team has triaged, so scans fail only on new ones.
 
@@ -75,23 +97,31 @@ def baseline() -> None:
     """
 
 
-@baseline.command()
+@baseline.command(epilog=examples(
+    'keysentry baseline create --reason "test fixtures" --accepted-by alice',
+    "keysentry baseline create tests/ --accept-client",
+))
 @_paths_argument
 @_file_option
 @_acceptance_options
 @scan_options
 @click.option("--force", is_flag=True, help="Overwrite an existing baseline file.")
+@_accept_client_option
 def create(
     paths: tuple[str, ...], baseline_path: Path | None, reason: str, accepted_by: str,
-    config_path: Path | None, force: bool, excludes: tuple[str, ...], verbose: int,
+    config_path: Path | None, force: bool, accept_client: bool, excludes: tuple[str, ...],
+    verbose: int,
 ) -> None:
-    """Scan PATHS (default: .) and accept every key found."""
+    """Scan PATHS (default: .) and accept every key found (client-side ones only with
+    --accept-client).
+    """
     config = load_config(config_path, excludes, verbose)
     target = _target(baseline_path, config)
     if target.exists() and not force:
         _say(f"{target} exists; use `keysentry baseline update`, or --force to start over")
         sys.exit(EXIT_INCOMPLETE)
     report = _scan(paths, config)
+    _refuse_client(report.findings, accept_client)
     created = baseline_mod.create(report.findings, reason, accepted_by)
     _write(target, created)
     _say(
@@ -101,7 +131,10 @@ def create(
     sys.exit(EXIT_CLEAN if report.complete else EXIT_INCOMPLETE)
 
 
-@baseline.command()
+@baseline.command(epilog=examples(
+    "keysentry baseline update",
+    "keysentry baseline update --keep-stale --accepted-by alice",
+))
 @_paths_argument
 @_file_option
 @_acceptance_options
@@ -110,9 +143,11 @@ def create(
     "--keep-stale", is_flag=True,
     help="Keep entries whose key is no longer found (default: prune them).",
 )
+@_accept_client_option
 def update(
     paths: tuple[str, ...], baseline_path: Path | None, reason: str, accepted_by: str,
-    config_path: Path | None, keep_stale: bool, excludes: tuple[str, ...], verbose: int,
+    config_path: Path | None, keep_stale: bool, accept_client: bool, excludes: tuple[str, ...],
+    verbose: int,
 ) -> None:
     """Scan PATHS (default: .); accept new keys, prune entries no longer found.
 
@@ -126,6 +161,8 @@ def update(
         _say(f"baseline error: {exc}")
         sys.exit(EXIT_INCOMPLETE)
     report = _scan(paths, config)
+    known = {e.fingerprint for e in old.entries}
+    _refuse_client([f for f in report.findings if f.fingerprint not in known], accept_client)
     if not report.complete and not keep_stale:
         _say("the scan was incomplete: nothing pruned (entries under unreadable paths kept)")
     result = baseline_mod.update(
@@ -140,7 +177,10 @@ def update(
     sys.exit(EXIT_CLEAN if report.complete else EXIT_INCOMPLETE)
 
 
-@baseline.command()
+@baseline.command(epilog=examples(
+    "keysentry baseline check",
+    "keysentry baseline check src/ --baseline ci/baseline.json",
+))
 @_paths_argument
 @report_options
 def check(

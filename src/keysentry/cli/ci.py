@@ -11,14 +11,19 @@ import click
 from click.core import ParameterSource
 
 from keysentry.audits import ci_range as ci_mod
+from keysentry.audits import interrupt
 from keysentry.audits import publish as reporting
 from keysentry.audits.publish import ReportTarget
-from keysentry.cli.common import finish, load_config, report_options
-from keysentry.model.report import EXIT_INCOMPLETE
+from keysentry.cli.common import examples, finish, load_config, report_options
+from keysentry.model.report import EXIT_INCOMPLETE, Report
 from keysentry.model.text import escape_text
 
 
-@click.command()
+@click.command(epilog=examples(
+    "keysentry ci",
+    "keysentry ci --range origin/main..HEAD --dist dist",
+    "keysentry ci --format sarif -o keysentry.sarif",
+))
 @click.option(
     "--range", "range_", metavar="BASE..HEAD",
     help="Audit the commits in HEAD and not in BASE (default: worked out from the GitHub"
@@ -54,7 +59,9 @@ def ci(
         sys.exit(EXIT_INCOMPLETE)
     click.echo(f"keysentry: auditing {escape_text(commits.describe())}", err=True)
     folders = list(dist) or [str(reporting.config_path(config, d)) for d in config.ci_dist]
-    report = ci_mod.audit(repo, commits, folders, config)
+    report = Report()
+    with interrupt.reported(report, "ci"):
+        ci_mod.audit(repo, commits, folders, config, report)
 
     ctx = click.get_current_context()
     if (

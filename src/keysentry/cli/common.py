@@ -16,25 +16,28 @@ from keysentry.model.report import EXIT_INCOMPLETE, FAIL_ON, Report
 F = TypeVar("F", bound=Callable[..., Any])
 _CONFIG_META = "keysentry.config"
 TIMING_VERBOSITY = 2  # -vv: each file's scan time on stderr
-
-
-CONFIG_HELP = "Configuration file (default: nearest .keysentry.toml or pyproject.toml)."
+VERBOSE_HELP = (
+    "Every exposure reason and more evidence per finding (default: the three strongest);"
+    " -vv also prints each file's scan time on stderr."
+)
 
 
 def config_option(func: F) -> F:
     """--config: the one definition every command that reads the configuration uses."""
     return click.option(
         "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-        help=CONFIG_HELP,
+        help="Configuration file (default: nearest .keysentry.toml or pyproject.toml).",
     )(func)
+
+
+def verbose_option(func: F) -> F:
+    """-v/--verbose (a count): every reason and more evidence; -vv adds per-file timing."""
+    return click.option("--verbose", "-v", count=True, help=VERBOSE_HELP)(func)
 
 
 def scan_options(func: F) -> F:
     """--config, --exclude GLOB (repeatable), -v/--verbose: what every scanning command takes."""
-    func = click.option(
-        "--verbose", "-v", count=True,
-        help="More evidence per finding; -vv also prints each file's scan time on stderr.",
-    )(func)
+    func = verbose_option(func)
     func = click.option(
         "--exclude", "excludes", multiple=True, metavar="GLOB",
         help="Do not scan paths matching this gitignore-style glob (repeatable; added to"
@@ -45,7 +48,7 @@ def scan_options(func: F) -> F:
 
 def report_options(func: F) -> F:
     """scan_options, plus --format, --output, --show-secrets, --fail-on, --color, --verify,
-    --report and --baseline."""
+    --report, --force and --baseline."""
     from keysentry.formats import FORMATS  # here, not above: `keysentry hook` never renders
 
     options = [
@@ -82,6 +85,10 @@ def report_options(func: F) -> F:
             " (e.g. --report sarif=keysentry.sarif --report junit=keysentry.xml).",
         ),
         click.option(
+            "--force", is_flag=True,
+            help="Write --output and --report files even through a symbolic link.",
+        ),
+        click.option(
             "--baseline", type=click.Path(dir_okay=False, path_type=Path),
             help="Baseline of accepted keys: fail only on keys not in it"
             " (default: baseline in the configuration).",
@@ -92,13 +99,19 @@ def report_options(func: F) -> F:
     return scan_options(func)
 
 
+def examples(*commands: str) -> str:
+    """A command's ``--help`` epilog: example command lines, printed as written."""
+    return "\b\nExamples:\n" + "\n".join(f"  {c}" for c in commands)
+
+
 def _parse_report_targets(
     ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 ) -> tuple[Any, ...]:
     from keysentry.audits.publish import parse_target
 
+    per_repository = ctx.command.name == "org"  # sarif-dir=DIR: one SARIF per repository
     try:
-        return tuple(parse_target(v) for v in values)
+        return tuple(parse_target(v, per_repository) for v in values)
     except ValueError as exc:
         raise click.BadParameter(str(exc), ctx, param) from exc
 
@@ -149,6 +162,7 @@ def finish(
     report_targets: tuple[Any, ...] = (),
     baseline: Path | None = None,
     verbose: int = 0,
+    force: bool = False,
     **_: Any,
 ) -> None:
     """Publish the report (audits/publish.py), print what it says, exit with its code."""
@@ -159,7 +173,7 @@ def finish(
     request = Request(
         command=command, format=format_, output=output, show_secrets=show_secrets,
         fail_on=fail_on, color=_use_color(color, output), verify=verify,
-        targets=tuple(report_targets), baseline=baseline, verbose=verbose,
+        targets=tuple(report_targets), baseline=baseline, verbose=verbose, force=force,
     )  # fmt: skip
     try:
         published = publish(report, request, config)

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import click
 
-from keysentry.cli.common import load_config, scan_options
+from keysentry.cli.common import examples, load_config, scan_options
 from keysentry.guide import playbook as guide_mod
 from keysentry.guide.leaked_keys import GuideInput, ReportFileError, from_report_file
 from keysentry.guide.purge import PurgeFileError, purge_file_for
@@ -48,7 +48,11 @@ def _write_purge_file(path: Path, audit: GuideInput, force: bool) -> str | None:
     return None
 
 
-@click.command()
+@click.command(epilog=examples(
+    "keysentry guide",
+    "keysentry guide --format markdown -o incident.md",
+    "keysentry guide --from report.json --write-purge-file ../purge.txt",
+))
 @click.option(
     "--from", "from_report_path", type=click.Path(dir_okay=False, path_type=Path),
     help="Build the guide from a keysentry --format json report instead of a fresh audit.",
@@ -65,7 +69,10 @@ def _write_purge_file(path: Path, audit: GuideInput, force: bool) -> str | None:
     "--write-purge-file", "purge_path", type=click.Path(dir_okay=False, path_type=Path),
     help="Write a git filter-repo --replace-text file holding the leaked keys (mode 0600).",
 )
-@click.option("--force", is_flag=True, help="Overwrite an existing purge file.")
+@click.option(
+    "--force", is_flag=True,
+    help="Overwrite an existing purge file; write --output even through a symbolic link.",
+)
 @click.option(
     "--verify", is_flag=True,
     help="Ask the DeepSeek API whether each key is still live (sends each key once).",
@@ -91,16 +98,19 @@ def guide(
     incomplete audit, or a purge file that could not be written.
     """
     if from_report_path is not None:
+        from keysentry.audits.repository import add_definitions
+
         try:
             audit = from_report_file(from_report_path)
         except ReportFileError as exc:
             _fail(str(exc))
+        add_definitions(audit, Path.cwd())
     else:
         from keysentry.audits.repository import NotARepositoryError, audit_for_guide
 
         config = load_config(config_path, excludes, verbose)
         try:
-            audit = audit_for_guide(Path.cwd(), config)
+            audit = audit_for_guide(Path.cwd(), config, progress=sys.stderr.isatty())
         except NotARepositoryError as exc:
             _fail(f"{exc} (run the guide inside a git repository, or pass --from REPORT)")
         for error in audit.errors:
@@ -129,9 +139,16 @@ def guide(
         color if color is not None
         else output is None and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
     )
-    rendered = GUIDE_FORMATS[format_](playbook, use_color and format_ == "text")
+    rendered = GUIDE_FORMATS[format_](playbook, use_color and format_ == "text", verbose > 0)
     if output is None:
         click.echo(rendered, nl=False, color=use_color)
     else:
-        output.write_text(rendered, encoding="utf-8")
+        from keysentry.audits.publish import write_file
+
+        try:
+            write_file(output, rendered, private=False, force=force)
+        except OSError as exc:
+            click.echo(f"keysentry: cannot write the guide to {output}: {exc.strerror or exc}",
+                       err=True)
+            sys.exit(EXIT_INCOMPLETE)
     sys.exit(playbook.exit_code())

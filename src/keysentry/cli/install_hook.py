@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from keysentry.cli.common import examples
 from keysentry.model.report import EXIT_INCOMPLETE
 from keysentry.model.text import escape_text
 
@@ -17,7 +18,10 @@ _EFFECT = {
 }
 
 
-@click.command("install-hook")
+@click.command("install-hook", epilog=examples(
+    "keysentry install-hook",
+    "keysentry install-hook ../other-repo --force",
+))
 @click.argument("repo", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace a hook keysentry did not write.")
 @click.option(

@@ -6,11 +6,17 @@ from typing import Any
 
 import click
 
+from keysentry.audits import interrupt
 from keysentry.audits.scan_files import scan_paths
-from keysentry.cli.common import finish, load_config, report_options
+from keysentry.cli.common import examples, finish, load_config, report_options
+from keysentry.model.report import Report
 
 
-@click.command()
+@click.command(epilog=examples(
+    "keysentry scan .",
+    "keysentry scan dist/ --format sarif -o keysentry.sarif",
+    "curl -s https://example.com/app.js | keysentry scan -",
+))
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option(
     "--staged", is_flag=True,
@@ -25,12 +31,24 @@ from keysentry.cli.common import finish, load_config, report_options
     "--no-decode", is_flag=True,
     help="Scan bytes as they are: no archives, compressed files, base64, escapes or source maps.",
 )
+@click.option(
+    "--include-deps", is_flag=True,
+    help="Also scan dependency and tool folders (node_modules/, virtualenvs, __pycache__,"
+    " .tox, .gradle, Pods/, vendor/bundle...), skipped by default.",
+)
+@click.option(
+    "--respect-gitignore", is_flag=True,
+    help="Skip files git ignores (in a git work tree). Off by default: build output such as"
+    " dist/ is usually ignored and is where client-side keys ship.",
+)
 @report_options
 def scan(
     paths: tuple[str, ...],
     staged: bool,
     jobs: int | None,
     no_decode: bool,
+    include_deps: bool,
+    respect_gitignore: bool,
     config_path: Any,
     excludes: tuple[str, ...],
     **options: Any,
@@ -44,10 +62,14 @@ def scan(
     config = load_config(config_path, excludes, options["verbose"])
     if no_decode:
         config.decode = False
-    if staged:
-        from keysentry.audits.scan_staged import scan_staged
+    config.include_deps = config.include_deps or include_deps
+    config.respect_gitignore = config.respect_gitignore or respect_gitignore
+    report = Report()
+    with interrupt.reported(report, "scan"):
+        if staged:
+            from keysentry.audits.scan_staged import scan_staged
 
-        report = scan_staged(config, pathspecs=paths)
-    else:
-        report = scan_paths(list(paths), config, jobs=jobs)
+            scan_staged(config, report, pathspecs=paths)
+        else:
+            scan_paths(list(paths), config, report, jobs=jobs)
     finish(report, command="scan", **options)

@@ -1,4 +1,5 @@
-"""Containers: what is unpacked before scanning (gzip, brotli, the zip family, tar, asar).
+"""Containers: what is unpacked before scanning (gzip, brotli, xz/lzma,
+bzip2, zstd, the zip family, tar, asar).
 
 Each is recognised by its first bytes (sniff.py) and opened as streams within one
 budget (limits.py). The registries below are what engine/layers.py dispatches on; their
@@ -11,7 +12,13 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 from keysentry.containers.asar import asar_members
-from keysentry.containers.compressed import brotli_stream, gzip_stream
+from keysentry.containers.compressed import (
+    brotli_stream,
+    bzip2_stream,
+    gzip_stream,
+    xz_stream,
+    zstd_stream,
+)
 from keysentry.containers.limits import Budget, LimitedStream
 from keysentry.containers.members import MemberReader
 from keysentry.containers.tar import tar_members
@@ -25,4 +32,7 @@ MEMBER_READERS: dict[str, MemberReader] = {
 STREAM_DECODERS: dict[str, Callable[[BinaryIO, Budget], LimitedStream]] = {
     "gzip": gzip_stream,
     "brotli": brotli_stream,
+    "xz": xz_stream,
+    "bzip2": bzip2_stream,
+    "zstd": zstd_stream,
 }

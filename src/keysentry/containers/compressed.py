@@ -1,11 +1,14 @@
 """Compressed streams: gzip (members back to back, inflated ahead of the reader in a
-thread) and brotli (output bounded per call)."""
+thread), brotli, xz/lzma and bzip2 (standard library) and zstd, each with its output
+bounded per call so that every byte is counted against the budget and the ratio limit
+(containers/limits.py) before the next is made."""
 
 from __future__ import annotations
 
+import io
 import zlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from keysentry.containers.limits import (
     CHUNK,
@@ -14,6 +17,7 @@ from keysentry.containers.limits import (
     ContainerError,
     LimitedStream,
 )
+from keysentry.containers.zstd_frames import FrameWalker
 
 if TYPE_CHECKING:
     import queue
@@ -124,3 +128,125 @@ def brotli_stream(raw: BinaryIO, budget: Budget) -> LimitedStream:
         return b""
 
     return LimitedStream(produce, lambda: consumed[0], budget)
+
+
+class _Incremental(Protocol):
+    """What lzma's and bz2's decompressors share."""
+
+    eof: bool
+    needs_input: bool
+    unused_data: bytes
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
+
+
+class _BackToBack:
+    """A format whose streams may follow one another (xz, bzip2), output bounded per call."""
+
+    def __init__(self, raw: BinaryIO, new: Callable[[], _Incremental], name: str) -> None:
+        self._raw, self._new, self._name = raw, new, name
+        self._decompressor = new()
+        self._pending = b""  # compressed bytes read, not yet given to the decompressor
+        self.consumed = 0
+
+    def _read(self) -> bytes:
+        data = self._raw.read(CHUNK)
+        self.consumed += len(data)
+        return data
+
+    def _next_stream(self) -> bool:
+        """Start the stream after the one that ended; False at the end of the input."""
+        rest = (self._decompressor.unused_data or self._read()).lstrip(b"\0")  # xz padding
+        while not rest:
+            more = self._read()
+            if not more:
+                return False
+            rest = more.lstrip(b"\0")
+        self._decompressor, self._pending = self._new(), rest
+        return True
+
+    def produce(self, size: int) -> bytes:
+        while True:
+            if self._decompressor.eof:
+                if not self._next_stream():
+                    return b""
+                continue
+            data = b""
+            if self._decompressor.needs_input:
+                data, self._pending = self._pending or self._read(), b""
+                if not data:
+                    raise EOFError(f"the {self._name} stream ends before its end marker")
+            out = self._decompressor.decompress(data, size)
+            if out:
+                return out
+
+
+def _back_to_back(
+    raw: BinaryIO, budget: Budget, new: Callable[[], _Incremental], name: str
+) -> LimitedStream:
+    streams = _BackToBack(raw, new, name)
+    return LimitedStream(streams.produce, lambda: streams.consumed, budget)
+
+
+def xz_stream(raw: BinaryIO, budget: Budget) -> LimitedStream:
+    """xz (``.xz``, ``.txz``) and legacy ``.lzma``, told apart by their headers."""
+    import lzma
+
+    return _back_to_back(raw, budget, lambda: lzma.LZMADecompressor(lzma.FORMAT_AUTO), "xz/lzma")
+
+
+def bzip2_stream(raw: BinaryIO, budget: Budget) -> LimitedStream:
+    """bzip2 (``.bz2``, ``.tbz2``), several streams back to back as ``pbzip2`` writes."""
+    import bz2
+
+    return _back_to_back(raw, budget, bz2.BZ2Decompressor, "bzip2")
+
+
+class _Counted(io.RawIOBase):
+    """A stream that counts what is read from it (the ratio limit's compressed side) and
+    shows it to a zstd frame walker."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw, self.count = raw, 0
+        self.frames = FrameWalker()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self.count += len(data)
+        self.frames.feed(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def zstd_stream(raw: BinaryIO, budget: Budget) -> LimitedStream:
+    """zstd (``.zst``), frames back to back: ``compression.zstd`` where the standard
+    library has it (3.14), else ``zstandard``; a frame cut short is an error."""
+    counted = _Counted(raw)
+    try:
+        from compression import zstd  # type: ignore[import-not-found]
+
+        reader: BinaryIO = zstd.ZstdFile(counted)
+    except ImportError:
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(
+            counted, read_size=CHUNK, read_across_frames=True
+        )
+
+    def produce(size: int) -> bytes:
+        out = reader.read(size)
+        if not out:
+            if counted.frames.problem is not None:
+                raise ContainerError(f"corrupt zstd data ({counted.frames.problem})")
+            if not counted.frames.complete:
+                raise EOFError("the zstd stream ends inside a frame")
+        return out
+
+    return LimitedStream(produce, lambda: counted.count, budget, reader.close)

@@ -35,6 +35,10 @@ class LimitReached(ContainerError):
     """Past a limit: the rest was not scanned (a decompression bomb, or just too big)."""
 
 
+class RatioExceeded(LimitReached):
+    """One stream (or archive member) expands too much: only it stops, the next is read."""
+
+
 @dataclass
 class Budget:
     """Decompressed bytes left for one top-level file; shared by everything nested in it."""
@@ -70,6 +74,11 @@ class LimitedStream(io.RawIOBase):
         self.problem: ContainerError | None = None
         self._buffer = b""  # decompressed ahead of the reader, from self._used on
         self._used = 0
+        self.check_ratio = True  # off when an archive inside judges each member instead
+
+    def consumed(self) -> int:
+        """Compressed bytes read so far."""
+        return self._consumed()
 
     def readable(self) -> bool:
         return True
@@ -103,8 +112,12 @@ class LimitedStream(io.RawIOBase):
             self.produced += len(data)
             self._budget.spend(len(data))
             limit = self._budget.limits.max_ratio
-            if self.produced > RATIO_FLOOR and self.produced > limit * max(1, self._consumed()):
-                raise LimitReached(
+            if (
+                self.check_ratio
+                and self.produced > RATIO_FLOOR
+                and self.produced > limit * max(1, self._consumed())
+            ):
+                raise RatioExceeded(
                     f"compression ratio over {limit}:1 after {self.produced >> 20} MiB "
                     "(possible decompression bomb; max_compression_ratio); the rest was not scanned"
                 )

@@ -4,11 +4,13 @@ reading those bytes without losing them."""
 from __future__ import annotations
 
 import io
+import re
 from typing import BinaryIO
 
 SNIFF_BYTES = 512
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08", b"Cr24")  # Cr24: a Chrome .crx
-_MAGIC_FIRST = (b"\x1f", b"P", b"C", b"\x04")
+_MAGIC_FIRST = (b"\x1f", b"P", b"C", b"\x04", b"\xfd", b"B", b"\x28", b"]")
+_BZIP2 = re.compile(rb"BZh[1-9]1AY&SY")
 
 
 def sniff(head: bytes, name: str) -> str | None:
@@ -20,6 +22,14 @@ def sniff(head: bytes, name: str) -> str | None:
             return "zip"
         if head[:4] == b"\x04\x00\x00\x00" and head[16:25] == b'{"files":':
             return "asar"
+        if head.startswith(b"\xfd7zXZ\x00"):
+            return "xz"
+        if head.startswith(b"\x28\xb5\x2f\xfd"):
+            return "zstd"
+        if _BZIP2.match(head):
+            return "bzip2"
+        if head.startswith(b"]\0\0") and name.lower().endswith(".lzma"):
+            return "xz"  # legacy .lzma has no magic: its usual header, and its name
     if head[257:262] == b"ustar":
         return "tar"
     ending = name[-5:].lower()

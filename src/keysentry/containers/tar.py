@@ -146,13 +146,31 @@ def members(stream: BinaryIO) -> Iterator[tuple[str, MemberReader]]:
             _skip(stream, size + padding)
 
 
+def _meter(size: int, compressed: Callable[[], int] | None) -> Callable[[], int]:
+    """A member's compressed size so far: its own size in a plain tar, else what the
+    compressed stream under the tar has given since the member began."""
+    if compressed is None:
+        return lambda: size
+    start = compressed()
+    return lambda: compressed() - start
+
+
 def tar_members(
-    stream: BinaryIO, limits: Limits, budget: Budget, skipped: Callable[[str, str], None]
+    stream: BinaryIO,
+    limits: Limits,
+    budget: Budget,
+    skipped: Callable[[str, str], None],
+    compressed: Callable[[], int] | None = None,
 ) -> Iterator[Member]:
-    """Regular files of a tar read front to back (what ``npm pack`` makes, once un-gzipped)."""
+    """Regular files of a tar read front to back (what ``npm pack`` makes, once un-gzipped).
+
+    ``compressed`` counts the compressed bytes under a ``.tgz`` (``.tar.xz`` ...): each
+    member's ratio is then its own (its bytes against the compressed bytes read while it
+    was), so one very compressible member stops alone and the archive goes on after its
+    declared size."""
     try:
         for name, reader in members(stream):
-            member = LimitedStream(reader.read, lambda size=reader.left: size, budget)
+            member = LimitedStream(reader.read, _meter(reader.left, compressed), budget)
             yield Member(name, member, name_warnings(name))
     except TarError as exc:
         raise ContainerError(f"corrupt or truncated tar archive ({exc})") from exc

@@ -2,24 +2,46 @@
 
 One SIMD multi-needle pass (ahocorasick-rs) finds the places where an encoded
 ``sk-`` can begin: its three base64 alignments (standard, URL-safe and the
-swapped-case alphabet of javascript-obfuscator), an escaped ``s`` (``\\x73``,
-``\\u0073``, ``\\u{73}``, ``\\163``, ``%73``, ``&#115;``, ``&#x73;``), an inline
-source map, and base64 of gzip (``H4sI``). Only the few bytes around each hit
-are decoded. Each decoded key reports the span of its encoded form in the
-chunk, so line and column point at the original bytes.
+swapped-case alphabet of javascript-obfuscator) and the same inside a second
+base64 layer, an escaped ``s`` (``\\x73``, ``\\u0073``, ``\\u{73}``, ``\\163``,
+``%73``, ``&#115;``, ``&#x73;``), hex text (``736b2d``, ``0x73``), UTF-16
+(``s\\0k\\0-``), an inline source map, and base64 of gzip (``H4sI``).
+
+Each hit first meets the whole shape of an encoded key (decoders/shapes.py, one
+compiled pattern: a fraction of a microsecond); only hits that pass are decoded,
+a few bytes around them. Within one window at most ``MAX_DECODES`` hits of each decoder
+are decoded and ``MAX_PAYLOADS`` payloads handed back: a file made of needles
+(``c2st`` or ``%73`` repeated) costs one cheap test per needle, and what was past
+the budget is counted, never silently dropped. Each decoded key reports the span
+of its encoded form in the chunk, so line and column point at the original bytes.
 
 Pure: bytes in, decoded keys and embedded payloads out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import binascii
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import ahocorasick_rs
 
-from keysentry.decoders import base64_runs, escapes
+from keysentry.decoders import (
+    base64_runs,
+    concat,
+    escapes,
+    hex_text,
+    shapes,
+    string_array,
+    utf16,
+)
 
 MAX_ENCODED = 512  # raw bytes an encoded key spans after a hit (\\u{73} x 35, and context)
+MAX_DECODES = 4096  # hits of one decoder decoded per window once past their shape test
+MAX_PAYLOADS = 64  # payloads (inline maps, base64 gzip) handed back per window
+MAX_NESTING = 6  # base64 inside base64 (the scan passes its max_decode_depth)
+_SLICE = 1 << 16  # bytes searched at a time: the list of hits stays small
 
 
 @dataclass(frozen=True)
@@ -31,6 +53,11 @@ class DecodedKey:
     key: str
     chain: tuple[str, ...]  # the decodings that revealed it, outermost first
     context: str  # decoded text around the key, every key in it redacted
+
+    @property
+    def unit(self) -> int:
+        """Bytes per character of the text around it (2 for UTF-16): its column's measure."""
+        return 2 if self.chain[0].startswith("utf-16") else 1
 
 
 @dataclass(frozen=True)
@@ -48,7 +75,17 @@ class Payload:
     problem: str | None = None  # why it was not decoded (too large, truncated)
 
 
+@dataclass
+class Encoded:
+    """What one chunk holds: decoded keys, payloads, and hits past the budget."""
+
+    keys: list[DecodedKey] = field(default_factory=list)
+    payloads: list[Payload] = field(default_factory=list)
+    over_budget: int = 0  # hits that passed the shape test but were not decoded
+
+
 _B64 = "b64"
+_NESTED = "b64-nested"
 _MIN_PAYLOAD = 28  # base64 characters of the smallest gzip stream (header, block, trailer)
 _NEEDLES: dict[bytes, tuple[str, int]] = {
     # alignment of "sk-" in the decoded bytes: the quad holding the 's' starts this far back
@@ -58,6 +95,15 @@ _NEEDLES: dict[bytes, tuple[str, int]] = {
     b"C2ST": (_B64, 0),  # javascript-obfuscator's alphabet: standard with letters' case swapped
     b"nRl": (_B64, 2),
     b"ZAY": (_B64, 3),
+    # base64 of the above (base64 inside base64): the outer quad starts this far back
+    # (the inner needle's own alignment is the tens: 0 c2st, 20 NrL, 30 zay); the 3-character
+    # forms (NrL and zay one or two bytes into the outer group) are left out: they cost the
+    # needle pass more than half again on ordinary JavaScript (docs/decoders.md)
+    b"YzJzd": (_NESTED, 0),
+    b"Myc3": (_NESTED, 2),
+    b"jMnN0": (_NESTED, 3),
+    b"TnJM": (_NESTED, 20),
+    b"emF5": (_NESTED, 30),
     b"\\x73": ("js-escape", 0),
     b"\\u0073": ("js-escape", 0),
     b"\\u{73}": ("js-escape", 0),
@@ -66,50 +112,177 @@ _NEEDLES: dict[bytes, tuple[str, int]] = {
     b"&#115;": ("html-entity", 0),
     b"&#x73;": ("html-entity", 0),
     b"&#X73;": ("html-entity", 0),
+    b"736b2d": ("hex", 0),
+    b"736B2D": ("hex", 0),
+    b"0x73": ("hex", 0),
+    b"0X73": ("hex", 0),
+    b"73 6": ("hex", 0),
+    b"73:6": ("hex", 0),
+    b"73, 0x6": ("hex", 0),
+    b"\0s\0k\0-": ("utf-16", 0),  # big endian, or little endian after an ASCII character
+    b"s\0k\0-\0": ("utf-16", 0),  # little endian at the start of a run
     b"sourceMappingURL=data:": ("inline-map", 0),
     b"H4sI": ("gzip-base64", 0),
+    # a literal piece that can start a key, joined to the next (decoders/concat.py)
+    **{needle: ("concat", skip) for needle, skip in concat.NEEDLES.items()},
 }
+TRIGGERS = tuple(_NEEDLES)  # every needle: what a flood of hits is made of (bench, tests)
 _KINDS = list(_NEEDLES.values())
+_KINDS_BY_NAME = {kind for kind, _ in _KINDS}
+_LONGEST = max(map(len, _NEEDLES))
 _MATCHER = ahocorasick_rs.BytesAhoCorasick(
     list(_NEEDLES), matchkind=ahocorasick_rs.MatchKind.LeftmostFirst
 )
 
 
+def _hits(data: bytes, start: int, stop: int) -> Iterator[tuple[int, int, int]]:
+    """(needle, at, end) of the hits that begin in data[start:stop], a slice at a time."""
+    view = memoryview(data)
+    for lo in range(start, stop, _SLICE):
+        top = min(stop, lo + _SLICE)
+        for index, at, end in _MATCHER.find_matches_as_indexes(view[lo : top + _LONGEST - 1]):
+            if lo + at < top:
+                yield index, lo + at, lo + end
+
+
 def find_encoded(
-    data: bytes, start: int = 0, stop: int | None = None, max_payload: int = 64 << 20
-) -> tuple[list[DecodedKey], list[Payload]]:
+    data: bytes,
+    start: int = 0,
+    stop: int | None = None,
+    max_payload: int = 64 << 20,
+    max_nesting: int = MAX_NESTING,
+    base: int = 0,
+) -> Encoded:
     """Encoded keys whose encoding begins in data[start:stop], and payloads to scan whole.
 
-    ``stop == len(data)`` means data ends where the stream ends (the last window).
+    ``stop == len(data)`` means data ends where the stream ends (the last window); ``base``
+    is where data[0] sits in the stream (UTF-16 alignment).
     """
     stop = len(data) if stop is None else stop
-    hits = _MATCHER.find_matches_as_indexes(data)
-    if not hits:
-        return [], []
-    keys: list[DecodedKey] = []
-    payloads: list[Payload] = []
+    result = Encoded()
+    decodes_left = dict.fromkeys(_KINDS_BY_NAME, MAX_DECODES)  # per decoder: a flood of
+    # one kind of needle never starves the others
+    arrays_tried = False  # javascript-obfuscator's string array: looked for once per chunk
     claimed_to = -1  # base64 inside a payload already decoded whole is not decoded again
-    for index, at, end in hits:
-        if at < start or at >= stop:
-            continue
+    for index, at, end in _hits(data, start, stop):
         kind, back = _KINDS[index]
-        if kind == _B64:
-            if at < claimed_to:
+        if kind in ("inline-map", "gzip-base64"):
+            if len(result.payloads) >= MAX_PAYLOADS:
+                result.over_budget += 1
                 continue
-            found = base64_runs.decode_key_at(data, at, end, back)
-            if found is not None:
-                keys.append(DecodedKey(*found))
-        elif kind == "inline-map" or kind == "gzip-base64":
             payload = _payload(data, at, end, kind, max_payload, stop == len(data))
             if payload is not None:
-                payloads.append(payload)
+                result.payloads.append(payload)
                 if payload.problem is None:
                     claimed_to = max(claimed_to, payload.end)
-        else:
-            found_escaped = escapes.decode_key_at(data, at, kind)
-            if found_escaped is not None:
-                keys.append(DecodedKey(*found_escaped))
-    return keys, payloads
+            continue
+        if kind in (_B64, _NESTED) and at < claimed_to:
+            continue
+        if not _may_hold_key(data, at, kind, back, max_nesting):
+            if kind == "concat" and not arrays_tried and _array_piece(data, at + back):
+                arrays_tried = True  # javascript-obfuscator's string array: pieces out of order
+                if string_array.looks_obfuscated(data):  # reads the whole chunk: once
+                    found = [DecodedKey(*k) for k in string_array.find_keys(data, at + back)]
+                    result.keys.extend(found)
+            continue
+        if decodes_left[kind] <= 0:
+            result.over_budget += 1
+            continue
+        decodes_left[kind] -= 1
+        for key in _decode(data, at, end, kind, back, max_nesting, base):
+            last = result.keys[-1] if result.keys else None
+            if last is None or (key.start, key.key) != (last.start, last.key):
+                result.keys.append(key)  # a hit a slice's edge showed twice
+    return result
+
+
+def _array_piece(data: bytes, start: int) -> bool:
+    """A literal in an array of strings that can start a key."""
+    return concat.START.match(data, start) is not None and concat.in_array(data, start)
+
+
+def _may_hold_key(data: bytes, at: int, kind: str, back: int, max_nesting: int) -> bool:
+    """The cheap test: can the bytes from this hit be a whole encoded key?"""
+    if kind == _B64:
+        quad = at - back
+        return quad >= 0 and shapes.base64_may_hold_key(data, quad, back, data[at] in b"CnZ")
+    if kind == _NESTED:
+        outer_back = back % 10
+        if max_nesting <= 1 or at < outer_back:
+            return False
+        pattern = shapes.nested_base64_key(outer_back, back // 10)
+        return pattern.match(data, at - outer_back) is not None
+    if kind == "hex":
+        return hex_text.KEY_SHAPE.match(data, at) is not None
+    if kind == "concat":
+        return concat.SHAPE.match(data, at + back) is not None
+    if kind == "utf-16":
+        return any(
+            p.match(data, s)
+            for p, s in ((utf16.BIG, at), (utf16.LITTLE, at + 1), (utf16.LITTLE, at))
+        )
+    return shapes.escaped_key(kind).match(data, at) is not None
+
+
+def _decode(
+    data: bytes, at: int, end: int, kind: str, back: int, max_nesting: int, base: int
+) -> list[DecodedKey]:
+    if kind == _B64:
+        found = base64_runs.decode_key_at(data, at, end, back)
+    elif kind == _NESTED:
+        return _nested(data, at, back, max_nesting)
+    elif kind == "hex":
+        found = hex_text.decode_key_at(data, at)
+    elif kind == "concat":
+        found = concat.decode_key_at(data, at + back)
+    elif kind == "utf-16":
+        found = utf16.decode_key_at(data, at, base)
+    else:
+        found = escapes.decode_key_at(data, at, kind)
+    return [] if found is None else [DecodedKey(*found)]
+
+
+_OUTER_BACK_QUADS = 16  # context in front of the inner "sk-" (3 bytes per quad, twice over)
+_OUTER_AHEAD_QUADS = 48  # the inner key and its context, base64 of base64
+
+
+def _outer_decoded(data: bytes, at: int, back: int) -> tuple[bytes, int]:
+    """The outer base64 around data[at] decoded (no line breaks), and where the byte of the
+    hit's quad is in it."""
+    quad = at - back
+    back_from = max(0, quad - 4 * _OUTER_BACK_QUADS)
+    behind = data[back_from:quad][::-1]
+    run_back = base64_runs.run_end(behind, 0) if behind else 0
+    first = quad - run_back // 4 * 4
+    last = base64_runs.run_end(data, quad, quad + 4 * _OUTER_AHEAD_QUADS)
+    try:
+        inner = base64_runs.decode_run(data[first:last])
+    except (binascii.Error, ValueError):
+        return b"", -1
+    return inner, (quad - first) // 4 * 3 + shapes.LEAD[back]
+
+
+def _nested(data: bytes, at: int, back: int, max_nesting: int) -> list[DecodedKey]:
+    """A key in the base64 that the base64 around data[at] decodes to."""
+    inner, inner_at = _outer_decoded(data, at, back % 10)
+    found = find_encoded(inner, inner_at, inner_at + 1, max_nesting=max_nesting - 1)
+    for key in found.keys:
+        if key.chain[0].startswith("base64"):
+            quad = at - back % 10
+            first = quad - (inner_at - shapes.LEAD[back % 10]) // 3 * 4
+            end = min(len(data), first + -(-key.end * 4 // 3))
+            return [DecodedKey(at, end, key.key, ("base64", *key.chain), key.context)]
+    return []
+
+
+def _gzip_header_ok(encoded: bytes) -> str | None:
+    """Why base64 that starts like gzip is not gzip, or None (it inflates)."""
+    try:
+        head = base64_runs.decode_run(encoded[:4096])
+        zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 64)
+    except (binascii.Error, ValueError, zlib.error) as exc:
+        return f"is not gzip data ({exc})"
+    return None
 
 
 def _payload(
@@ -129,6 +302,10 @@ def _payload(
     stop = base64_runs.run_end(data, begin)
     if stop - begin < _MIN_PAYLOAD:
         return None
+    if doc == "gzip":
+        problem = _gzip_header_ok(data[begin : min(stop, begin + 4096)])
+        if problem is not None:
+            return Payload(begin, stop, b"", doc, problem)
     if stop == len(data) and not last_window:
         return Payload(begin, stop, b"", doc, "runs past the end of the window")
     if (stop - begin) * 3 // 4 > limit:

@@ -14,6 +14,7 @@ import binascii
 import re
 
 from keysentry.decoders.context import RADIUS, context_text
+from keysentry.decoders.shapes import LEAD
 from keysentry.engine.detector import find_candidates
 from keysentry.model.key import KEY_LENGTH
 
@@ -21,15 +22,13 @@ ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 _RUN = re.compile(rb"[A-Za-z0-9+/_-]*=*")
 _SWAPPED = frozenset(b"CnZ")  # first letters of the swapped-case needles
-# decoded bytes before "sk-" inside the quad where the hit is: by quad offset of the hit
-_LEAD = {0: 0, 2: 1, 3: 2}
 _CONTEXT_QUADS = (RADIUS + 2) // 3 + 1
 _KEY_QUADS = (2 + KEY_LENGTH + 1 + 2) // 3 + _CONTEXT_QUADS
 
 
-def run_end(data: bytes, begin: int) -> int:
-    """Where the base64 run (with its padding) starting at begin ends."""
-    match = _RUN.match(data, begin)
+def run_end(data: bytes, begin: int, limit: int | None = None) -> int:
+    """Where the base64 run (with its padding) starting at begin ends (at most at limit)."""
+    match = _RUN.match(data, begin, len(data) if limit is None else limit)
     return match.end() if match else begin
 
 
@@ -108,7 +107,7 @@ def decode_key_at(
         decoded = binascii.a2b_base64(padded)
     except binascii.Error:
         return None
-    lead = positions.index(quad) // 4 * 3 + _LEAD[back]
+    lead = positions.index(quad) // 4 * 3 + LEAD[back]
     for cand in find_candidates(decoded, lead, lead + 1):
         first = positions[cand.start * 4 // 3]
         last = positions[min(usable, -(-cand.end * 4 // 3)) - 1] + 1

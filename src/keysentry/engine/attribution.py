@@ -7,6 +7,7 @@ DeepSeek and Alibaba DashScope keys share one shape; the words around the key
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 DEEPSEEK = "deepseek"
@@ -46,16 +47,54 @@ class _Hint:
     offset: int
 
 
-def find_hints(data: bytes) -> list[_Hint]:
+@dataclass(frozen=True)
+class Hints:
+    """Every provider mention in a chunk, sorted by offset, found once and shared by its keys.
+
+    Each key looks up its neighbours by bisection, so a file of n keys and n mentions
+    costs n log n, not n squared (issue 17: 26,000 keys with a provider word each)."""
+
+    hints: tuple[_Hint, ...] = ()
+    offsets: tuple[int, ...] = ()
+    providers: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.hints)
+
+    def nearest(self, start: int, end: int) -> _Hint:
+        """The mention closest to data[start:end]; on a tie the earlier one."""
+        i = bisect_left(self.offsets, start)
+        if i == len(self.hints):
+            return self.hints[i - 1]
+        after = self.hints[i]
+        if i and start - self.hints[i - 1].offset <= _gap(after, start, end):
+            return self.hints[i - 1]
+        return after
+
+    def around(self, start: int, end: int) -> tuple[_Hint, ...]:
+        """The mentions within NEAR_BYTES of data[start:end]."""
+        lo = bisect_left(self.offsets, start - NEAR_BYTES)
+        hi = bisect_right(self.offsets, end + NEAR_BYTES)
+        return self.hints[lo:hi]
+
+
+def _gap(hint: _Hint, start: int, end: int) -> int:
+    return min(abs(hint.offset - start), abs(hint.offset - end))
+
+
+def find_hints(data: bytes) -> Hints:
     """Every provider mention in a chunk, found once and shared by its keys."""
     lowered = data.lower()  # ASCII only, so offsets are unchanged
-    hints = [
-        _Hint(provider, word, m.start())
-        for provider, word, pattern in _HINTS
-        for m in pattern.finditer(lowered)
-        if not (word in _WORD_START_ONLY and m.start() and lowered[m.start() - 1] in _ALNUM)
-    ]
-    return sorted(hints, key=lambda h: h.offset)
+    found = sorted(
+        (
+            _Hint(provider, word, m.start())
+            for provider, word, pattern in _HINTS
+            for m in pattern.finditer(lowered)
+            if not (word in _WORD_START_ONLY and m.start() and lowered[m.start() - 1] in _ALNUM)
+        ),
+        key=lambda h: h.offset,
+    )
+    return Hints(tuple(found), tuple(h.offset for h in found), frozenset(h.provider for h in found))
 
 
 def _where(data: bytes, hint: _Hint, start: int) -> str:
@@ -67,23 +106,24 @@ def _where(data: bytes, hint: _Hint, start: int) -> str:
     return f"{lines} line{'s' if lines > 1 else ''} {direction}"
 
 
-def attribute(data: bytes, start: int, end: int, hints: list[_Hint]) -> Attribution:
+def attribute(data: bytes, start: int, end: int, hints: Hints) -> Attribution:
     """Attribute the key at data[start:end] from the hints found in the same chunk."""
     if not hints:
         return Attribution(UNKNOWN, "low", "no provider named in the file; DeepSeek-shaped key")
 
-    def distance(hint: _Hint) -> int:
-        return min(abs(hint.offset - start), abs(hint.offset - end))
-
     def is_near(hint: _Hint) -> bool:
         lo, hi = sorted((hint.offset, start))
-        return distance(hint) <= NEAR_BYTES and data.count(b"\n", lo, hi) <= NEAR_LINES
+        return _gap(hint, start, end) <= NEAR_BYTES and data.count(b"\n", lo, hi) <= NEAR_LINES
 
-    nearest = min(hints, key=distance)
-    providers = {h.provider for h in hints}
+    nearest = hints.nearest(start, end)
+    providers = hints.providers
     label = "DeepSeek" if nearest.provider == DEEPSEEK else "DashScope (Alibaba Cloud)"
     if is_near(nearest):
-        rivals = {h.provider for h in hints if h.provider != nearest.provider and is_near(h)}
+        rivals = {
+            h.provider
+            for h in hints.around(start, end)
+            if h.provider != nearest.provider and is_near(h)
+        }
         confidence = "medium" if rivals else "high"
         evidence = f"'{nearest.word}' {_where(data, nearest, start)}: {label}"
     else:

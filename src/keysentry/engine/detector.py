@@ -76,6 +76,42 @@ def _longest_run(values: list[int], step: int) -> int:
     return best
 
 
+# keys next to each other on a numeric keypad (king moves) or along the number row
+_KEYPAD = ("789", "456", "123", "0")
+_KEYPAD_AT = {key: (row, col) for row, keys in enumerate(_KEYPAD) for col, key in enumerate(keys)}
+_NUMBER_ROW = "1234567890"
+WALK_LENGTH = 20  # keys in a row, each beside the one before (16 rejects 1 random key in 1e6)
+
+
+def _beside(a: str, b: str) -> bool:
+    if a == b or a not in _KEYPAD_AT or b not in _KEYPAD_AT:
+        return False
+    (row_a, col_a), (row_b, col_b) = _KEYPAD_AT[a], _KEYPAD_AT[b]
+    if abs(row_a - row_b) <= 1 and abs(col_a - col_b) <= 1:
+        return True
+    return abs(_NUMBER_ROW.index(a) - _NUMBER_ROW.index(b)) == 1
+
+
+def _keyboard_walk(body: str) -> bool:
+    run = 1
+    for prev, cur in pairwise(body):
+        run = run + 1 if _beside(prev, cur) else 1
+        if run >= WALK_LENGTH:
+            return True
+    return False
+
+
+def _interleaved_runs(values: list[int], length: int = 10) -> bool:
+    """Two ascending runs woven together (``a1b2c3d4e5``, ``1a2b3c4d5e``): each character
+    one more than the one two places before, ``length`` characters long."""
+    run = 2
+    for i in range(2, len(values)):
+        run = run + 1 if values[i] - values[i - 2] == 1 else 2
+        if run >= length:
+            return True
+    return False
+
+
 def _entropy(text: str) -> float:
     counts = Counter(text)
     n = len(text)
@@ -83,28 +119,46 @@ def _entropy(text: str) -> float:
 
 
 def is_placeholder(key: str) -> bool:
-    """True for documentation and dummy values, never for a random key.
+    """True for documentation and dummy values, never for a random key (see
+    ``placeholder_clause``)."""
+    return placeholder_clause(key) is not None
+
+
+def placeholder_clause(key: str) -> str | None:
+    """Which clause of the placeholder rule a key's body meets, or None.
 
     The rule (each clause is far beyond what 32 random hex characters produce;
-    the tests check 10,000 random keys):
+    the tests check 10,000 random keys, bench/placeholder_rate.py a million):
     - the body repeats a unit of at most 16 characters (``abcdef`` * n,
       ``0123456789abcdef`` * 2);
     - fewer than 7 distinct characters, or Shannon entropy below 2.5 bits;
     - a run of 8 or more identical characters;
     - a run of 8 or more characters stepping through hex order
       (``01234567``, ``fedcba98``);
-    - characters in sorted order (``00112233…eeff``, ``1111222233334444…``).
+    - characters in sorted order (``00112233…eeff``, ``1111222233334444…``);
+    - two ascending runs woven together over 10 characters (``a1b2c3d4e5``, ``1a2b3c4d5e``);
+    - a walk of 20 keys, each beside the one before on a numeric keypad or the number row
+      (``78965412369874563214``);
+    - a body that reads the same backwards.
     """
     body = key[3:]
     for period in range(1, 17):
         if all(body[i] == body[i % period] for i in range(len(body))):
-            return True
+            return "repeated unit"
     if len(set(body)) < 7 or _entropy(body) < 2.5:
-        return True
+        return "few distinct characters"
+    if body == body[::-1]:
+        return "reads the same backwards"
     values = [_HEX.index(c.encode()) for c in body]
     if values in (sorted(values), sorted(values, reverse=True)):
-        return True
-    return max(_longest_run(values, 0), _longest_run(values, 1), _longest_run(values, -1)) >= 8
+        return "sorted"
+    if _interleaved_runs(values):
+        return "woven ascending runs"
+    if _keyboard_walk(body):
+        return "keyboard walk"
+    if max(_longest_run(values, 0), _longest_run(values, 1), _longest_run(values, -1)) >= 8:
+        return "run of 8"
+    return None
 
 
 def find_candidates(data: bytes, start: int = 0, stop: int | None = None) -> list[Candidate]:

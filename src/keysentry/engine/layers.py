@@ -25,10 +25,20 @@ from typing import BinaryIO
 
 from keysentry import decoders
 from keysentry.config import Config
-from keysentry.containers import MEMBER_READERS, STREAM_DECODERS
-from keysentry.containers.limits import Budget, ContainerError, LimitReached, Limits
+from keysentry.containers import MEMBER_READERS, STREAM_DECODERS, image
+from keysentry.containers.limits import (
+    Budget,
+    ContainerError,
+    LimitedStream,
+    LimitReached,
+    Limits,
+    RatioExceeded,
+)
+from keysentry.containers.members import read_bounded
 from keysentry.containers.sniff import PeekedStream, peek, sniff
+from keysentry.containers.tar import tar_members
 from keysentry.decoders import documents
+from keysentry.engine.names import keys_in_name
 from keysentry.engine.window_scanner import PayloadHandler, WindowScanner
 from keysentry.engine.windows import Window, is_allowed_inline, position
 from keysentry.model.finding import Finding
@@ -65,6 +75,8 @@ def _prefix(found: list[Finding], layer: str) -> list[Finding]:
 class _Layers:
     scanner: WindowScanner
     budget: Budget
+    # member names of each tar read, by its path: an image's whiteouts (containers/image.py)
+    tar_names: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
     def error(self, path: str, message: str) -> None:
         self.scanner.report.errors.append(ScanError(path, message))
@@ -78,6 +90,7 @@ class _Layers:
         target: ScanTarget,
         depth: int,
         named: bool = True,  # False for what a gzip or brotli layer decoded: its name is the file's
+        outer: LimitedStream | None = None,  # the decompressed stream this one is
     ) -> list[Finding]:
         path = target.path
         head, stream = peek(stream, FIRST_READ)
@@ -98,9 +111,9 @@ class _Layers:
         stats = self.scanner.report.stats
         stats[f"containers_{kind}"] += 1
         if kind not in STREAM_DECODERS:
-            return self.members(kind, stream, target, depth + 1)
+            return self.members(kind, stream, target, depth + 1, outer)
         with STREAM_DECODERS[kind](stream, self.budget) as inner:
-            found = _prefix(self.layer(inner, target, depth + 1, named=False), kind)
+            found = _prefix(self.layer(inner, target, depth + 1, False, inner), kind)
         stats["bytes_decompressed"] += inner.produced
         if inner.problem is not None:
             self.error(path, f"{kind}: {inner.problem}")
@@ -110,30 +123,52 @@ class _Layers:
         return found
 
     def members(
-        self, kind: str, stream: BinaryIO, target: ScanTarget, depth: int
+        self,
+        kind: str,
+        stream: BinaryIO,
+        target: ScanTarget,
+        depth: int,
+        outer: LimitedStream | None = None,
     ) -> list[Finding]:
         report = self.scanner.report
         found: list[Finding] = []
         opened = 0
+        names = self.tar_names.setdefault(target.path, []) if kind == "tar" else []
+        manifest: bytes | None = None
 
         def skipped(name: str, message: str) -> None:
             self.error(target.member(name).path, message)
 
         try:
             reader = MEMBER_READERS[kind]
+            if kind == "tar" and outer is not None:  # a .tgz: each member's ratio is its own
+                outer.check_ratio = False
+                reader = functools.partial(tar_members, compressed=outer.consumed)
             for member in reader(stream, self.budget.limits, self.budget, skipped):
                 opened += 1
                 inner = target.member(member.name)
+                named = keys_in_name(self.scanner.config, member.name, inner)
+                report.findings.extend(named)
+                found.extend(_prefix(named, kind))
                 for warning in member.warnings:
                     report.stats["archive_member_names_unsafe"] += 1
                     report.notes.append(
                         f"{inner.path}: member name {warning}; nothing is extracted,"
                         " it was scanned in place"
                     )
-                found.extend(_prefix(self.layer(member.stream, inner, depth), kind))
+                names.append(member.name)
+                content: BinaryIO = member.stream
+                if kind == "tar" and member.name.removeprefix("./") == image.MANIFEST:
+                    manifest = read_bounded(member.stream, image.MAX_MANIFEST, "a manifest")
+                    content = io.BytesIO(manifest)
+                found.extend(_prefix(self.layer(content, inner, depth), kind))
                 report.stats["archive_members_scanned"] += 1
                 problem = getattr(member.stream, "problem", None)
-                # past a limit, or inside a tar (read front to back), the rest is not scanned
+                if isinstance(problem, RatioExceeded):  # only this member stops
+                    report.stats["archive_members_over_ratio"] += 1
+                    self.error(inner.path, f"{problem} (this member only; the next are scanned)")
+                    continue
+                # past the budget, or inside a broken tar (read front to back), the rest is not
                 if isinstance(problem, LimitReached) or (problem and kind == "tar"):
                     self.error(
                         inner.path, f"{problem}; later members of the {kind} were not scanned"
@@ -146,6 +181,8 @@ class _Layers:
             if opened == 0 and stream.seekable():
                 stream.seek(0)  # what is stored uncompressed may still be read
                 found.extend(self.plain(stream, target, depth))
+        if manifest is not None and image.annotate(found, target.path, manifest, self.tar_names):
+            report.stats["container_images"] += 1
         return found
 
     def document(

@@ -18,10 +18,12 @@ from keysentry.config import Config
 from keysentry.engine import attribution
 from keysentry.engine.detector import Candidate, find_candidates
 from keysentry.engine.windows import (
+    WINDOW,
     Window,
     char_count,
     is_allowed_inline,
     snippet,
+    utf16_column,
     windows,
 )
 from keysentry.model.finding import Finding
@@ -68,7 +70,23 @@ class WindowScanner:
         self, window: Window, target: ScanTarget, on_payload: PayloadHandler | None
     ) -> Iterator[Finding]:
         """Keys in encoded form inside one window of plain content, and its payloads."""
-        keys, payloads = decoders.find_encoded(window.data, window.accept_from, window.accept_to)
+        encoded = decoders.find_encoded(
+            window.data,
+            window.accept_from,
+            window.accept_to,
+            max_nesting=self.config.max_decode_depth,
+            base=window.offset,
+        )
+        if encoded.over_budget:
+            self.report.stats["decoder_hits_over_budget"] += encoded.over_budget
+            self.report.notes.append(
+                f"{target.path}: {encoded.over_budget} encoded-key candidates past the"
+                f" decoder budget ({decoders.MAX_DECODES} decodes per decoder and"
+                f" {decoders.MAX_PAYLOADS} payloads per {WINDOW >> 20} MiB window)"
+                f" from byte {window.offset}"
+                " were not decoded; plain keys are all still found"
+            )
+        keys = encoded.keys
         if keys:
             self.report.stats["decoded_keys"] += len(keys)
             by_offset = {(window.offset + k.start, k.key): k for k in keys}
@@ -79,9 +97,11 @@ class WindowScanner:
                 decoded = by_offset[(finding.offset, finding.secret)]
                 finding.snippet = decoded.context
                 finding.decoded_from = list(decoded.chain)
+                if decoded.unit > 1:
+                    finding.column = utf16_column(window, decoded.start)
                 yield finding
         if on_payload is not None:
-            for payload in payloads:
+            for payload in encoded.payloads:
                 yield from on_payload(window, payload)
 
     def findings_at(

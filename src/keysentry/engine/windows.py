@@ -104,8 +104,6 @@ def snippet(data: bytes, start: int, end: int) -> str:
     return escape_text(redact_text(text))
 
 
-
-
 def position(window: Window, pos: int) -> tuple[int, int]:
     """Line and column (1-based, in characters) of window.data[pos]."""
     data = window.data
@@ -113,3 +111,20 @@ def position(window: Window, pos: int) -> tuple[int, int]:
     newline = data.rfind(b"\n", 0, pos)
     column = char_count(data[newline + 1 : pos]) + 1
     return line, column + (window.column_chars if newline < 0 else 0)
+
+
+_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def utf16_column(window: Window, pos: int) -> int:
+    """Column (1-based, in characters) of the UTF-16 unit at window.data[pos]; a newline's
+    ``\n`` byte is the first of its unit (little endian) or the second (big endian)."""
+    data = window.data
+    newline = data.rfind(b"\n", 0, pos)
+    if newline >= 0:
+        line_start = newline + (2 if (pos - newline) % 2 == 0 else 1)
+        return (pos - line_start) // 2 + 1
+    line_start = pos % 2
+    if window.offset == 0 and data[line_start : line_start + 2] in _BOMS:
+        line_start += 2
+    return (pos - line_start) // 2 + 1 + window.column_chars

@@ -19,7 +19,7 @@ class RenderOptions:
     show_secrets: bool = False
     color: bool = False
     command: str = "scan"
-    verbose: int = 0  # -v: more evidence in the text report
+    verbose: int = 0  # -v: every exposure reason and more evidence in the text report
 
 
 Renderer = Callable[[Report, RenderOptions], str]

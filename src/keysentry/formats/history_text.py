@@ -1,7 +1,8 @@
 """The history audit as an incident summary: one entry per distinct key, then where it lives.
 
-Selected by formats/text.py for ``keysentry history``. Keys already pushed come
-first (anyone with access to the remote has them), then keys still in HEAD.
+Selected by formats/text.py for ``keysentry history``. Keys are ordered by the one rule
+every format uses (``model.finding.urgency``: severity, exposure, pushed), then keys still
+in HEAD first.
 """
 
 from __future__ import annotations
@@ -11,8 +12,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from keysentry.model.finding import NOT_PLACED, Finding, HistoryPlacement, severity_rank
-from keysentry.model.key import REVOKE_URL
+from keysentry.model.finding import (
+    NOT_PLACED,
+    Finding,
+    HistoryPlacement,
+    Urgency,
+    severity_rank,
+    urgency,
+)
+from keysentry.model.key import REVOKE_URL, redact_text
 from keysentry.model.target import SourceKind
 from keysentry.model.text import escape_text
 
@@ -34,16 +42,14 @@ def _placed(finding: Finding) -> HistoryPlacement:
     return finding.history or NOT_PLACED
 
 
-def _key_rank(findings: list[Finding]) -> tuple[int, int, int, str]:
-    return (
-        0 if any(_placed(f).pushed for f in findings) else 1,
-        0 if any(_placed(f).in_head for f in findings) else 1,
-        min(severity_rank(f.severity) for f in findings),
-        findings[0].fingerprint,
-    )
+def _key_rank(findings: list[Finding]) -> tuple[Urgency, int, str]:
+    """The one ordering rule (severity, exposure, pushed); then keys still in HEAD."""
+    in_head = 0 if any(_placed(f).in_head for f in findings) else 1
+    return (urgency(findings), in_head, findings[0].fingerprint)
 
 
-def _place(finding: Finding) -> str:
+def place(finding: Finding) -> str:
+    """Where in history: a commit's blob or message, with its flags (org_text shares it)."""
     placed = _placed(finding)
     commit = placed.commit
     if finding.source.is_message:
@@ -101,7 +107,7 @@ def _key_entry(number: int, findings: list[Finding], options: RenderOptions) -> 
         )
     lines.append(f"    where it lives ({len(findings)} place(s)):")
     for finding in sorted(findings, key=lambda f: (_placed(f).date or "", f.path, f.line)):
-        lines.append(f"      {_place(finding)}")
+        lines.append(f"      {place(finding)}")
         if not finding.source.is_message:
             lines.append(f"        {paint(escape_text(finding.snippet), dim=True)}")
     refs = sorted(
@@ -144,7 +150,7 @@ def render(report: Report, options: RenderOptions) -> str:
         out.extend(_key_entry(number, group, options))
         out.append("")
     for note in report.notes:
-        out.append(f"note: {escape_text(note)}")
+        out.append(f"note: {escape_text(redact_text(note))}")
     for error in report.errors:
         out.append(f"error: {escape_text(error.path)}: {escape_text(error.message)}")
     if report.errors:

@@ -15,13 +15,42 @@ SCHEMA_VERSION = 1
 
 
 def as_dict(report: Report, options: RenderOptions) -> dict[str, Any]:
-    return {
+    data = {
         "version": __version__,
         "schema_version": SCHEMA_VERSION,
         "command": options.command,
         "findings": [f.to_dict(options.show_secrets) for f in report.sorted_findings()],
         "errors": [e.to_dict() for e in report.errors],
         "stats": report.stats_dict(),
+    }
+    if options.command == "org":
+        data.update(org_summary(report))
+    return data
+
+
+def org_summary(report: Report) -> dict[str, Any]:
+    """``keysentry org``: the keys across repositories, and each repository's outcome."""
+    from keysentry.formats.org_text import headline
+    from keysentry.guide.leaked_keys import group
+
+    keys = [
+        {
+            "fingerprint": key.fingerprint,
+            "redacted": key.redacted,
+            "summary": key.spread(),
+            "client": key.client,
+            "pushed": key.pushed,
+            "repositories": [r.to_dict() for r in key.repositories],
+            "client_repositories": [r.name for r in key.client_repositories],
+            "pushed_repositories": [r.name for r in key.pushed_repositories],
+            "findings": len(key.findings),
+        }
+        for key in group(report.findings)
+    ]
+    return {
+        "summary": headline(report),
+        "keys": keys,
+        "repositories": [r.to_dict() for r in report.repositories],
     }
 
 

@@ -10,7 +10,7 @@ import html
 import re
 from typing import TYPE_CHECKING
 
-from keysentry.formats.rules import REVOKE_URL, rule_for, verification_status
+from keysentry.formats.rules import REVOKE_URL, rule_for, source_note, verification_status
 from keysentry.model.location import locate
 
 if TYPE_CHECKING:
@@ -32,6 +32,8 @@ def escape_markdown(text: str) -> str:
 def _row(finding: Finding) -> str:
     where = locate(finding)
     location = where.label
+    if source := source_note(finding):
+        location += f" (fix in source: {source})"
     exposure = finding.exposure
     if finding.exposure_evidence:
         exposure += ": " + "; ".join(finding.exposure_evidence)
@@ -51,6 +53,10 @@ def _row(finding: Finding) -> str:
 
 
 def render(report: Report, options: RenderOptions) -> str:
+    if options.command == "org":
+        from keysentry.formats import org_markdown
+
+        return org_markdown.render(report, options)
     keys = len({f.fingerprint for f in report.findings})
     stats = report.stats
     scanned = [

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from keysentry.model.key import REVOKE_URL
-from keysentry.model.location import locate
+from keysentry.model.location import locate, original_place
 
 if TYPE_CHECKING:
     from keysentry.model.finding import Finding
@@ -102,10 +102,16 @@ def rule_id(finding: Finding) -> str:
 
 
 def verification_status(finding: Finding) -> str | None:
-    if not finding.verification:
+    return finding.verification.status if finding.verification else None
+
+
+def source_note(finding: Finding) -> str | None:
+    """``src/app.js:3 (source map; reads VITE_X)``: where a bundle key comes from."""
+    place = original_place(finding)
+    if place is None:
         return None
-    status = finding.verification.get("status")
-    return str(status) if status else None
+    via = f"; reads {finding.original_variable}" if finding.original_variable else ""
+    return f"{place} (source map{via})"
 
 
 def describe(finding: Finding) -> str:
@@ -124,6 +130,8 @@ def describe(finding: Finding) -> str:
         parts.append(f"Exposure {finding.exposure}: {evidence}.")
     if finding.decoded_from:
         parts.append(f"Decoded from {' > '.join(finding.decoded_from)}.")
+    if source := source_note(finding):
+        parts.append(f"Fix it in the source: {source}.")
     if status := verification_status(finding):
         parts.append(f"Verification: {status}.")
     parts.append(f"Revoke it at {REVOKE_URL} and keep the new key server-side.")

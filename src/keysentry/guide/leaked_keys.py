@@ -11,14 +11,21 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from keysentry.engine.attribution import DASHSCOPE, DEEPSEEK, UNKNOWN
-from keysentry.model.finding import NOT_PLACED, Finding, HistoryPlacement
+from keysentry.model.finding import (
+    NOT_PLACED,
+    Finding,
+    HistoryPlacement,
+    RepositoryRef,
+    Urgency,
+    urgency,
+)
 from keysentry.model.key import fingerprint
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import MEMBER_SEPARATOR, SourceKind
 from keysentry.model.text import escape_text
+from keysentry.model.verification import Verification
 
 _CONFIDENCE_RANK = {"high": 0, "medium": 1, "low": 2}
 
@@ -60,8 +67,16 @@ def archive_of(path: str) -> str | None:
 
 
 def where(finding: Finding) -> str:
-    """``path:line:column``, printable."""
-    return f"{escape_text(finding.path)}:{finding.line}:{finding.column}"
+    """``path:line:column`` (``repository: path:line:column`` in an org audit), printable."""
+    place = f"{escape_text(finding.path)}:{finding.line}:{finding.column}"
+    if finding.repository is not None:
+        return f"{escape_text(finding.repository.name)}: {place}"
+    return place
+
+
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    """``1 key``, ``4 repositories``."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def placed(finding: Finding) -> HistoryPlacement:
@@ -76,7 +91,7 @@ class LeakedKey:
     redacted: str
     secret: str | None = field(repr=False)
     findings: list[Finding] = field(default_factory=list)
-    verification: dict[str, Any] | None = None
+    verification: Verification | None = None
 
     @property
     def providers(self) -> list[str]:
@@ -172,18 +187,53 @@ class LeakedKey:
         return any(placed(f).reachable for f in self.history)
 
     @property
-    def is_live(self) -> bool:
-        return bool(self.verification) and self.verification.get("status") == "live"
-
-    def rank(self) -> tuple[int, int, int, int, str]:
-        """Live keys first, then those a site serves, then client-side, then pushed."""
-        return (
-            0 if self.is_live else 1,
-            0 if self.site_findings else 1,
-            0 if self.client else 1,
-            0 if self.pushed else 1,
-            self.fingerprint,
+    def local_objects(self) -> bool:
+        """Git holds it outside any commit: a staged blob, or one left dangling when the
+        hook blocked the commit (``git gc --prune=now`` drops it once nothing refers to it)."""
+        return bool(self.staged) or any(
+            is_history(f) and not placed(f).commit for f in self.findings
         )
+
+    @property
+    def published(self) -> bool:
+        """Served to anyone: found in a site response."""
+        return bool(self.site_findings)
+
+    @property
+    def repositories(self) -> list[RepositoryRef]:
+        """The repositories holding it (``keysentry org``), in name order."""
+        return sorted({f.repository for f in self.findings if f.repository is not None})
+
+    @property
+    def client_repositories(self) -> list[RepositoryRef]:
+        return sorted({f.repository for f in self.client_findings if f.repository is not None})
+
+    @property
+    def pushed_repositories(self) -> list[RepositoryRef]:
+        return sorted(
+            {f.repository for f in self.history if f.repository and placed(f).pushed}
+        )
+
+    def spread(self) -> str:
+        """``in 4 repositories, client-side in 1, pushed in 3``."""
+        return spread(
+            len(self.repositories), len(self.client_repositories), len(self.pushed_repositories)
+        )
+
+    @property
+    def is_live(self) -> bool:
+        return self.verification is not None and self.verification.is_live
+
+    def rank(self) -> tuple[int, Urgency, str]:
+        """The one ordering rule (``urgency``: live, severity, exposure, pushed or served
+        by a site)."""
+        return (0 if self.is_live else 1, urgency(self.findings), self.fingerprint)
+
+
+def spread(repositories: int, client: int, pushed: int) -> str:
+    """Where keys were found, most urgent exposure named (org summaries and the guide)."""
+    text = f"in {count(repositories, 'repository', 'repositories')}"
+    return text + f", client-side in {client}, pushed in {pushed}"
 
 
 def group(findings: Iterable[Finding]) -> list[LeakedKey]:
@@ -193,7 +243,7 @@ def group(findings: Iterable[Finding]) -> list[LeakedKey]:
     for finding in findings:
         fp = finding.fingerprint
         place = (fp, finding.path, finding.line, finding.column, finding.source,
-                 placed(finding).commit)
+                 placed(finding).commit, finding.repository)
         if place in seen:
             continue
         seen.add(place)
@@ -201,8 +251,10 @@ def group(findings: Iterable[Finding]) -> list[LeakedKey]:
         if finding.secret and fingerprint(finding.secret) == fp:
             key.secret = finding.secret
         if finding.verification and key.verification is None:
-            key.verification = dict(finding.verification)
+            key.verification = finding.verification
         key.findings.append(finding)
+    for key in keys.values():  # each key's places by the same rule, whatever the input order
+        key.findings.sort(key=Finding.sort_key)
     return sorted(keys.values(), key=LeakedKey.rank)
 
 
@@ -214,6 +266,9 @@ class GuideInput:
     keys: list[LeakedKey]
     errors: list[ScanError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # environment variable -> the .env*/CI lines that define it (audits/env_definitions)
+    definitions: dict[str, list[str]] = field(default_factory=dict)
+    history_read: bool = True  # False: a report of a command that does not read git history
 
 
 def from_report(report: Report, origin: str) -> GuideInput:
@@ -225,12 +280,13 @@ def from_report_file(path: Path) -> GuideInput:
     findings, errors, command = load_report_file(path)
     keys = group(findings)
     notes = []
-    if keys and not any(k.committed for k in keys) and command not in ("history", "guide"):
+    if keys and not any(k.committed for k in keys) and command not in ("history", "guide", "org"):
         notes.append(
             f"This report comes from `keysentry {command}`, which does not read git history:"
             " run `keysentry guide` in the repository to learn whether the keys were committed."
         )
-    return GuideInput(str(path), keys, errors, notes)
+    history_read = command in ("history", "guide", "ci")
+    return GuideInput(str(path), keys, errors, notes, history_read=history_read)
 
 
 def load_report_file(path: Path) -> tuple[list[Finding], list[ScanError], str]:

@@ -7,8 +7,8 @@ they never see a full key, because the playbook holds none.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from keysentry.engine.attribution import DASHSCOPE, DEEPSEEK
 from keysentry.guide import purge
@@ -21,12 +21,23 @@ from keysentry.guide.leaked_keys import (
     placed,
     where,
 )
+from keysentry.guide.origins import build_output, fix_places
 from keysentry.guide.verify import describe
-from keysentry.model.finding import Finding
+from keysentry.model.finding import Finding, RepositoryRef
 from keysentry.model.key import REVOKE_URL, USAGE_URL
 from keysentry.model.report import EXIT_CLEAN, EXIT_FOUND, EXIT_INCOMPLETE, ScanError
+from keysentry.model.stage import (
+    BLOCKED_TEXT,
+    CLEAR_COMMANDS,
+    COMMITTED,
+    NEVER_COMMITTED,
+    PUBLIC,
+    STAGE_TEXT,
+    UNKNOWN,
+)
 from keysentry.model.target import SourceKind
 from keysentry.model.text import escape_text
+from keysentry.model.verification import Verification
 
 DASHSCOPE_CONSOLE = "the Alibaba Cloud Model Studio (DashScope) console, API-Key page"
 DEFAULT_PURGE_FILE = "../keysentry-purge.txt"  # outside the work tree: never committed
@@ -34,12 +45,13 @@ DEFAULT_PURGE_FILE = "../keysentry-purge.txt"  # outside the work tree: never co
 REVOKE = "revoke"
 REPLACE = "create-replacement"
 EDIT = "replace-in-code"
+CLEAR = "clear-local-objects"
 PURGE = "purge-history"
 CLIENT = "client-redeploy"
 SITE = "site-redeploy"  # the client step of a key a deployed site serves
 BILLING = "check-billing"
 PREVENT = "prevent-repeat"
-STEP_ORDER = (REVOKE, REPLACE, EDIT, PURGE, CLIENT, SITE, BILLING, PREVENT)
+STEP_ORDER = (REVOKE, REPLACE, EDIT, CLEAR, PURGE, CLIENT, SITE, BILLING, PREVENT)
 
 
 @dataclass
@@ -48,6 +60,7 @@ class Step:
     title: str
     details: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)  # "why" lines, strongest first
 
 
 @dataclass
@@ -59,7 +72,7 @@ class KeyFacts:
     provider: str
     confidence: str
     provider_evidence: str
-    verification: dict[str, Any] | None
+    verification: Verification | None
     status: str  # one line, from verify.describe
     committed: bool
     pushed: bool | None
@@ -75,6 +88,19 @@ class KeyFacts:
     hidden_in_history: list[str]  # history paths a literal replace may not reach
     site_urls: list[str] = field(default_factory=list)  # deployed URLs that serve it
     original_sources: list[str] = field(default_factory=list)  # what the site's maps name
+    repositories: list[str] = field(default_factory=list)  # keysentry org: every one to fix
+    spread: str | None = None  # keysentry org: "in 4 repositories, client-side in 1, ..."
+    stage: str = NEVER_COMMITTED  # NEVER_COMMITTED, COMMITTED or PUBLIC
+    local_objects: bool = False  # staged, or a dangling blob outside any commit
+    sources: list[str] = field(default_factory=list)  # where to fix it, best evidence first
+    build_output: list[str] = field(default_factory=list)  # build files holding it
+
+
+    @property
+    def stage_text(self) -> str:
+        if self.stage == NEVER_COMMITTED and self.local_objects:
+            return BLOCKED_TEXT
+        return STAGE_TEXT.get(self.stage, self.stage)
 
 
 @dataclass
@@ -104,7 +130,7 @@ class Playbook:
 
     @property
     def live(self) -> int:
-        return sum(1 for p in self.plans if (p.facts.verification or {}).get("status") == "live")
+        return sum(1 for p in self.plans if p.facts.verification and p.facts.verification.is_live)
 
     def exit_code(self) -> int:
         """2 when the purge file failed, else 1 for keys, else 2 when incomplete, else 0."""
@@ -129,7 +155,27 @@ def _history_place(finding: Finding) -> str:
     return place
 
 
-def facts(key: LeakedKey) -> KeyFacts:
+def stage_of(key: LeakedKey, history_read: bool = True) -> str:
+    if key.pushed or key.published:
+        return PUBLIC
+    if key.committed:
+        return COMMITTED
+    return NEVER_COMMITTED if history_read else UNKNOWN
+
+
+def _by_strength(findings: list[Finding]) -> list[str]:
+    """Every finding's exposure reasons, strongest first (each list is ordered so)."""
+    rank: dict[str, int] = {}
+    for f in findings:
+        for index, reason in enumerate(f.exposure_evidence):
+            shown = escape_text(str(reason))
+            rank[shown] = min(rank.get(shown, index), index)
+    return sorted(rank, key=lambda r: rank[r])
+
+
+def facts(
+    key: LeakedKey, definitions: Mapping[str, list[str]] | None = None, history_read: bool = True
+) -> KeyFacts:
     provider, confidence, evidence = key.attribution
     hidden = sorted(
         {
@@ -150,13 +196,7 @@ def facts(key: LeakedKey) -> KeyFacts:
         committed=key.committed,
         pushed=key.pushed,
         client=key.client,
-        client_evidence=sorted(
-            {
-                escape_text(str(e))
-                for f in key.client_findings
-                for e in f.exposure_evidence
-            }
-        ),
+        client_evidence=_by_strength(key.client_findings),
         files=[where(f) for f in key.current_files],
         staged=[where(f) for f in key.staged],
         archives=[escape_text(a) for a in key.archives],
@@ -171,7 +211,20 @@ def facts(key: LeakedKey) -> KeyFacts:
         original_sources=sorted(
             {escape_text(f.original_source) for f in key.site_findings if f.original_source}
         ),
+        stage=stage_of(key, history_read),
+        local_objects=key.local_objects,
+        sources=[p.describe() for p in fix_places(key, definitions or {})],
+        build_output=build_output(key),
+        repositories=[_repository_label(r) for r in key.repositories],
+        spread=key.spread() if key.repositories else None,
     )
+
+
+def _repository_label(repository: RepositoryRef) -> str:
+    label = escape_text(repository.name)
+    if repository.remote and repository.remote != repository.name:
+        label += f" ({escape_text(repository.remote)})"
+    return label
 
 
 def _revoke(f: KeyFacts) -> Step:
@@ -183,9 +236,28 @@ def _revoke(f: KeyFacts) -> Step:
     details = [
         f"Delete the key {f.redacted} (ends in ...{last4}) {where_}. There is no API for"
         " this: do it in the web console.",
-        "A leaked key is compromised: removing it from code or history does not un-leak it,"
-        " so revoke first, before any clean-up.",
     ]
+    title = "Revoke the key now"
+    if f.stage in (PUBLIC, UNKNOWN) or f.client:
+        details.append(
+            "A leaked key is compromised: removing it from code or history does not un-leak"
+            " it, so revoke first, before any clean-up."
+        )
+        if f.client and f.stage == NEVER_COMMITTED:
+            details.append("It is in client-side code: if that build was deployed, it is public.")
+    elif f.stage == COMMITTED:
+        title = "Revoke the key if this clone may be shared"
+        details.append(
+            "It was committed but never pushed: only this clone holds it. Revoke it if this"
+            " machine, a backup or a synced folder of it may be shared; otherwise rewriting"
+            " local history (below) is enough."
+        )
+    else:
+        title = "Revoke the key only if it was shared some other way"
+        details.append(
+            "It was never committed: git did not take it off this machine. Revoking is not"
+            " needed unless it was pasted, sent or deployed some other way."
+        )
     if f.provider not in (DEEPSEEK, DASHSCOPE):
         details.append(
             "No provider is named near it; DeepSeek and DashScope keys share this shape. If it"
@@ -198,12 +270,12 @@ def _revoke(f: KeyFacts) -> Step:
             " URL(s)), the strongest §2.2 evidence there is. Assume it is already copied:"
             " revoke it before rebuilding anything.",
         )
-    status = (f.verification or {}).get("status")
+    status = f.verification.status if f.verification is not None else None
     if status == "live":
         details.insert(0, f"LIVE: verification says the API still accepts it ({f.status}).")
     elif status == "revoked":
         details.append(f"Verification says it is already revoked ({f.status}); confirm it is gone.")
-    return Step(REVOKE, "Revoke the key now", details)
+    return Step(REVOKE, title, details)
 
 
 def _replace(f: KeyFacts) -> Step:
@@ -222,15 +294,27 @@ def _replace(f: KeyFacts) -> Step:
 
 def _edit(f: KeyFacts) -> Step:
     details: list[str] = []
-    if f.files:
+    if f.repositories:
+        details.append(f"Fix every repository that holds it ({f.spread}):")
+        details += [f"  {r}" for r in f.repositories]
+    built = set(f.build_output)
+    sources = [p for p in f.files if p.rsplit(":", 2)[0] not in built]
+    if f.sources:
+        details.append(
+            "It is in build output: fix it where the build took it from (best evidence first):"
+        )
+        details += [f"  {place}" for place in f.sources]
+    elif sources:
         details.append("Replace the key with a read of the new secret (environment) at:")
-        details += [f"  {place}" for place in f.files]
+        details += [f"  {place}" for place in sources]
+    elif f.build_output or f.archives:
+        details.append(
+            "Only build output holds it and no source map, source file or variable names its"
+            " origin: find the source or setting the build read it from and fix it there."
+        )
     if f.staged:
         details.append("It is also staged for the next commit; fix and re-stage:")
         details += [f"  {place}" for place in f.staged]
-    if f.archives:
-        details.append("Rebuild these archives from the fixed sources:")
-        details += [f"  {a}" for a in f.archives]
     if not details and f.site_urls:
         details.append(
             "It was found on the deployed site, not in files scanned here: run `keysentry"
@@ -239,11 +323,29 @@ def _edit(f: KeyFacts) -> Step:
         if f.original_sources:
             details.append("The site's source maps name these original sources:")
             details += [f"  {s}" for s in f.original_sources]
-    if not details:
+    if not details and f.committed:
         details.append(
             "No current file holds it: it is only in git history (see the purge step)."
         )
+    elif not details:
+        details.append(
+            "No file holds it any more: only git's object store does (see the next step)."
+        )
     return Step(EDIT, "Replace the key in code and configuration", details)
+
+
+def _clear(f: KeyFacts) -> Step:
+    details = [
+        "git wrote the staged file into .git/objects before the hook stopped the commit; the"
+        " blob stays there, in no commit, until git prunes it."
+    ]
+    if f.staged:
+        details.append("First fix the file and re-stage it, so the index no longer holds it.")
+    details.append(
+        "Then drop unreachable objects now (this also drops stash entries other than the"
+        " newest: check `git stash list` first):"
+    )
+    return Step(CLEAR, "Clear it from git's object store", details, list(CLEAR_COMMANDS))
 
 
 def _purge(f: KeyFacts, plan: PurgePlan) -> Step:
@@ -262,6 +364,12 @@ def _purge(f: KeyFacts, plan: PurgePlan) -> Step:
             " from history (commands under 'Purging history'):"
         )
         details += [f"  {p}" for p in f.hidden_in_history]
+    if len(f.repositories) > 1:
+        details.append(
+            f"The key is {f.spread}: purge each of these repositories (the same purge file"
+            " serves every one):"
+        )
+        details += [f"  {r}" for r in f.repositories]
     if plan.written:
         details.append(f"It is in the purge file {plan.file}; run the commands below.")
     else:
@@ -293,15 +401,23 @@ def _site(f: KeyFacts) -> Step:
 def _client(f: KeyFacts) -> Step:
     if f.site_urls:
         return _site(f)
-    details = ["It ships to users' devices in:"]
-    details += [f"  {b}" for b in f.client_bundles]
-    details += [f"Why: {e}" for e in f.client_evidence]
-    details += [
-        "Rebuild and redeploy without the key, then purge CDN and proxy caches.",
-        "Withdraw every published artifact that holds it: package versions (npm deprecate /"
-        " unpublish), browser-extension and app builds, release downloads.",
-    ]
-    return Step(CLIENT, "Rebuild, redeploy and withdraw client builds", details)
+    details: list[str] = []
+    if f.client:
+        details.append("It ships to users' devices in:")
+        details += [f"  {b}" for b in f.client_bundles]
+    others = [b for b in [*f.build_output, *f.archives] if b not in f.client_bundles]
+    if others:
+        details.append("Build output that holds it (rebuild it, do not edit it):")
+        details += [f"  {b}" for b in others]
+    details.append("Rebuild and redeploy from the fixed sources, then purge CDN and proxy caches.")
+    if f.client:
+        details.append(
+            "Withdraw every published artifact that holds it: package versions (npm deprecate /"
+            " unpublish), browser-extension and app builds, release downloads."
+        )
+    return Step(
+        CLIENT, "Rebuild and redeploy the build output", details, evidence=list(f.client_evidence)
+    )
 
 
 def _billing(f: KeyFacts) -> Step:
@@ -329,21 +445,25 @@ def _prevent(f: KeyFacts) -> Step:
             "Install the pre-commit hook (README, 'pre-commit hook') so a staged key blocks the"
             " commit.",
             "Run `keysentry scan .` and `keysentry history` in CI.",
-            "Never put a real key's fingerprint in allowed_fingerprints; remove"
-            f" {f.fingerprint[:19]}... if it is there.",
+            "Never put a real key's fingerprint in allowed_fingerprints; remove any of these"
+            " keys' fingerprints from it.",
             "Re-run `keysentry guide` (or `keysentry history`): it must report nothing.",
         ],
     )
 
 
 def steps_for(f: KeyFacts, plan: PurgePlan | None) -> list[Step]:
-    """The seven steps, only those that apply to this key, in order."""
+    """The steps (STEP_ORDER) that apply to this key, in order."""
     steps = [_revoke(f), _replace(f), _edit(f)]
+    if f.local_objects:
+        steps.append(_clear(f))
     if f.committed and plan is not None:
         steps.append(_purge(f, plan))
-    if f.client:
+    if f.client or f.build_output or f.archives:
         steps.append(_client(f))
-    steps += [_billing(f), _prevent(f)]
+    if f.stage != NEVER_COMMITTED or f.client:  # no call could have been made with it
+        steps.append(_billing(f))
+    steps.append(_prevent(f))
     return steps
 
 
@@ -355,7 +475,7 @@ def build(
     purge_problem: str | None = None,
 ) -> Playbook:
     """The playbook for an audit's keys (live first, then client-side, then pushed)."""
-    all_facts = [facts(k) for k in audit.keys]
+    all_facts = [facts(k, audit.definitions, audit.history_read) for k in audit.keys]
     committed = [f for f in all_facts if f.committed]
     plan: PurgePlan | None = None
     if committed:

@@ -20,6 +20,11 @@ def as_dict(playbook: Playbook) -> dict[str, Any]:
         for name in ("site_urls", "original_sources"):  # only for keys a site serves
             if not facts[name]:
                 del facts[name]
+        facts["stage_text"] = plan.facts.stage_text
+        if plan.facts.verification is not None:
+            facts["verification"] = plan.facts.verification.to_dict()
+        if not plan.facts.repositories:  # only keysentry org reports name repositories
+            del facts["repositories"], facts["spread"]
         keys.append(facts)
         for order, step in enumerate(plan.steps, start=1):
             checklist.append(
@@ -31,6 +36,7 @@ def as_dict(playbook: Playbook) -> dict[str, Any]:
                     "title": step.title,
                     "details": list(step.details),
                     "commands": list(step.commands),
+                    "evidence": list(step.evidence),
                     "done": False,
                 }
             )
@@ -50,5 +56,5 @@ def as_dict(playbook: Playbook) -> dict[str, Any]:
     }
 
 
-def render(playbook: Playbook, color: bool = False) -> str:
+def render(playbook: Playbook, color: bool = False, verbose: bool = False) -> str:
     return json.dumps(as_dict(playbook), indent=2, ensure_ascii=False) + "\n"

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import re
 
-from keysentry.guide.playbook import PURGE, Playbook
-from keysentry.guide.render_text import header, summary_lines, yes_no
+from keysentry.guide.layout import shared_steps, where_first
+from keysentry.guide.playbook import PURGE, Playbook, Step
+from keysentry.guide.render_text import (
+    evidence_lines,
+    exposure_cell,
+    header,
+    pushed_cell,
+    summary_lines,
+)
 
 # Enough to stop emphasis, links, raw HTML and table breaks; `code` spans are harmless.
 _MD_SPECIAL = re.compile(r"([\\*\[\]<>|~])")
@@ -31,7 +38,22 @@ def _fence(lines: list[str]) -> list[str]:
     return [f"{fence}sh", *lines, fence]
 
 
-def render(playbook: Playbook, color: bool = False) -> str:
+def _step(title: str, step: Step, verbose: bool) -> list[str]:
+    out = [f"- [ ] **{md(title)}**"]
+    for line in step.details:
+        if line.startswith("  "):
+            out.append(f"    - {code(line.strip())}")
+        elif line:
+            out.append(f"  - {md(line)}")
+    out += [f"  - {md(line)}" for line in evidence_lines(step, verbose)]
+    if step.commands and step.id == PURGE:
+        out.append("  (commands: see *Purging history* below)")
+    elif step.commands:
+        out += ["", *[f"  {line}" for line in _fence(step.commands)]]
+    return out
+
+
+def render(playbook: Playbook, color: bool = False, verbose: bool = False) -> str:
     out = ["# Incident: leaked API keys", ""]
     if not playbook.plans:
         out.append(f"No leaked key found in {md(playbook.origin)}.")
@@ -42,19 +64,23 @@ def render(playbook: Playbook, color: bool = False) -> str:
         out += ["", f"> **{md(note)}**"]
     out += [
         "",
-        "| # | key | fingerprint | provider | verification | pushed | client-side |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| # | key | exposure | pushed | stage | where | fingerprint | verification |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for index, plan in enumerate(playbook.plans, start=1):
         f = plan.facts
         out.append(
-            f"| {index} | {code(f.redacted)} | {code(f.fingerprint[:19] + '…')} | {md(f.provider)}"
-            f" | {md(f.status)} | {yes_no(f.pushed, 'n/a' if not f.committed else 'unknown')}"
-            f" | {'**yes (§2.2)**' if f.client else 'no'} |"
+            f"| {index} | {code(f.redacted)} | {md(exposure_cell(f))}"
+            f" | {pushed_cell(f)} | {md(f.stage_text)} | {code(where_first(f))}"
+            f" | {code(f.fingerprint[:19] + '…')} | {md(f.status)} |"
         )
+    shared = shared_steps(playbook)
     for index, plan in enumerate(playbook.plans, start=1):
         f = plan.facts
-        out += ["", f"## Key {index}: {code(f.redacted)}", ""]
+        title = f"## Key {index}: {code(f.redacted)}"
+        if f.client:
+            title += " — **CLIENT-SIDE (§2.2 violation)**"
+        out += ["", title, ""]
         for label, value in summary_lines(f):
             shown = md(value) if isinstance(value, str) else ", ".join(code(v) for v in value)
             out.append(f"- **{md(label)}**: {shown}")
@@ -62,17 +88,13 @@ def render(playbook: Playbook, color: bool = False) -> str:
             out.append("- **in history**:")
             out += [f"  - {code(c)}" for c in f.commits]
         out += ["", "### Steps", ""]
-        for order, step in enumerate(plan.steps, start=1):
-            out.append(f"- [ ] **{order}. {md(step.title)}**")
-            for line in step.details:
-                if line.startswith("  "):
-                    out.append(f"    - {code(line.strip())}")
-                elif line:
-                    out.append(f"  - {md(line)}")
-            if step.commands and step.id == PURGE:
-                out.append("  (commands: see *Purging history* below)")
-            elif step.commands:
-                out += ["", *(f"  {line}" for line in _fence(step.commands))]
+        own = plan.steps[: len(plan.steps) - len(shared)]
+        for order, step in enumerate(own, start=1):
+            out += _step(f"{order}. {step.title}", step, verbose)
+    if shared:
+        out += ["", "## Every key, after its own steps", ""]
+        for step in shared:
+            out += _step(step.title, step, verbose)
     if playbook.purge is not None:
         purge = playbook.purge
         out += ["", "## Purging history", ""]
@@ -93,8 +115,5 @@ def render(playbook: Playbook, color: bool = False) -> str:
         out += [f"- [ ] {md(line)}" for line in purge.aftermath]
     if playbook.errors:
         out += ["", "## Scan errors", ""]
-        out += [
-            f"- {code(e.path)}: {md(e.message)}"
-            for e in playbook.errors
-        ]
+        out += [f"- {code(e.path)}: {md(e.message)}" for e in playbook.errors]
     return "\n".join(out).rstrip() + "\n"

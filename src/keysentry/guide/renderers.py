@@ -5,14 +5,17 @@ Each takes a Playbook, which holds no full key, so no guide format can print one
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
 from keysentry.guide import render_json as guide_json
 from keysentry.guide import render_markdown as guide_markdown
 from keysentry.guide import render_text as guide_text
 from keysentry.guide.playbook import Playbook
 
-GuideRenderer = Callable[[Playbook, bool], str]
+
+class GuideRenderer(Protocol):
+    def __call__(self, playbook: Playbook, color: bool = False, verbose: bool = False) -> str: ...
+
 
 GUIDE_FORMATS: dict[str, GuideRenderer] = {
     "text": guide_text.render,

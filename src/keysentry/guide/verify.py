@@ -10,16 +10,18 @@ to another host). Proxies come from the environment (urllib's default).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable, Mapping
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from keysentry import __version__
 from keysentry.engine.attribution import DASHSCOPE, DEEPSEEK
 from keysentry.model.clock import utc_timestamp
 from keysentry.model.key import fingerprint, redact_text
+from keysentry.model.text import escape_text
+from keysentry.model.verification import LIVE, REVOKED, SKIPPED, UNKNOWN, Verification
 
 if TYPE_CHECKING:  # the text report imports describe(); keep that import light
     from keysentry.guide.leaked_keys import LeakedKey
@@ -31,11 +33,6 @@ DEFAULT_BASE_URL = "https://api.deepseek.com"
 DEFAULT_TIMEOUT = 5.0
 WORKERS = 4
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-LIVE = "live"
-REVOKED = "revoked"
-UNKNOWN = "unknown"
-SKIPPED = "skipped"
 
 
 class VerifyConfigError(Exception):
@@ -83,27 +80,111 @@ def skip_reason(providers: Iterable[str]) -> str | None:
     return "not verified: attributed to DashScope"
 
 
-@cache
-def _opener() -> Any:
-    """urllib's opener (proxies from the environment) that refuses to follow redirects.
+BODY_LIMIT = 64 * 1024  # a balance answer is a few hundred bytes
+
+
+class _Deadline:
+    """One deadline for a whole request: when it passes, every socket of the request is shut
+    down, so whatever read is blocked (connect, headers, a body dripping a byte at a time)
+    returns at once. Per-read socket timeouts alone let a slow server hold a key forever."""
+
+    def __init__(self, seconds: float) -> None:
+        import threading
+
+        self.seconds = seconds
+        self.expired = False
+        self._sockets: list[Any] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: Any) -> Any:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+        return sock
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _shut(sock: Any) -> None:
+    import socket
+
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _opener(deadline: _Deadline) -> Any:
+    """urllib's opener (proxies from the environment) that refuses to follow redirects and
+    whose connections answer to the deadline.
 
     Imported here, not at the top: the hook and plain scans never pay for it.
     """
+    import http.client
+    import socket
     import urllib.request
+
+    def watched(base: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
+        class Watched(base):  # type: ignore[valid-type,misc]
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                self._create_connection = lambda *a, **k: deadline.watch(
+                    socket.create_connection(*a, **k)
+                )
+
+            def connect(self) -> None:
+                super().connect()
+                deadline.watch(self.sock)  # the TLS socket that wraps the plain one
+
+        return Watched
+
+    class Plain(urllib.request.HTTPHandler):
+        def http_open(self, req: Any) -> Any:
+            return self.do_open(watched(http.client.HTTPConnection), req)
+
+    class Tls(urllib.request.HTTPSHandler):
+        def https_open(self, req: Any) -> Any:
+            return self.do_open(watched(http.client.HTTPSConnection), req, context=self._context)
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args: Any, **kwargs: Any) -> None:
             return None  # the 3xx surfaces as an HTTPError: unknown, and the key stays put
 
-    return urllib.request.build_opener(NoRedirect)
+    return urllib.request.build_opener(NoRedirect, Plain, Tls)
 
 
 def _reason(text: str) -> str:
-    return redact_text(text)[:200]
+    """What a server said, safe to show: keys redacted, control characters escaped, short."""
+    return escape_text(redact_text(text))[:200]
 
 
-def check_key(key: str, base: str, seconds: float) -> dict[str, Any]:
-    """One request for one key: the verification record (never holding the key)."""
+def balance_answer(body: bytes) -> bool | None:
+    """``is_available`` of a balance answer (a JSON object with that boolean), else None."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    available = data.get("is_available") if isinstance(data, dict) else None
+    return available if isinstance(available, bool) else None
+
+
+def check_key(key: str, base: str, seconds: float) -> Verification:
+    """One request for one key, all of it within ``seconds``: never holding the key.
+
+    ``live`` only for a 200 whose body is a balance answer; ``revoked`` for a 401;
+    anything else (other statuses, malformed or oversized answers, a captive portal's
+    page, network errors, the deadline) is ``unknown`` with the reason.
+    """
+    import http.client
     import urllib.error
     import urllib.request
 
@@ -116,42 +197,53 @@ def check_key(key: str, base: str, seconds: float) -> dict[str, Any]:
         },
         method="GET",
     )
-    result: dict[str, Any]
+    deadline = _Deadline(seconds)
+    timed_out = f"timed out after {seconds:g} s"
     try:
-        with _opener().open(request, timeout=seconds) as response:
-            body = response.read(65536)
-        result = {"status": LIVE}
-        try:
-            available = json.loads(body).get("is_available")
-        except (ValueError, AttributeError):
-            available = None
-        if isinstance(available, bool):
-            result["is_available"] = available
+        with _opener(deadline).open(request, timeout=seconds) as response:
+            code = response.status
+            body = response.read(BODY_LIMIT + 1)
+            short = bool(response.length) and len(body) <= BODY_LIMIT  # declared, not sent
+        if deadline.expired:
+            status, reason, available = UNKNOWN, timed_out, None
+        elif code != 200:
+            status, reason, available = UNKNOWN, f"HTTP {code}: not a balance answer", None
+        elif len(body) > BODY_LIMIT:
+            status, reason, available = UNKNOWN, "HTTP 200 with an oversized body", None
+        elif short:
+            status, reason, available = UNKNOWN, "HTTP 200 with a truncated body", None
+        elif (available := balance_answer(body)) is None:
+            status = UNKNOWN
+            reason = "HTTP 200 whose body is not a balance answer (a proxy or captive portal?)"
         else:
-            result["reason"] = "HTTP 200 without an is_available field"
+            status, reason = LIVE, None
     except urllib.error.HTTPError as exc:
-        if exc.code == 401:
-            result = {"status": REVOKED, "reason": "HTTP 401: the API rejects this key"}
-        elif exc.code == 429:
-            result = {"status": UNKNOWN, "reason": "HTTP 429: rate limited; try again later"}
-        elif 300 <= exc.code < 400:
-            result = {"status": UNKNOWN, "reason": f"HTTP {exc.code}: redirect not followed"}
-        else:
-            result = {"status": UNKNOWN, "reason": _reason(f"HTTP {exc.code} {exc.reason}")}
+        available = None
+        status, reason = _refused(exc.code, str(exc.reason))
         exc.close()
-    except TimeoutError:
-        result = {"status": UNKNOWN, "reason": f"timed out after {seconds:g} s"}
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, TimeoutError):
-            text = f"timed out after {seconds:g} s"
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError is an OSError
+        available = None
+        cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        status = UNKNOWN
+        if deadline.expired or isinstance(cause, TimeoutError):
+            reason = timed_out
+        elif isinstance(exc, http.client.HTTPException):
+            reason = _reason(f"malformed HTTP answer: {type(exc).__name__}: {exc}")
         else:
-            text = _reason(f"network error: {reason}")
-        result = {"status": UNKNOWN, "reason": text}
-    except (OSError, ValueError) as exc:  # connection reset, bad status line, ...
-        result = {"status": UNKNOWN, "reason": _reason(f"network error: {exc}")}
-    result["checked_at"] = utc_timestamp()
-    return result
+            reason = _reason(f"network error: {cause}")
+    finally:
+        deadline.cancel()
+    return Verification(status, reason, available, utc_timestamp())
+
+
+def _refused(code: int, text: str) -> tuple[str, str]:
+    if code == 401:
+        return REVOKED, "HTTP 401: the API rejects this key"
+    if code == 429:
+        return UNKNOWN, "HTTP 429: rate limited; try again later"
+    if 300 <= code < 400:
+        return UNKNOWN, f"HTTP {code}: redirect not followed"
+    return UNKNOWN, _reason(f"HTTP {code} {text}")
 
 
 def verify_keys(
@@ -159,21 +251,21 @@ def verify_keys(
     *,
     environ: Mapping[str, str] | None = None,
     workers: int = WORKERS,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Verification]:
     """Verify each key once: fingerprint -> (key, providers it was attributed to).
 
-    Returns fingerprint -> verification record. Raises VerifyConfigError before
-    any request when the environment names an unusable endpoint or timeout.
+    Returns fingerprint -> verification. Raises VerifyConfigError before any
+    request when the environment names an unusable endpoint or timeout.
     """
     base, seconds = base_url(environ), timeout(environ)
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, Verification] = {}
     to_check: dict[str, str] = {}
     for fp, (key, providers) in keys.items():
         reason = skip_reason(providers)
         if reason is None:
             to_check[fp] = key
         else:
-            results[fp] = {"status": SKIPPED, "reason": reason}
+            results[fp] = Verification(SKIPPED, reason)
     if to_check:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -184,19 +276,23 @@ def verify_keys(
     return results
 
 
+NOT_HELD = Verification(
+    SKIPPED,
+    "not verified: the report holds no full key (write it with --show-secrets,"
+    " or run the guide without --from)",
+)
+
+
 def verify_leaked_keys(
     keys: list[LeakedKey], *, environ: Mapping[str, str] | None = None
 ) -> list[LeakedKey]:
     """Verify the keys known in full; the others are skipped. Returns them live first."""
     from keysentry.guide.leaked_keys import LeakedKey
+
     known = {k.fingerprint: (k.secret, k.providers) for k in keys if k.secret}
     results = verify_keys(known, environ=environ)
     for key in keys:
-        key.verification = results.get(key.fingerprint) or {
-            "status": SKIPPED,
-            "reason": "not verified: the report holds no full key (write it with --show-secrets,"
-            " or run the guide without --from)",
-        }
+        key.verification = results.get(key.fingerprint) or NOT_HELD
     return sorted(keys, key=LeakedKey.rank)
 
 
@@ -208,25 +304,25 @@ def verify_report(report: Report, *, environ: Mapping[str, str] | None = None) -
         keys.setdefault(fp, (finding.secret, []))[1].append(finding.provider)
     results = verify_keys(keys, environ=environ)
     for finding in report.findings:
-        finding.verification = dict(results[finding.fingerprint])
-    report.stats["keys_verified"] = sum(1 for r in results.values() if r["status"] != SKIPPED)
+        finding.verification = results[finding.fingerprint]
+    report.stats["keys_verified"] = sum(1 for r in results.values() if r.status != SKIPPED)
 
 
-def describe(verification: Mapping[str, Any] | None) -> str:
+def describe(verification: Verification | None) -> str:
     """One line for people: ``LIVE (is_available: true)``, ``revoked``, ``unknown: timed out``."""
-    if not verification:
+    if verification is None:
         return "not checked (pass --verify to check)"
-    status = verification.get("status", UNKNOWN)
+    status = verification.status
     if status == LIVE:
         text = "LIVE"
-        if "is_available" in verification:
-            text += f" (is_available: {str(verification['is_available']).lower()})"
+        if verification.is_available is not None:
+            text += f" (is_available: {str(verification.is_available).lower()})"
     elif status == REVOKED:
         text = "revoked (the API rejects it)"
     elif status == SKIPPED:
-        return str(verification.get("reason", "not verified"))
+        return verification.reason or "not verified"
     else:
-        text = f"unknown: {verification.get('reason', 'no answer')}"
-    if verification.get("checked_at"):
-        text += f", checked {verification['checked_at']}"
+        text = f"unknown: {verification.reason or 'no answer'}"
+    if verification.checked_at:
+        text += f", checked {verification.checked_at}"
     return text

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from keysentry.model.key import fingerprint, redact
+from keysentry.model.key import fingerprint, redact, redact_text
 from keysentry.model.target import SourceKind
+from keysentry.model.verification import Verification
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+EXPOSURE_RANK = {"client": 0}  # client-side first; server and unknown alike after it
 
 
 def severity_rank(severity: str) -> int:
@@ -69,6 +72,10 @@ class HistoryPlacement:
     blob: str | None = None
     merge: bool = False  # introduced by a merge's own change
     tag: str | None = None  # the annotated tag whose message holds it
+    unattributed: str | None = None  # why commits, paths and refs are not known
+
+    def __post_init__(self) -> None:  # a branch or tag may be named with a key
+        object.__setattr__(self, "refs", [redact_text(r) for r in self.refs])
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -88,6 +95,8 @@ class HistoryPlacement:
             data["merge"] = True
         if self.tag is not None:
             data["tag"] = self.tag
+        if self.unattributed is not None:
+            data["unattributed"] = self.unattributed
         return data
 
     @classmethod
@@ -100,6 +109,26 @@ class HistoryPlacement:
 
 
 NOT_PLACED = HistoryPlacement()  # what a finding outside history reads as
+
+Urgency = tuple[int, int, int, int]
+
+
+def urgency(findings: Iterable[Finding]) -> Urgency:
+    """THE ordering rule of every command and format: severity, then exposure, then pushed
+    (or served by a site: published).
+
+    For one finding or for all the findings of one key (the most urgent of each wins).
+    Lower sorts first. A key that ``--verify`` found live comes before all of them (only
+    a verified run knows it; without ``--verify`` the rule is the three criteria).
+    """
+    live = severity = exposure = pushed = 99
+    for f in findings:
+        live = min(live, 0 if f.verification is not None and f.verification.is_live else 1)
+        severity = min(severity, severity_rank(f.severity))
+        exposure = min(exposure, EXPOSURE_RANK.get(f.exposure, 1))
+        public = f.source is SourceKind.SITE or (f.history is not None and f.history.pushed)
+        pushed = min(pushed, 0 if public else 1)
+    return live, severity, exposure, pushed
 
 
 @dataclass(frozen=True)
@@ -128,6 +157,27 @@ class SitePlacement:
         return cls(**{"url": "?", "status": 0, **values})
 
 
+@dataclass(frozen=True, order=True)
+class RepositoryRef:
+    """Which repository of an organisation audit (``keysentry org``) a finding came from."""
+
+    name: str  # the path or clone URL as the user gave it
+    remote: str | None = None  # the repository's remote URL (origin), when known
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "remote": self.remote}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RepositoryRef | None:
+        """None when absent; ValueError (like every field) when it is not one."""
+        if data is None:
+            return None
+        _check("repository", data, "{}?")
+        _check("repository.name", data.get("name"), "str")
+        _check("repository.remote", data.get("remote"), "str?")
+        return cls(data["name"], data.get("remote"))
+
+
 @dataclass
 class Finding:
     """One key at one location. ``secret`` is never serialised unless asked for."""
@@ -149,14 +199,18 @@ class Finding:
     decoded_from: list[str] = field(default_factory=list)
     original_source: str | None = None  # a source map's original file
     original_line: int | None = None  # the key's line in that file
+    original_variable: str | None = None  # the env variable that line reads (bundle keys)
     notebook_cell: int | None = None  # a notebook's cell (0-based), and the line in it
     cell_line: int | None = None
+    image_path: str | None = None  # in a container image: the file's path in the container
+    image_note: str | None = None  # e.g. deleted in a later layer (containers/image.py)
     history: HistoryPlacement | None = None  # git sources fill this (audits/history)
     site: SitePlacement | None = None  # ``keysentry site`` fills this (audits/site)
-    verification: dict[str, Any] | None = None
+    verification: Verification | None = None  # guide/verify.py, with --verify
     # derived from secret; kept as fields so that a report read back without keys has them
     fingerprint: str = ""
     redacted: str = ""
+    repository: RepositoryRef | None = None  # keysentry org: the repository it was found in
 
     def __post_init__(self) -> None:
         if self.secret:
@@ -168,8 +222,9 @@ class Finding:
         """The §2.2 label of a client-side finding, else None."""
         return VIOLATION if self.exposure == "client" else None
 
-    def sort_key(self) -> tuple[int, str, int, int]:
-        return (severity_rank(self.severity), self.path, self.line, self.column)
+    def sort_key(self) -> tuple[Urgency, str, int, int]:
+        """``urgency`` (the one ordering rule), then the place."""
+        return (urgency([self]), self.path, self.line, self.column)
 
     def to_dict(self, show_secret: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -190,7 +245,10 @@ class Finding:
             "severity": self.severity,
             "decoded_from": list(self.decoded_from),
         }
-        for name in ("original_source", "original_line", "notebook_cell", "cell_line"):
+        for name in (
+            "original_source", "original_line", "original_variable", "notebook_cell",
+            "cell_line", "image_path", "image_note",
+        ):  # fmt: skip
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
         if self.history is not None:
@@ -198,7 +256,9 @@ class Finding:
         if self.site is not None:
             data.update(self.site.to_dict())
         if self.verification is not None:
-            data["verification"] = dict(self.verification)
+            data["verification"] = self.verification.to_dict()
+        if self.repository is not None:
+            data["repository"] = self.repository.to_dict()
         if show_secret:
             data["secret"] = self.secret
         return data
@@ -208,7 +268,7 @@ class Finding:
         """A finding read back from a JSON report; ``secret`` is empty unless it was shown."""
         names = {f.name for f in fields(cls)} - {"history", "source", "secret", "exposure_evidence"}
         names -= {"site"}
-        names -= {"decoded_from"}
+        names -= {"decoded_from", "verification", "repository"}
         # what an older or hand-edited report may leave out
         values: dict[str, Any] = {
             "path": "?",
@@ -235,5 +295,7 @@ class Finding:
             site=SitePlacement.from_dict(data) if source is SourceKind.SITE else None,
             exposure_evidence=list(data.get("exposure_evidence") or []),
             decoded_from=list(data.get("decoded_from") or []),
+            verification=Verification.from_dict(data.get("verification")),
+            repository=RepositoryRef.from_dict(data.get("repository")),
             **values,
         )

@@ -8,10 +8,13 @@ in it, and the commit apart.
 
 from __future__ import annotations
 
+import posixpath
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from keysentry.model.target import MEMBER_LAYERS, MEMBER_SEPARATOR, STREAM_LAYERS, SourceKind
+from keysentry.model.text import escape_text
 
 if TYPE_CHECKING:
     from keysentry.model.finding import Finding
@@ -20,6 +23,36 @@ if TYPE_CHECKING:
 # commit names): a pseudo-artifact under .git/, a path git never tracks, so it cannot be
 # mistaken for (or collide with) a file, and it is the same on every run for the same object.
 PSEUDO_ROOT = ".git/keysentry"
+
+# folders whose files a build writes (exposure/paths.py judges which of them ship to clients)
+BUILD_FOLDERS = frozenset(
+    {"dist", "build", "out", ".next", ".nuxt", ".output", ".svelte-kit", "storybook-static"}
+)
+# a content hash in a built file's name: ``main-VEBWV24M.js``, ``app.3f9a1c2e.css``
+_NAME_HASH = re.compile(r"(?<=[-.])[A-Za-z0-9_]{8,64}(?=\.)")
+
+
+def in_build_folder(path: str) -> bool:
+    """Whether a path (``dist/assets/a.js``, ``web/build/x.js``) lies in build output."""
+    outer = path.split(MEMBER_SEPARATOR, 1)[0]
+    return any(part in BUILD_FOLDERS for part in outer.lower().split("/")[:-1])
+
+
+def _is_hash(token: str) -> bool:
+    return any(c.isdigit() for c in token) or any(c.isupper() for c in token[1:])
+
+
+def stable_path(path: str) -> str:
+    """A build file's path without the content hash its name gets on every build
+    (``dist/assets/main-VEBWV24M.js`` -> ``dist/assets/main-*.js``); other paths as they are."""
+    if not in_build_folder(path):
+        return path
+    parts = path.split(MEMBER_SEPARATOR)
+    folder, _, name = parts[0].rpartition("/")
+    name = _NAME_HASH.sub(lambda m: "*" if _is_hash(m.group()) else m.group(), name)
+    parts[0] = f"{folder}/{name}" if folder else name
+    return MEMBER_SEPARATOR.join(parts)
+
 
 @dataclass(frozen=True)
 class Where:
@@ -103,3 +136,23 @@ def locate(finding: Finding) -> Where:
     else:
         file, member = split_member(finding, path)
     return Where(file, member, finding.line, finding.column, commit, path, unpacked, pseudo)
+
+
+def original_place(finding: Finding) -> str | None:
+    """``src/App.jsx:12``: the source file a bundle or map key came from (its source map
+    says), as a path beside the scanned file's folder; None when no map named one.
+
+    ``original_source`` is relative to the folder of the file the key was found in (the
+    map, or the bundle whose map placed it); URLs such as ``webpack://app/./src/a.js``
+    keep their path part (``app/src/a.js``).
+    """
+    source = finding.original_source
+    if not source:
+        return None
+    if "://" in source:
+        source = posixpath.normpath(source.split("://", 1)[1].lstrip("/"))
+    else:
+        outer, _ = split_member(finding, finding.path)
+        source = posixpath.normpath(posixpath.join(posixpath.dirname(outer), source))
+    line = f":{finding.original_line}" if finding.original_line else ""
+    return escape_text(source) + line

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from keysentry.model.key import redact_text
 from keysentry.model.text import escape_text
 
 # ``outer.zip!inner/a.js``: one ``!`` for each archive layer (a ``!`` in a file name is escaped
@@ -12,7 +13,7 @@ from keysentry.model.text import escape_text
 MEMBER_SEPARATOR = "!"
 # layers that open members (each adds one MEMBER_SEPARATOR) and layers that decode one stream
 MEMBER_LAYERS = frozenset({"zip", "tar", "asar"})
-STREAM_LAYERS = frozenset({"gzip", "brotli"})
+STREAM_LAYERS = frozenset({"gzip", "brotli", "xz", "bzip2", "zstd"})
 
 
 class SourceKind(str, Enum):
@@ -25,6 +26,7 @@ class SourceKind(str, Enum):
     COMMIT_MESSAGE = "commit-message"
     TAG_MESSAGE = "tag-message"
     SITE = "site"  # a response of a deployed web site (``keysentry site``)
+    NAME = "name"  # the key is in a file, folder, archive member or ref name (engine/names.py)
 
     def __str__(self) -> str:
         return self.value
@@ -58,6 +60,11 @@ class ScanTarget:
     source: SourceKind = SourceKind.FILE
     fs_path: str | bytes | None = None
     members: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # what reports show never holds a key, whatever the names hold
+        object.__setattr__(self, "path", redact_text(self.path))
+        object.__setattr__(self, "members", tuple(redact_text(m) for m in self.members))
 
     def member(self, name: str) -> ScanTarget:
         """The target of one member of the archive at this target (its name made printable)."""

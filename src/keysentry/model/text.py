@@ -27,7 +27,10 @@ def escape_text(text: str) -> str:
 
 
 def decode_path(raw: bytes | str) -> str:
-    """A path as printable text: undecodable bytes become ``\\xNN``."""
+    """A path (or ref) as printable text: undecodable bytes become ``\\xNN``, and a key in
+    it is redacted (engine/names.py reports it as a finding of its own)."""
+    from keysentry.model.key import redact_text
+
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "surrogateescape")
-    return escape_text(raw)
+    return redact_text(escape_text(raw))

@@ -34,8 +34,14 @@ class GitError(Exception):
 
 
 def first_error_line(stderr: str, args: Sequence[str]) -> str:
-    lines = [line.removeprefix("fatal: ") for line in stderr.splitlines() if line.strip()]
-    return lines[0] if lines else f"git {args[0] if args else ''} failed".strip()
+    """git's reason: its fatal line (warnings and errors come first), with the first error
+    line when there is one (``bad object X (unable to normalize alternate object path …)``)."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    fatal = [line.removeprefix("fatal: ") for line in lines if line.startswith("fatal: ")]
+    errors = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
+    if fatal and errors:
+        return f"{fatal[0]} ({errors[0]})"
+    return (fatal or errors or lines or [f"git {args[0] if args else ''} failed".strip()])[0]
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from keysentry.sources.git import MEMORY_LIMITS, Git, GitError, failure, feed
+from keysentry.sources.git_batch import read_resumable
 from keysentry.sources.git_objects import PIPE_SIZE, GitObject, ObjectContent, read_batch
 from keysentry.sources.git_refs import RefTip, reaching_refs, ref_tips
 
@@ -104,6 +105,8 @@ class Batch:
     streams: list[BinaryIO]
     listed: ObjectList | None
     feeds: list[tuple[subprocess.Popen[bytes], bytes]]
+    # one per stream: its objects, going on past one git cannot read (sources/git_batch.py)
+    readers: list[Iterator[tuple[GitObject, ObjectContent]]] = field(default_factory=list)
     started: bool = False
 
     @property
@@ -200,7 +203,10 @@ class HistoryRepository:
         assert lister.stdout is not None
         listed = ObjectList()
         for line in lister.stdout:
-            kind, size, oid = line.split()
+            fields = line.split()
+            if len(fields) != 3:  # ``<oid> missing``: its header is corrupt; cat-file says so
+                fields = [b"blob", b"0", fields[0] if fields else b""]
+            kind, size, oid = fields
             if kind != b"tree":
                 listed.oids += bytes.fromhex(oid.decode("ascii"))
                 listed.sizes.append(int(size))
@@ -219,36 +225,34 @@ class HistoryRepository:
         process's delta-base cache useful. Nothing is sent to those processes until
         the caller calls ``Batch.start`` (after forking readers, if it forks).
         """
-        procs: list[subprocess.Popen[bytes]] = []
-        feeds: list[tuple[subprocess.Popen[bytes], bytes]] = []
         listed = None
         if revisions is None:
             listed = self.object_list()
-            for part in listed.parts(streams):
-                proc = self.spawn(["cat-file", "--batch"], stdin=subprocess.PIPE)
-                feeds.append((proc, part))
-                procs.append(proc)
-            readers = procs
+            parts = listed.parts(streams)
         else:
-            lister = self.spawn(
-                ["rev-list", "--objects", "--no-object-names", "--missing=print", *revisions]
-            )
-            procs = [lister, self.spawn(["cat-file", "--batch"], stdin=lister.stdout)]
-            assert lister.stdout is not None
-            lister.stdout.close()  # cat-file holds it now
-            readers = procs[1:]
-        batch = Batch([_buffered(proc) for proc in readers], listed, feeds)
+            args = ["rev-list", "--objects", "--no-object-names", "--missing=print", *revisions]
+            parts = [self.run(args)]
+        feeds = [(self.spawn(["cat-file", "--batch"], stdin=subprocess.PIPE), p) for p in parts]
+        streams_ = [_buffered(proc) for proc, _ in feeds]
+        readers = [
+            read_resumable(proc, stream, part, self._restart, _stopped_reason)
+            for (proc, part), stream in zip(feeds, streams_, strict=True)
+        ]
+        batch = Batch(streams_, listed, feeds, readers)
         try:
             yield batch
         finally:
             batch.start()  # a caller that failed early still lets git finish
-            for proc in readers:
-                if proc.stdout:
-                    proc.stdout.close()
-            for proc in procs:
-                code = proc.wait()
-                if code not in (0, -13) and revisions is not None:  # -13: we closed early
-                    raise HistoryError(failure(["rev-list"], proc))
+            for stream in streams_:
+                stream.close()
+            for proc, _ in feeds:
+                proc.wait()
+
+    def _restart(self, requests: bytes) -> tuple[subprocess.Popen[bytes], BinaryIO]:
+        """A new ``cat-file --batch`` for the requests after an object git stopped at."""
+        proc = self.spawn(["cat-file", "--batch"], stdin=subprocess.PIPE)
+        threading.Thread(target=feed, args=(proc.stdin, requests), daemon=True).start()
+        return proc, _buffered(proc)
 
     def blobs(self, oids: Iterable[str]) -> Iterator[tuple[GitObject, ObjectContent]]:
         """Given objects, streamed in the order given."""
@@ -328,6 +332,10 @@ class HistoryRepository:
 
     def reaching_refs(self, targets: Iterable[str], tips: list[RefTip]) -> dict[str, list[str]]:
         return reaching_refs(self.run, targets, tips, self.head())
+
+
+def _stopped_reason(proc: subprocess.Popen[bytes]) -> str:
+    return failure(["cat-file"], proc)
 
 
 def _buffered(proc: subprocess.Popen[bytes]) -> BinaryIO:

@@ -60,11 +60,13 @@ class ObjectContent(io.RawIOBase):
 
 @dataclass(frozen=True)
 class GitObject:
-    """One object named in the batch stream; kind is ``missing`` when git lacks it."""
+    """One object named in the batch stream; kind is ``missing`` when git lacks it
+    (``unreadable`` when git stopped at it: ``problem`` says why, sources/git_batch.py)."""
 
     oid: str
     kind: str
     size: int
+    problem: str = ""
 
 
 def read_batch(stream: BinaryIO) -> Iterator[tuple[GitObject, ObjectContent]]:

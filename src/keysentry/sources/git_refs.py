@@ -18,6 +18,7 @@ class RefTip:
     name: str
     oid: str  # what the ref names (a tag object for annotated tags)
     peeled: str  # the object behind an annotated tag, else oid
+    raw: str = ""  # the name as git has it (``name`` is redacted for showing)
 
 
 def ref_tips(run: Runner) -> list[RefTip]:
@@ -25,7 +26,8 @@ def ref_tips(run: Runner) -> list[RefTip]:
     tips = []
     for line in out.splitlines():
         oid, peeled, name = line.split(b" ", 2)
-        tips.append(RefTip(decode_path(name), oid.decode(), (peeled or oid).decode()))
+        shown, raw = decode_path(name), name.decode("utf-8", "surrogateescape")
+        tips.append(RefTip(shown, oid.decode(), (peeled or oid).decode(), raw))
     return tips
 
 

@@ -1,0 +1,79 @@
+"""A key inlined into a bundle: the original file and line its source map gives for it.
+
+After a file is scanned, each key found in the bundle's own bytes is looked up in the
+map its ``//# sourceMappingURL=`` comment names (a file beside it), so every report can
+say where to fix it (``Finding.original_source``/``original_line``) and, when the
+original line reads an environment variable (``import.meta.env.VITE_…``), which one
+(``Finding.original_variable``). Best effort: a missing or broken map changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from keysentry.model.finding import Finding
+from keysentry.model.target import SourceKind
+
+TAIL_BYTES = 8 * 1024  # the comment is the bundle's last line
+_MAP_URL = re.compile(rb"[#@][ \t]*sourceMappingURL=([^\s'\"*]+)")
+# what bundlers replace at build time: import.meta.env.NAME, process.env.NAME, env["NAME"]
+_ENV_READ = re.compile(
+    r"(?:import\.meta\.env|process\.env)(?:\.([A-Za-z_]\w*)|\[\s*['\"]([A-Za-z_]\w*)['\"]\s*\])"
+)
+
+
+def env_variable(line: str | None) -> str | None:
+    """The environment variable an original line reads, if it reads one."""
+    match = _ENV_READ.search(line or "")
+    return (match.group(1) or match.group(2)) if match else None
+
+
+def _map_url(fs_path: bytes) -> str | None:
+    try:
+        with open(fs_path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - TAIL_BYTES))
+            tail = handle.read(TAIL_BYTES)
+    except OSError:
+        return None
+    found = _MAP_URL.findall(tail)
+    if not found or found[-1].startswith(b"data:"):
+        return None  # inline maps: the sourcesContent decoder already reads them
+    return found[-1].decode("utf-8", "replace")
+
+
+def place_in_sources(findings: list[Finding], fs_path: bytes) -> None:
+    """Fill ``original_source``/``original_line`` of the bundle's own keys from its map."""
+    bundle_keys = [
+        f
+        for f in findings
+        if f.original_source is None and not f.decoded_from and f.source is SourceKind.FILE
+    ]
+    if not bundle_keys or fs_path.lower().endswith(b".map"):
+        return
+    url = _map_url(fs_path)
+    if url is None or "://" in url:
+        return
+    # here, not above: the hook scans through this module and rarely meets a bundle
+    from keysentry.decoders.sourcemap_mappings import (
+        MAX_MAP_BYTES,
+        original_position,
+        relative_to_bundle,
+    )
+
+    map_path = os.path.join(os.path.dirname(fs_path), os.fsencode(url))
+    try:
+        if os.path.getsize(map_path) > MAX_MAP_BYTES:
+            return
+        with open(map_path, "rb") as handle:
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return
+    for finding in bundle_keys:
+        position = original_position(text, finding.line, finding.column)
+        if position is None:
+            continue
+        finding.original_source = relative_to_bundle(url, position.source)
+        finding.original_line = position.line
+        finding.original_variable = env_variable(position.content)

@@ -1,0 +1,267 @@
+"""``keysentry org`` as users run it: on a separately started scheduler and two workers,
+every report format at once, the guide from its JSON, and resuming after Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import signal
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from conftest import KEYSENTRY, REPO_ROOT, SARIF_SCHEMA, commit_file, run_keysentry, tool
+from keysentry.audits.org import report_file_name
+from keysentry.model.report import FAILED, UNCHANGED
+from org_support import build, check_against_history, start_cluster
+
+
+@pytest.fixture(scope="module")
+def organisation(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("organisation"))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    started = start_cluster(tmp_path_factory.mktemp("dask"))
+    yield started
+    started.stop()
+
+
+def test_org_on_a_dask_scheduler_with_every_format(organisation, cluster, tmp_path):
+    out = tmp_path / "reports"
+    formats = ("sarif", "markdown", "text", "junit", "github", "gitlab")
+    done = run_keysentry(
+        "org",
+        "--repos",
+        str(organisation.repos_file),
+        "--scheduler",
+        cluster.address,
+        "--format",
+        "json",
+        "-o",
+        str(tmp_path / "org.json"),
+        "--report",
+        f"sarif-dir={out}/sarif",
+        *(a for name in formats for a in ("--report", f"{name}={out}.{name}")),
+    )
+    assert done.returncode == 1, done.stderr  # keys found wins over the failed repositories
+    assert f"{organisation.failing_url}: cannot reach the repository" in done.stderr
+    report_json = json.loads((tmp_path / "org.json").read_text())
+    check_against_history(organisation, report_json)
+    workers = {r["worker"].rsplit(":", 1)[1] for r in report_json["repositories"]}
+    assert workers <= {str(w.pid) for w in cluster.workers}  # the external workers ran them
+    # one SARIF per repository, each valid and holding only its repository's keys
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    for location, expected in organisation.expected.items():
+        sarif = json.loads((out / "sarif" / report_file_name(location, "sarif")).read_text())
+        jsonschema.validate(sarif, schema)
+        fps = {r["partialFingerprints"]["keyFingerprint/v1"] for r in sarif["runs"][0]["results"]}
+        assert fps == expected
+    assert len(list((out / "sarif").iterdir())) == 50
+    text = (out.with_suffix(".text")).read_text()
+    keys = len(organisation.all_keys)
+    holding = sum(1 for fps in organisation.expected.values() if fps)
+    client = {n for k in report_json["keys"] for n in k["client_repositories"]}
+    pushed = {n for k in report_json["keys"] for n in k["pushed_repositories"]}
+    assert client and pushed == organisation.pushed
+    assert text.splitlines()[0] == (
+        f"keysentry org: {keys} keys in {holding} of 50 repositories,"
+        f" client-side in {len(client)}, pushed in {len(pushed)}"
+    )
+    assert report_json["summary"] == text.splitlines()[0].removeprefix("keysentry org: ")
+    markdown = out.with_suffix(".markdown").read_text()
+    assert f"keysentry org: {keys} keys in" in markdown and "| repository |" in markdown
+    junit = ET.parse(out.with_suffix(".junit"))
+    assert len(junit.findall(".//testcase")) >= keys
+    assert json.loads(out.with_suffix(".gitlab").read_text())
+    for key in organisation.keys:
+        for name in (*formats, "json"):
+            written = tmp_path / "org.json" if name == "json" else out.with_suffix(f".{name}")
+            assert key not in written.read_text()
+    # the guide names every repository that holds each key
+    guide = run_keysentry("guide", "--from", str(tmp_path / "org.json"), "--format", "json")
+    assert guide.returncode == 1, guide.stderr
+    for entry in json.loads(guide.stdout)["keys"]:
+        holders = {n for n, fps in organisation.expected.items() if entry["fingerprint"] in fps}
+        named = {r.split(" (", 1)[0] for r in entry["repositories"]}
+        assert named == holders
+
+
+def test_scheduler_from_the_environment_and_incomplete_exit(organisation, cluster):
+    clean = next(n for n, fps in organisation.expected.items() if not fps and n.startswith("/"))
+    done = run_keysentry(
+        "org",
+        clean,
+        organisation.failing_url,
+        "-q",
+        "--format",
+        "json",
+        env={"DASK_SCHEDULER_ADDRESS": cluster.address},
+    )
+    assert done.returncode == 2, done.stderr  # a repository failed, no key found
+    report_json = json.loads(done.stdout)
+    assert [r["status"] for r in report_json["repositories"]] == ["audited", FAILED]
+    assert report_json["repositories"][0]["worker"].rsplit(":", 1)[1] in {
+        str(w.pid) for w in cluster.workers
+    }
+
+
+def test_progress_on_a_terminal_counts_repositories_and_keys(organisation, cluster):
+    """stderr on a pseudo-terminal: the progress line, then the timing line."""
+    holders = [n for n, fps in organisation.expected.items() if fps and n.startswith("/")][:3]
+    keys = len(set().union(*(organisation.expected[n] for n in holders)))
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [*KEYSENTRY, "org", *holders, "--format", "json"],
+        stdout=subprocess.PIPE, stderr=terminal, text=True,
+        env={**os.environ, "NO_COLOR": "1", "DASK_SCHEDULER_ADDRESS": cluster.address},
+    )  # fmt: skip
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the process is gone
+            break
+        if not chunk:
+            break
+        shown += chunk
+    proc.communicate(timeout=60)
+    os.close(controller)
+    text = shown.decode()
+    assert f"keysentry: repositories 3/3  keys {keys}  failed 0" in text
+    assert "keysentry: 3 repositories on 2 worker(s): cluster ready in" in text
+    assert proc.returncode == 1
+
+
+def test_usage_errors_are_clear():
+    nothing = run_keysentry("org")
+    assert nothing.returncode == 2 and "no repository to audit" in nothing.stderr
+    scan = run_keysentry("scan", ".", "--report", "sarif-dir=out")
+    assert scan.returncode == 2 and "unknown format 'sarif-dir'" in scan.stderr
+
+
+def test_hook_never_imports_dask(git_repo):
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print(sorted({m.split('.')[0] for m in sys.modules}"
+        " & {'dask', 'distributed'})))\n"
+        "from keysentry.cli import main\n"
+        "main(['hook'])\n"
+    )
+    done = subprocess.run(
+        [KEYSENTRY[0], "-c", probe], cwd=git_repo, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _state_lines(path):
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_resume_after_sigint_then_skip_unchanged(organisation, tmp_path):
+    state = tmp_path / "org.state"
+    args = [
+        "org",
+        "--repos",
+        str(organisation.repos_file),
+        "--workers",
+        "1",
+        "--state",
+        str(state),
+        "--format",
+        "json",
+        "-q",
+    ]
+    first = subprocess.Popen(
+        [*KEYSENTRY, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    deadline = time.monotonic() + 120
+    while len(_state_lines(state)) < 4 and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    first.send_signal(signal.SIGINT)
+    _, stderr = first.communicate(timeout=60)
+    assert first.returncode == 130, stderr
+    assert f"interrupted; finished repositories are in {state}" in stderr
+    recorded = len(_state_lines(state)) - 1  # the first line is the header
+    assert 3 <= recorded < 48
+    assert oct(state.stat().st_mode & 0o777) == "0o600"
+
+    second = run_keysentry(*args)
+    assert second.returncode == 1, second.stderr
+    report_json = json.loads(second.stdout)
+    check_against_history(organisation, report_json)  # the resumed report is complete
+    statuses = [r["status"] for r in report_json["repositories"]]
+    assert statuses.count(UNCHANGED) == recorded
+    assert statuses.count(FAILED) == 2
+
+    changed = next(
+        n
+        for n in organisation.locations
+        if n.startswith("/") and n not in (organisation.bare | {organisation.damaged})
+    )
+    commit_file(Path(changed), "CHANGELOG.md", "a release\n", "release")
+    third = run_keysentry(*args)
+    report_json = json.loads(third.stdout)
+    audited = {r["name"] for r in report_json["repositories"] if r["status"] == "audited"}
+    assert audited == {changed}  # only what changed since the state was written
+    assert sum(r["status"] == UNCHANGED for r in report_json["repositories"]) == 47
+    check_against_history(organisation, report_json)
+
+
+DOCS = REPO_ROOT / "docs" / "org.md"
+EXAMPLES = REPO_ROOT / "docs" / "examples"
+
+
+def _help_options(*command: str) -> set[str]:
+    done = subprocess.run(
+        [*command, "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    return set(re.findall(r"--[a-z][a-z-]+", done.stdout))
+
+
+def test_the_docs_show_the_examples_verbatim_and_use_real_options():
+    text = DOCS.read_text(encoding="utf-8")
+    for example in ("org-worker.Dockerfile", "org-daskcluster.yaml"):
+        assert (EXAMPLES / example).read_text(encoding="utf-8") in text
+    cluster = yaml.safe_load((EXAMPLES / "org-daskcluster.yaml").read_text(encoding="utf-8"))
+    assert cluster["kind"] == "DaskCluster"
+    assert cluster["spec"]["worker"]["spec"]["containers"][0]["args"][0] == "worker"
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Organisation audits: `keysentry org`", 1)[1].split("\n## ", 1)[0]
+    lines = [ln.strip() for ln in (text + section).splitlines()]
+    commands = {
+        ("keysentry", "org"): [*KEYSENTRY, "org"],
+        ("keysentry", "guide"): [*KEYSENTRY, "guide"],
+        ("dask", "ssh"): [tool("dask"), "ssh"],
+        ("dask", "scheduler"): [tool("dask"), "scheduler"],
+        ("dask", "worker"): [tool("dask"), "worker"],
+    }
+    checked = set()
+    for line in lines:
+        words = line.split()
+        if words and words[0].startswith("DASK_SCHEDULER_ADDRESS="):
+            words = words[1:]
+        name = tuple(words[:2])
+        if name in commands:
+            used = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", line))
+            assert used <= _help_options(*commands[name]), line
+            checked.add(name)
+    assert checked == set(commands)
