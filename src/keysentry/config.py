@@ -5,12 +5,15 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+if TYPE_CHECKING:
+    import pathspec
 
 CONFIG_FILES = (".keysentry.toml", "pyproject.toml")
 
@@ -120,6 +123,13 @@ def parse(table: dict[str, Any], where: str) -> Config:
     return Config(**{k: v for k, v in values.items() if k in known_fields}, source=where)
 
 
+def wildmatch_spec(pattern: str) -> pathspec.PathSpec:
+    """One git-wildmatch glob (client_paths, server_paths), compiled the one way we do it."""
+    import pathspec  # only for projects that set globs: the hook pays ~15 ms for it
+
+    return pathspec.PathSpec.from_lines("gitignore", [pattern])
+
+
 def _check_globs(values: dict[str, Any], where: str) -> None:
     """Every glob compiles (gitignore rules for exclude, git wildmatch for the others)."""
     import re
@@ -127,14 +137,14 @@ def _check_globs(values: dict[str, Any], where: str) -> None:
     for name in ("exclude", "client_paths", "server_paths"):
         if not values.get(name):
             continue
-        import pathspec  # only for projects that set globs: the hook pays ~15 ms for it
+        import pathspec
 
         for pattern in values[name]:
             try:
                 if name == "exclude":
                     pathspec.GitIgnoreSpec.from_lines([pattern])
                 else:
-                    pathspec.PathSpec.from_lines("gitwildmatch", [pattern])
+                    wildmatch_spec(pattern)
             except (ValueError, re.error) as exc:
                 raise ConfigError(
                     f"{where}: '{name}' item {pattern!r} is not a valid glob: {exc}"

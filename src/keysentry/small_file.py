@@ -14,6 +14,7 @@ from pathlib import Path
 
 CONFIG_LIMIT = 1 << 20  # 1 MiB: a configuration is a few hundred bytes
 BASELINE_LIMIT = 16 << 20  # 16 MiB: some 80,000 accepted keys
+REPORT_LIMIT = 512 << 20  # 512 MiB: a JSON report of some 500,000 findings (guide --from)
 
 
 class RefusedFile(Exception):

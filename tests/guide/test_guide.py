@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -152,6 +153,22 @@ def test_unusable_from_report_is_a_clear_error(tmp_path):
     assert str(bad) in done.stderr and "not a keysentry JSON report" in done.stderr
     missing = run_keysentry("guide", "--from", str(tmp_path / "nope.json"), cwd=tmp_path)
     assert missing.returncode == 2 and "nope.json" in missing.stderr
+
+
+def test_from_reads_only_a_bounded_regular_file(tmp_path):
+    """`guide --from` on a FIFO nobody writes, a device or a pathologically nested JSON file
+    ends at once with an error naming the file (exit 2), not a hang, a memory blow-up or a
+    traceback."""
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    nested = tmp_path / "nested.json"
+    nested.write_text("[" * 100_000 + "]" * 100_000)
+    for path, said in ((fifo, "a FIFO"), (Path("/dev/zero"), "a device"),
+                       (nested, "not a keysentry JSON report")):
+        done = run_keysentry("guide", "--from", str(path), cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert str(path) in done.stderr and said in done.stderr
+        assert "Traceback" not in done.stderr
 
 
 def test_guide_outside_a_repository_says_so(tmp_path):

@@ -33,6 +33,15 @@ def verifications(stdout: str) -> dict[str, dict]:
     return {f["fingerprint"]: f["verification"] for f in json.loads(stdout)["findings"]}
 
 
+def scan_verify(
+    folder: Path, server: BalanceServer, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`keysentry scan . --verify -f json [args]` in folder, its checks sent to server."""
+    return run_keysentry(
+        "scan", ".", "--verify", "-f", "json", *args, cwd=folder, env=verify_env(server, **env)
+    )
+
+
 def test_each_answer_becomes_a_status_and_each_key_is_sent_once(tmp_path, balance_server):
     answers = ["live", "unavailable", "revoked", "429", "500", "redirect"]
     keys = {answer: new_key() for answer in answers}
@@ -41,9 +50,7 @@ def test_each_answer_becomes_a_status_and_each_key_is_sent_once(tmp_path, balanc
         write_key(tmp_path, f"{answer}.py", key)
     write_key(tmp_path, "live_again.py", keys["live"])  # the same key twice: one request
 
-    done = run_keysentry(
-        "scan", ".", "--verify", "-f", "json", cwd=tmp_path, env=verify_env(balance_server)
-    )
+    done = scan_verify(tmp_path, balance_server)
 
     assert done.returncode == 1, done.stderr
     found = verifications(done.stdout)
@@ -70,15 +77,7 @@ def test_a_slow_answer_times_out_as_unknown(tmp_path, balance_server):
     key = new_key()
     balance_server.answers[key] = "slow"
     write_key(tmp_path, "app.py", key)
-    done = run_keysentry(
-        "scan",
-        ".",
-        "--verify",
-        "-f",
-        "json",
-        cwd=tmp_path,
-        env=verify_env(balance_server, KEYSENTRY_VERIFY_TIMEOUT="0.5"),
-    )
+    done = scan_verify(tmp_path, balance_server, KEYSENTRY_VERIFY_TIMEOUT="0.5")
     result = verifications(done.stdout)[fingerprint(key)]
     assert result["status"] == "unknown"
     assert "timed out" in result["reason"]
@@ -89,9 +88,7 @@ def test_at_most_four_requests_at_a_time(tmp_path, balance_server):
     for index, key in enumerate(keys):
         balance_server.answers[key] = "pause"
         write_key(tmp_path, f"app{index}.py", key)
-    done = run_keysentry(
-        "scan", ".", "--verify", "-f", "json", cwd=tmp_path, env=verify_env(balance_server)
-    )
+    done = scan_verify(tmp_path, balance_server)
     assert {v["status"] for v in verifications(done.stdout).values()} == {"live"}
     assert 2 <= balance_server.most_in_flight <= 4
     assert len(balance_server.requests) == 8  # no retries
@@ -103,15 +100,7 @@ def test_network_errors_are_unknown_with_the_reason(tmp_path, balance_server):
     closed = BalanceServer()  # bound, then closed: nothing listens on its port
     url = closed.url
     closed.server_close()
-    done = run_keysentry(
-        "scan",
-        ".",
-        "--verify",
-        "-f",
-        "json",
-        cwd=tmp_path,
-        env=verify_env(balance_server, KEYSENTRY_VERIFY_BASE_URL=url),
-    )
+    done = scan_verify(tmp_path, balance_server, KEYSENTRY_VERIFY_BASE_URL=url)
     result = verifications(done.stdout)[fingerprint(key)]
     assert result["status"] == "unknown"
     assert "network error" in result["reason"]
@@ -136,9 +125,7 @@ def test_a_dashscope_key_is_never_sent_to_deepseek(tmp_path, balance_server):
     balance_server.answers[deepseek_key] = "live"
     write_key(tmp_path, "qwen.py", dashscope_key, provider="dashscope")
     write_key(tmp_path, "app.py", deepseek_key)
-    done = run_keysentry(
-        "scan", ".", "--verify", "-f", "json", cwd=tmp_path, env=verify_env(balance_server)
-    )
+    done = scan_verify(tmp_path, balance_server)
     found = verifications(done.stdout)
     assert found[fingerprint(dashscope_key)] == {
         "status": "skipped",
@@ -155,7 +142,8 @@ def test_proxies_from_the_environment_are_honoured(tmp_path, balance_server):
     balance_server.answers[key] = "live"
     write_key(tmp_path, "app.py", key)
     # Nothing listens on localhost:9; the request can only arrive through the proxy.
-    env = verify_env(
+    done = scan_verify(
+        tmp_path,
         balance_server,
         KEYSENTRY_VERIFY_BASE_URL="http://localhost:9",
         http_proxy=balance_server.url,
@@ -163,7 +151,6 @@ def test_proxies_from_the_environment_are_honoured(tmp_path, balance_server):
         no_proxy="",
         NO_PROXY="",
     )
-    done = run_keysentry("scan", ".", "--verify", "-f", "json", cwd=tmp_path, env=env)
     assert verifications(done.stdout)[fingerprint(key)]["status"] == "live"
     assert balance_server.requests == [("http://localhost:9/user/balance", fingerprint(key))]
 
@@ -301,17 +288,7 @@ def test_a_verification_reads_back_from_a_json_report_unchanged(tmp_path, balanc
     key = new_key()
     balance_server.answers[key] = "unavailable"
     write_key(tmp_path, "app.py", key)
-    done = run_keysentry(
-        "scan",
-        ".",
-        "--verify",
-        "-f",
-        "json",
-        "-o",
-        "report.json",
-        cwd=tmp_path,
-        env=verify_env(balance_server),
-    )
+    done = scan_verify(tmp_path, balance_server, "-o", "report.json")
     record = verifications((tmp_path / "report.json").read_text())[fingerprint(key)]
     assert list(record) == ["status", "is_available", "checked_at"], done.stderr
     assert Verification.from_dict(record).to_dict() == record

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from keysentry.config import Config
+from keysentry.config import Config, wildmatch_spec
 from keysentry.exposure.content import content_signals, minified_signal
 from keysentry.exposure.folders import FolderContext
 from keysentry.exposure.paths import path_signals
@@ -86,9 +86,7 @@ def _decompressed(location: str) -> str:
 def _globs(patterns: list[str]) -> list[tuple[str, pathspec.PathSpec]]:
     if not patterns:
         return []
-    import pathspec  # here: ~30 ms to import, paid only by projects that set these globs
-
-    return [(p, pathspec.PathSpec.from_lines("gitwildmatch", [p])) for p in patterns]
+    return [(p, wildmatch_spec(p)) for p in patterns]
 
 
 @dataclass

@@ -291,11 +291,15 @@ def from_report_file(path: Path) -> GuideInput:
 
 def load_report_file(path: Path) -> tuple[list[Finding], list[ScanError], str]:
     """The findings, errors and command of a keysentry ``--format json`` report."""
+    from keysentry.small_file import REPORT_LIMIT, RefusedFile, read_small_file
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_small_file(path, REPORT_LIMIT).decode("utf-8"))
+    except RefusedFile as exc:
+        raise ReportFileError(f"{path}: not read: it {exc}") from exc
     except OSError as exc:
         raise ReportFileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ReportFileError(f"{path}: not a keysentry JSON report: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
         raise ReportFileError(

@@ -7,7 +7,7 @@ they never see a full key, because the playbook holds none.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from keysentry.engine.attribution import DASHSCOPE, DEEPSEEK
@@ -292,37 +292,44 @@ def _replace(f: KeyFacts) -> Step:
     return Step(REPLACE, "Create a replacement and store it server-side", details)
 
 
+def _listed(details: list[str], header: str, places: Iterable[str]) -> None:
+    """A header line, then each place indented under it."""
+    details.append(header)
+    details += [f"  {place}" for place in places]
+
+
 def _edit(f: KeyFacts) -> Step:
     details: list[str] = []
     if f.repositories:
-        details.append(f"Fix every repository that holds it ({f.spread}):")
-        details += [f"  {r}" for r in f.repositories]
+        _listed(details, f"Fix every repository that holds it ({f.spread}):", f.repositories)
     built = set(f.build_output)
     sources = [p for p in f.files if p.rsplit(":", 2)[0] not in built]
     if f.sources:
-        details.append(
-            "It is in build output: fix it where the build took it from (best evidence first):"
+        _listed(
+            details,
+            "It is in build output: fix it where the build took it from (best evidence first):",
+            f.sources,
         )
-        details += [f"  {place}" for place in f.sources]
     elif sources:
-        details.append("Replace the key with a read of the new secret (environment) at:")
-        details += [f"  {place}" for place in sources]
+        _listed(
+            details, "Replace the key with a read of the new secret (environment) at:", sources
+        )
     elif f.build_output or f.archives:
         details.append(
             "Only build output holds it and no source map, source file or variable names its"
             " origin: find the source or setting the build read it from and fix it there."
         )
     if f.staged:
-        details.append("It is also staged for the next commit; fix and re-stage:")
-        details += [f"  {place}" for place in f.staged]
+        _listed(details, "It is also staged for the next commit; fix and re-stage:", f.staged)
     if not details and f.site_urls:
         details.append(
             "It was found on the deployed site, not in files scanned here: run `keysentry"
             " scan .` in the repository that builds the site to find the source to edit."
         )
         if f.original_sources:
-            details.append("The site's source maps name these original sources:")
-            details += [f"  {s}" for s in f.original_sources]
+            _listed(
+                details, "The site's source maps name these original sources:", f.original_sources
+            )
     if not details and f.committed:
         details.append(
             "No current file holds it: it is only in git history (see the purge step)."
@@ -349,8 +356,8 @@ def _clear(f: KeyFacts) -> Step:
 
 
 def _purge(f: KeyFacts, plan: PurgePlan) -> Step:
-    details = [f"It is in {len(f.commits)} place(s) in history:"]
-    details += [f"  {c}" for c in f.commits]
+    details: list[str] = []
+    _listed(details, f"It is in {len(f.commits)} place(s) in history:", f.commits)
     if f.refs:
         details.append("Reachable from: " + ", ".join(f.refs))
     if f.pushed:
@@ -358,18 +365,20 @@ def _purge(f: KeyFacts, plan: PurgePlan) -> Step:
     elif f.pushed is False:
         details.append("Not pushed yet: rewrite history before the next push.")
     if f.hidden_in_history:
-        details.append(
+        _listed(
+            details,
             "Inside an archive or encoded in these files, where a text replacement may not"
             " reach it; if `keysentry history` still finds it after the purge, remove them"
-            " from history (commands under 'Purging history'):"
+            " from history (commands under 'Purging history'):",
+            f.hidden_in_history,
         )
-        details += [f"  {p}" for p in f.hidden_in_history]
     if len(f.repositories) > 1:
-        details.append(
+        _listed(
+            details,
             f"The key is {f.spread}: purge each of these repositories (the same purge file"
-            " serves every one):"
+            " serves every one):",
+            f.repositories,
         )
-        details += [f"  {r}" for r in f.repositories]
     if plan.written:
         details.append(f"It is in the purge file {plan.file}; run the commands below.")
     else:
@@ -379,8 +388,8 @@ def _purge(f: KeyFacts, plan: PurgePlan) -> Step:
 
 def _site(f: KeyFacts) -> Step:
     """A key the deployed site serves: redeploy, purge caches, prove the old URLs are gone."""
-    details = ["These URLs serve it to browsers:"]
-    details += [f"  {u}" for u in f.site_urls]
+    details: list[str] = []
+    _listed(details, "These URLs serve it to browsers:", f.site_urls)
     details += [
         "1. Revoke the key first (step 1): rebuilding does not un-leak it.",
         "2. Rebuild the site without the key (and with the API calls behind your server).",
@@ -403,12 +412,10 @@ def _client(f: KeyFacts) -> Step:
         return _site(f)
     details: list[str] = []
     if f.client:
-        details.append("It ships to users' devices in:")
-        details += [f"  {b}" for b in f.client_bundles]
+        _listed(details, "It ships to users' devices in:", f.client_bundles)
     others = [b for b in [*f.build_output, *f.archives] if b not in f.client_bundles]
     if others:
-        details.append("Build output that holds it (rebuild it, do not edit it):")
-        details += [f"  {b}" for b in others]
+        _listed(details, "Build output that holds it (rebuild it, do not edit it):", others)
     details.append("Rebuild and redeploy from the fixed sources, then purge CDN and proxy caches.")
     if f.client:
         details.append(
