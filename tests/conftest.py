@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -15,7 +16,24 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = Path(__file__).resolve().parent / "schemas"  # vendored: see schemas/README.md
 SARIF_SCHEMA = SCHEMAS / "sarif-schema-2.1.0.json"
+GITLAB_SCHEMA = SCHEMAS / "secret-detection-report-format-15.0.7.json"
 KEYSENTRY = [sys.executable, "-m", "keysentry"]
+
+
+def validate_gitlab(report: dict) -> dict:
+    """A GitLab secret-detection report, checked against GitLab's own 15.x schema."""
+    import jsonschema  # a test tool: only the tests that read reports load it
+
+    jsonschema.validate(report, json.loads(GITLAB_SCHEMA.read_text(encoding="utf-8")))
+    return report
+
+
+def validate_sarif(report: dict) -> dict:
+    """A SARIF log, checked against the OASIS 2.1.0 schema."""
+    import jsonschema
+
+    jsonschema.validate(report, json.loads(SARIF_SCHEMA.read_text(encoding="utf-8")))
+    return report
 
 
 def new_key() -> str:
@@ -129,3 +147,4 @@ def tool(name: str) -> str:
 
 # the pre-commit framework's hook environment, built once per session (precommit_support.py)
 from precommit_support import hook_source  # noqa: E402, F401
+from venv_support import keysentry_venvs, keysentry_wheel  # noqa: E402, F401

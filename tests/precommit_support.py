@@ -25,7 +25,7 @@ class HookSource:
     home: Path  # PRE_COMMIT_HOME, holding the one hook environment
 
 
-def _snapshot(dest: Path) -> str:
+def snapshot_tree(dest: Path) -> str:
     """This working tree (not its last commit) as a one-commit repository pre-commit can clone:
     every file git would see (tracked, or new and not ignored), tests and benchmarks aside."""
     listed = git(REPO_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
@@ -63,7 +63,7 @@ def hook_source(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Ite
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (root / "ready").exists():
             root.mkdir(exist_ok=True)
-            rev = _snapshot(root / "hooks-repo")
+            rev = snapshot_tree(root / "hooks-repo")
             source = HookSource(root / "hooks-repo", rev, root / "home")
             warm = root / "warm-up"
             warm.mkdir()

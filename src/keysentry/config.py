@@ -68,6 +68,7 @@ class Config:
     max_compression_ratio: int = 100
     source: str | None = None  # the file it came from, for messages
     root: Path | None = None  # its folder: relative paths in it start there
+    timings: bool = False  # -vv: each file's scan time on stderr (never from a file)
 
     def __post_init__(self) -> None:
         self._exclude_spec = None
@@ -75,6 +76,11 @@ class Config:
             import pathspec
 
             self._exclude_spec = pathspec.GitIgnoreSpec.from_lines(self.exclude)
+
+    def add_excludes(self, globs: tuple[str, ...] | list[str]) -> None:
+        """The command line's --exclude globs, on top of the configured ones."""
+        self.exclude = [*self.exclude, *globs]
+        self.__post_init__()
 
     def is_excluded(self, relpath: str) -> bool:
         return self._exclude_spec is not None and self._exclude_spec.match_file(relpath)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ci_env, commit_file, git, git_env, new_key, run_keysentry
+from conftest import ci_env, commit_file, git, git_env, new_key, run_keysentry, validate_gitlab
 from keysentry.audits import ci_range as ci
 
 
@@ -103,7 +103,7 @@ def test_gitlab_merge_request_writes_the_secret_detection_report(pull_request):
     )
     assert result.returncode == 1
     assert "(GitLab merge request !12)" in result.stderr
-    report = json.loads((repo / "gl-secret-detection-report.json").read_text())
+    report = validate_gitlab(json.loads((repo / "gl-secret-detection-report.json").read_text()))
     (vuln,) = report["vulnerabilities"]
     assert vuln["location"]["file"] == "src/client.py"
     assert vuln["location"]["commit"]["sha"] == pull_request["head"]

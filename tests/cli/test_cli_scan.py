@@ -162,14 +162,36 @@ def test_json_report_has_the_documented_schema(tmp_path: Path) -> None:
     assert stats["complete"] is False
 
 
-def test_paths_relative_to_directory_and_as_given_for_files(tmp_path: Path) -> None:
+def test_paths_are_repository_relative_whatever_the_argument_or_folder(tmp_path: Path) -> None:
+    """`scan dist` reports `dist/app.js`: the path CI systems and baselines can point at."""
+    key = new_key()
+    repo = tmp_path / "repo"
+    (repo / "proj" / "sub").mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "proj" / "sub" / "c.js").write_text(f"const k = '{key}';\n")
+    runs = [
+        (repo, ("proj",)), (repo, ("proj/",)), (repo, (str(repo / "proj"),)), (repo, (".",)),
+        (repo / "proj" / "sub", (".",)), (repo / "proj" / "sub", ("c.js",)),
+        (tmp_path, ("repo/proj",)), (tmp_path, ("./repo/proj/sub/../sub/c.js",)),
+    ]
+    for cwd, args in runs:
+        code, report, _ = scan_json(*args, cwd=cwd)
+        assert code == 1
+        assert [f["path"] for f in report["findings"]] == ["proj/sub/c.js"], (cwd, args)
+
+
+def test_outside_a_repository_paths_are_relative_to_the_current_folder(tmp_path: Path) -> None:
     key = new_key()
     (tmp_path / "proj" / "sub").mkdir(parents=True)
+    (tmp_path / "other").mkdir()
     (tmp_path / "proj" / "sub" / "c.js").write_text(f"const k = '{key}';\n")
     for args in (("proj",), (str(tmp_path / "proj"),), ("proj/",)):
         code, report, _ = scan_json(*args, cwd=tmp_path)
         assert code == 1
-        assert [f["path"] for f in report["findings"]] == [os.path.join("sub", "c.js")], args
+        assert [f["path"] for f in report["findings"]] == ["proj/sub/c.js"], args
+    # a folder elsewhere: relative to that folder; a file: as given
+    code, report, _ = scan_json(str(tmp_path / "proj"), cwd=tmp_path / "other")
+    assert [f["path"] for f in report["findings"]] == ["sub/c.js"]
     code, report, _ = scan_json("./proj/sub/../sub/c.js", cwd=tmp_path)
     assert code == 1
     assert [f["path"] for f in report["findings"]] == ["./proj/sub/../sub/c.js"]

@@ -51,7 +51,7 @@ def test_key_in_a_stripped_comment_is_found_in_the_map(tmp_path):
     raw = (tmp_path / "dist" / "app.js.map").read_text()
     line_no, line = next((i, t) for i, t in enumerate(raw.splitlines(), 1) if key in t)
     assert (finding["path"], finding["line"], finding["column"]) == (
-        "app.js.map", line_no, line.index(key) + 1,
+        "dist/app.js.map", line_no, line.index(key) + 1,
     )
     assert finding["original_source"] == "../src/config.js"
     assert finding["original_line"] == 1

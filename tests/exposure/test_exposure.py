@@ -502,7 +502,7 @@ def test_client_paths_and_server_paths_override_the_verdict(tmp_path: Path) -> N
     # the globs are relative to the configuration's folder, whatever is scanned
     inner = run_keysentry("scan", "kiosk", "--format", "json", cwd=tmp_path)
     (finding,) = json.loads(inner.stdout)["findings"]
-    assert (finding["path"], finding["exposure"]) == ("run.py", "client")
+    assert (finding["path"], finding["exposure"]) == ("kiosk/run.py", "client")
 
 
 def test_override_globs_must_be_a_list_of_strings(tmp_path: Path) -> None:
@@ -534,7 +534,7 @@ def test_fail_on_client_blocks_only_client_exposure(deploy_repo: Path) -> None:
 def test_scanning_inside_the_build_folder_still_sees_it(deploy_repo: Path) -> None:
     result = run_keysentry("scan", ".", "--format", "json", cwd=deploy_repo / "dist")
     findings = json.loads(result.stdout)["findings"]
-    assert findings and all(f["path"].startswith("assets/index-") for f in findings)
+    assert findings and all(f["path"].startswith("dist/assets/index-") for f in findings)
     for finding in findings:
         assert finding["exposure"] == "client"
         # judged from the repository root, so the dist/ folder counts

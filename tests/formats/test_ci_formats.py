@@ -15,7 +15,7 @@ import zipfile
 import jsonschema
 import pytest
 
-from conftest import SARIF_SCHEMA, git, new_key
+from conftest import SARIF_SCHEMA, git, new_key, validate_gitlab, validate_sarif
 from keysentry.audits.history import audit
 from keysentry.audits.scan_files import scan_paths
 from keysentry.config import Config
@@ -123,9 +123,44 @@ def test_sarif_locations_for_files_archive_members_and_commits(mixed):
     assert in_commit["locations"][0]["physicalLocation"]["region"]["startLine"] == 2
     assert re.fullmatch(r"[0-9a-f]{40}", in_commit["properties"]["commit"])
 
+    # a commit message points at a stable pseudo-artifact git never tracks, the commit's own
     message = next(r for r in results if r["properties"]["location"] == "(commit message)")
-    assert "physicalLocation" not in message["locations"][0]
-    assert message["properties"]["commit"] == in_commit["properties"]["commit"]
+    commit = in_commit["properties"]["commit"]
+    physical = message["locations"][0]["physicalLocation"]
+    assert physical["artifactLocation"] == {
+        "uri": f".git/keysentry/commit-message/{commit}", "uriBaseId": "%SRCROOT%"
+    }
+    assert physical["region"]["startLine"] == 1 and physical["region"]["endLine"] == 1
+    assert message["properties"]["commit"] == commit
+    assert commit[:12] in message["message"]["text"]
+    assert message["locations"][0]["logicalLocations"][0]["name"] == "(commit message)"
+
+
+def test_every_sarif_result_has_what_github_code_scanning_needs(mixed):
+    report, _ = mixed
+    run = validate_sarif(json.loads(render(report, "sarif")))["runs"][0]
+    for result in run["results"]:
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+        assert not physical["artifactLocation"]["uri"].startswith(("/", "file:"))
+        if "region" in physical:
+            assert physical["region"]["endLine"] == physical["region"]["startLine"]
+        assert re.fullmatch(r"[0-9a-f]{64}:1", result["partialFingerprints"][
+            "primaryLocationLineHash"
+        ])
+    assert len({r["partialFingerprints"]["primaryLocationLineHash"] for r in run["results"]}) == 5
+    # the fixture could not read one path: GitHub is told the run is incomplete
+    (invocation,) = run["invocations"]
+    assert invocation["executionSuccessful"] is False
+    assert invocation["toolExecutionNotifications"][0]["level"] == "error"
+
+
+def test_a_complete_scan_is_a_successful_execution(tmp_path):
+    (tmp_path / "a.env").write_text(f"DEEPSEEK_API_KEY={new_key()}\n")
+    report = scan_paths([str(tmp_path)], Config())
+    sarif = json.loads(render(report, "sarif"))
+    assert sarif["runs"][0]["invocations"][0]["executionSuccessful"] is True
+    assert validate_gitlab(json.loads(render(report, "gitlab")))["scan"]["status"] == "success"
 
 
 def test_sarif_fingerprints_follow_the_key_not_the_line(tmp_path):
@@ -141,8 +176,8 @@ def test_sarif_fingerprints_follow_the_key_not_the_line(tmp_path):
     assert one["partialFingerprints"]["keyFingerprint/v1"].startswith("sha256:")
     assert one["partialFingerprints"] == again["partialFingerprints"]
     assert again["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
-    at_path = "keyAtPath/v1"
-    assert other["partialFingerprints"][at_path] != one["partialFingerprints"][at_path]
+    for name in ("keyAtPath/v1", "primaryLocationLineHash"):  # GitHub's alert identity
+        assert other["partialFingerprints"][name] != one["partialFingerprints"][name]
 
 
 def test_a_key_in_compressed_content_points_at_the_file_without_a_line(tmp_path):
@@ -250,79 +285,10 @@ def test_markdown_summary_says_clean_and_lists_errors():
 
 # --- GitLab secret-detection report -------------------------------------------------------
 
-# The parts of GitLab's secret-detection-report-format (schema 15.x) GitLab needs to ingest a
-# report: required fields, their types and enumerations.
-GITLAB_SCHEMA = {
-    "type": "object",
-    "required": ["version", "vulnerabilities", "scan"],
-    "properties": {
-        "version": {"type": "string", "pattern": r"^15\.\d+\.\d+$"},
-        "vulnerabilities": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["id", "name", "description", "severity", "identifiers", "location"],
-                "properties": {
-                    "id": {"type": "string", "minLength": 1},
-                    "name": {"type": "string", "maxLength": 255},
-                    "severity": {"enum": ["Info", "Unknown", "Low", "Medium", "High", "Critical"]},
-                    "identifiers": {
-                        "type": "array",
-                        "minItems": 1,
-                        "items": {
-                            "type": "object",
-                            "required": ["type", "name", "value"],
-                            "properties": {
-                                "type": {"type": "string", "minLength": 1},
-                                "name": {"type": "string", "minLength": 1},
-                                "value": {"type": "string", "minLength": 1},
-                            },
-                        },
-                    },
-                    "location": {
-                        "type": "object",
-                        "required": ["file", "commit"],
-                        "properties": {
-                            "file": {"type": "string", "minLength": 1},
-                            "start_line": {"type": "integer", "minimum": 1},
-                            "end_line": {"type": "integer", "minimum": 1},
-                            "commit": {
-                                "type": "object",
-                                "required": ["sha"],
-                                "properties": {"sha": {"type": "string", "minLength": 1}},
-                            },
-                        },
-                    },
-                },
-            },
-        },
-        "scan": {
-            "type": "object",
-            "required": ["analyzer", "scanner", "type", "start_time", "end_time", "status"],
-            "properties": {
-                "analyzer": {"$ref": "#/definitions/tool"},
-                "scanner": {"$ref": "#/definitions/tool"},
-                "type": {"const": "secret_detection"},
-                "start_time": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$"},
-                "end_time": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$"},
-                "status": {"enum": ["success", "failure"]},
-            },
-        },
-    },
-    "definitions": {
-        "tool": {
-            "type": "object",
-            "required": ["id", "name", "version", "vendor"],
-            "properties": {"vendor": {"type": "object", "required": ["name"]}},
-        }
-    },
-}
-
-
 def test_gitlab_report_has_what_the_security_dashboard_ingests(mixed):
     report, _ = mixed
-    data = json.loads(render(report, "gitlab"))
-    jsonschema.validate(data, GITLAB_SCHEMA)
+    data = validate_gitlab(json.loads(render(report, "gitlab")))
+    assert data["scan"]["status"] == "failure"  # the fixture has an unreadable path
     vulns = data["vulnerabilities"]
     assert len(vulns) == 5 and len({v["id"] for v in vulns}) == 5
     client = next(v for v in vulns if v["location"]["file"] == "dist/app.js")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import new_key, run_keysentry
+from conftest import new_key, run_keysentry, validate_gitlab
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_report_option_writes_several_formats_from_one_scan(project):
     sarif = json.loads((project / "r.sarif").read_text())
     report = json.loads((project / "r.json").read_text())
     junit = ET.parse(project / "r.xml").getroot()
-    gitlab = json.loads((project / "gl.json").read_text())
+    gitlab = validate_gitlab(json.loads((project / "gl.json").read_text()))
     fingerprints = {f["fingerprint"] for f in report["findings"]}
     assert len(fingerprints) == 2
     assert {r["partialFingerprints"]["keyFingerprint/v1"] for r in sarif["runs"][0]["results"]} \

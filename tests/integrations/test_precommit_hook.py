@@ -11,8 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
-from conftest import git, new_key, tool
+from conftest import REPO_ROOT, git, new_key, tool
 from keysentry.model.key import redact
 from precommit_support import HookSource, precommit_config, precommit_env
 
@@ -23,8 +24,9 @@ def hooked_repo(git_repo: Path, hook_source: HookSource) -> Path:
     (git_repo / ".pre-commit-config.yaml").write_text(precommit_config(hook_source))
     (git_repo / "README.md").write_text("demo\n")
     env = precommit_env(hook_source.home)
-    subprocess.run([tool("pre-commit"), "install"], cwd=git_repo, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [tool("pre-commit"), "install"], cwd=git_repo, env=env, check=True, capture_output=True
+    )
     git(git_repo, "add", ".pre-commit-config.yaml", "README.md")
     result = commit(git_repo, hook_source, "initial")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -33,8 +35,12 @@ def hooked_repo(git_repo: Path, hook_source: HookSource) -> Path:
 
 def commit(repo: Path, source: HookSource, message: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["git", "commit", "-m", message], cwd=repo, env=precommit_env(source.home),
-        capture_output=True, text=True, check=False,
+        ["git", "commit", "-m", message],
+        cwd=repo,
+        env=precommit_env(source.home),
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -114,9 +120,20 @@ def test_try_repo_blocks_a_key_and_passes_without_it(git_repo: Path, hook_source
 
     def try_repo(*files: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [tool("pre-commit"), "try-repo", str(hook_source.repo), "keysentry",
-             "--ref", hook_source.rev, "--files", *files],
-            cwd=git_repo, env=precommit_env(hook_source.home), capture_output=True, text=True,
+            [
+                tool("pre-commit"),
+                "try-repo",
+                str(hook_source.repo),
+                "keysentry",
+                "--ref",
+                hook_source.rev,
+                "--files",
+                *files,
+            ],
+            cwd=git_repo,
+            env=precommit_env(hook_source.home),
+            capture_output=True,
+            text=True,
             check=False,
         )
 
@@ -128,3 +145,133 @@ def test_try_repo_blocks_a_key_and_passes_without_it(git_repo: Path, hook_source
     passed = try_repo("clean.py")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "Passed" in passed.stdout
+
+
+# --- the manifest's stages and hook ids (issue 16 §4) -----------------------------------
+
+MANIFEST = REPO_ROOT / ".pre-commit-hooks.yaml"
+FILE_STAGES = ["pre-commit", "pre-merge-commit", "pre-push", "manual"]
+
+
+def hooks_by_id() -> dict[str, dict]:
+    return {h["id"]: h for h in yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))}
+
+
+def test_the_manifest_is_valid_and_says_where_each_hook_runs():
+    checked = subprocess.run(
+        [tool("pre-commit"), "validate-manifest", str(MANIFEST)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    hooks = hooks_by_id()
+    assert hooks["keysentry"]["stages"] == FILE_STAGES
+    assert hooks["keysentry-commit-msg"]["stages"] == ["commit-msg"]
+    for hook in hooks.values():
+        assert hook["require_serial"] is True  # one process: one summary per run
+        # the stage names above exist from pre-commit 3.2.0 on
+        assert tuple(map(int, hook["minimum_pre_commit_version"].split("."))) >= (3, 2, 0)
+
+
+def try_repo(
+    repo: Path, source: HookSource, hook_id: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [tool("pre-commit"), "try-repo", str(source.repo), hook_id, "--ref", source.rev, *args],
+        cwd=repo,
+        env=precommit_env(source.home),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("stage", FILE_STAGES)
+def test_try_repo_at_each_file_stage_blocks_a_key(git_repo, hook_source, stage):
+    (git_repo / "README.md").write_text("demo\n")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "init")
+    key = new_key()
+    (git_repo / "config.py").write_text(f'DEEPSEEK_API_KEY = "{key}"\n')
+    git(git_repo, "add", "-A")
+    if stage == "pre-push":  # what the push sends: the files the new commits change
+        git(git_repo, "commit", "-qm", "config")
+        files = ("--from-ref", "HEAD~1", "--to-ref", "HEAD")
+    else:
+        files = ("--all-files",)
+    result = try_repo(git_repo, hook_source, "keysentry", *files, "--hook-stage", stage)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "config.py:1:" in output and key not in output and "README.md:" not in output
+    said = {"pre-push": "this push: 1 API key(s) in the files it changes"}
+    summary = said.get(stage, "this commit: 1 API key(s) staged")
+    assert output.count(f"keysentry blocked {summary}") == 1
+
+
+def test_the_file_hook_does_not_run_at_the_commit_msg_stage(git_repo, hook_source):
+    (git_repo / "config.py").write_text(f'DEEPSEEK_API_KEY = "{new_key()}"\n')
+    message = git_repo / "MSG"
+    message.write_text("a clean message\n")
+    git(git_repo, "add", "-A")
+    result = try_repo(
+        git_repo,
+        hook_source,
+        "keysentry",
+        "--all-files",
+        "--hook-stage",
+        "commit-msg",
+        "--commit-msg-filename",
+        str(message),
+    )
+    output = result.stdout + result.stderr
+    assert "No hook with id `keysentry` in stage `commit-msg`" in output
+    assert "config.py" not in output
+
+
+def test_the_commit_msg_hook_checks_the_message_file(git_repo, hook_source):
+    key = new_key()
+    (git_repo / "clean.py").write_text("x = 1\n")
+    git(git_repo, "add", "-A")
+    message = git_repo / "MSG"
+    message.write_text(f"configure the client\n\nkey was {key}\n")
+    args = ("--hook-stage", "commit-msg", "--commit-msg-filename", str(message), "--all-files")
+    blocked = try_repo(git_repo, hook_source, "keysentry-commit-msg", *args)
+    output = blocked.stdout + blocked.stderr
+    assert blocked.returncode == 1, output
+    assert "its message holds 1 API key(s)" in output and redact(key) in output
+    assert key not in output
+    message.write_text("configure the client from the environment\n")
+    passed = try_repo(git_repo, hook_source, "keysentry-commit-msg", *args)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+def test_a_real_commit_with_a_key_in_its_message_is_refused(git_repo, hook_source):
+    config = precommit_config(hook_source) + "      - id: keysentry-commit-msg\n"
+    (git_repo / ".pre-commit-config.yaml").write_text(config)
+    env = precommit_env(hook_source.home)
+    subprocess.run(
+        [tool("pre-commit"), "install", "--hook-type", "pre-commit", "--hook-type", "commit-msg"],
+        cwd=git_repo,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    (git_repo / "README.md").write_text("demo\n")
+    git(git_repo, "add", "-A")
+    key = new_key()
+    refused = commit(git_repo, hook_source, f"use {key} for now")
+    assert refused.returncode != 0 and redact(key) in refused.stdout + refused.stderr
+    assert git(git_repo, "rev-list", "--all") == ""  # no commit was made
+    assert commit(git_repo, hook_source, "use the environment").returncode == 0
+
+
+def test_one_summary_for_a_commit_of_many_files(hooked_repo, hook_source):
+    """pre-commit splits files across processes unless the hook is require_serial."""
+    for i in range(24):
+        (hooked_repo / f"m{i}.py").write_text(f'DEEPSEEK_API_KEY = "{new_key()}"\n')
+    git(hooked_repo, "add", "-A")
+    result = commit(hooked_repo, hook_source, "many")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert output.count("keysentry blocked this commit: 24 API key(s) staged.") == 1, output

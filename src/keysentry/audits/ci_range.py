@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -214,24 +213,10 @@ def resolve(repo: Path, commits: CommitRange) -> CommitRange:
 # --- scanning ----------------------------------------------------------------------------
 
 
-def shown_path(folder: str, repo: Path) -> str:
-    """A build folder as the repository names it (``dist``), for finding paths."""
-    absolute = Path(folder).resolve()
-    try:
-        return absolute.relative_to(repo.resolve()).as_posix()
-    except ValueError:
-        return Path(folder).as_posix()
-
-
-def scan_dist(folders: list[str], repo: Path, config: Config, report: Report) -> None:
-    """Scan build output with the file scanner; paths as the repository names them."""
+def scan_dist(folders: list[str], config: Config, report: Report) -> None:
+    """Scan build output with the file scanner (which names paths as the repository does)."""
     for folder in folders:
-        first = len(report.findings)
         scan_paths([folder], config, report)
-        if os.path.isdir(folder):
-            prefix = shown_path(folder, repo)
-            for finding in report.findings[first:]:
-                finding.path = posixpath.join(prefix, finding.path)
 
 
 def audit(
@@ -241,5 +226,5 @@ def audit(
     from keysentry.audits import history  # the history engine; loaded only for `keysentry ci`
 
     report = history.audit(repo, config, report, rev_range=commits.rev_range)
-    scan_dist(dist, repo, config, report)
+    scan_dist(dist, config, report)
     return report

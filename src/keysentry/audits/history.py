@@ -24,6 +24,7 @@ from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
+from keysentry.audits.dates import DateWindow
 from keysentry.audits.history_placement import identity, placement
 from keysentry.audits.history_scan import BIG_OBJECT, FORK, Hit, scan_forked, scan_threaded
 from keysentry.audits.progress import Progress
@@ -59,6 +60,7 @@ def audit(
     since: str | None = None,
     rev_range: str | None = None,
     progress: bool = False,
+    dates: DateWindow | None = None,
     streams: int | None = None,
 ) -> Report:
     """Audit a repository's whole history (or one range of it) for keys.
@@ -69,6 +71,8 @@ def audit(
     since: audit only what ``SINCE..HEAD`` introduced.
     rev_range: audit only what ``BASE..HEAD`` (any rev-list range) introduced.
     progress: draw a progress line on stderr (callers pass True only for a terminal).
+    dates: audit only commits in this commit-date window (of the range, else of every ref)
+    and the objects they hold.
     streams: object streams scanned in parallel (default: one per core, at most 4).
 
     Each finding's ``source`` is ``blob``, ``commit-message`` or ``tag-message`` and its
@@ -87,6 +91,8 @@ def audit(
         repository = HistoryRepository(repo)
         spec = f"{since}..HEAD" if since is not None else rev_range
         revisions = repository.verify_range(spec) if spec is not None else None
+        if dates is not None:
+            revisions = dates.revisions(revisions, repository.run)
         if repository.is_shallow():
             report.notes.append(SHALLOW_NOTE)
     except HistoryError as exc:

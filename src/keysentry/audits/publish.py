@@ -20,7 +20,7 @@ from keysentry.model.report import EXIT_INCOMPLETE, Report
 from keysentry.model.text import escape_text
 
 # formats that can hold the full key (with --show-secrets); their files are private
-SECRET_CAPABLE = frozenset({"text", "json"})
+SECRET_CAPABLE = frozenset({"text", "json", "jsonl"})
 # keysentry org: FORMAT=DIR writes one report per repository into DIR
 PER_REPOSITORY = {"sarif-dir": "sarif"}
 DEFAULT_FAIL_ON = "any"
@@ -203,7 +203,7 @@ class Request:
     verify: bool = False
     targets: tuple[ReportTarget, ...] = ()
     baseline: Path | None = None
-    verbose: bool = False  # every exposure reason in the text report
+    verbose: int = 0  # -v: every exposure reason and more evidence in the text report
     force: bool = False  # write report files even through a symbolic link
 
 
@@ -229,9 +229,7 @@ def publish(report: Report, request: Request, config: Config) -> Published:
         except VerifyConfigError as exc:
             raise PublishError(str(exc)) from exc
     options = RenderOptions(
-        show_secrets=request.show_secrets,
-        color=request.color,
-        command=request.command,
+        show_secrets=request.show_secrets, color=request.color, command=request.command,
         verbose=request.verbose,
     )
     rendered = FORMATS[request.format](report, options)
@@ -240,6 +238,10 @@ def publish(report: Report, request: Request, config: Config) -> Published:
         main = ReportTarget(request.format, request.output)
         problems += _write_report(main, rendered, options, "the report", request.force)
     problems += write_targets(report, list(request.targets), options, request.force)
+    if "sarif" in (request.format, *(t.format for t in request.targets)):
+        from keysentry.formats.sarif import cap_note  # what GitHub's limits left out
+
+        notes += [f"note: {note}"] if (note := cap_note(report)) else []
     code = report.exit_code(resolve_fail_on(request.fail_on, config))
     return Published(
         before=report.problem_lines(),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from itertools import chain
@@ -15,6 +17,7 @@ from keysentry.engine.names import KEY_START, keys_in_path
 from keysentry.engine.scanner import Scanner
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import STDIN_PATH, ScanTarget, SourceKind
+from keysentry.model.text import escape_text
 from keysentry.sources.files import (
     STDIN,
     FileEntry,
@@ -99,6 +102,7 @@ def scan_entry(scanner: Scanner, entry: FileEntry) -> None:
     if KEY_START in raw:
         scanner.report.findings.extend(keys_in_path(scanner.config, raw, entry.display, target))
     first = len(scanner.report.findings)
+    started = time.perf_counter()
     try:
         with open_entry(entry) as stream:
             scanner.scan_stream(stream, target)
@@ -108,6 +112,15 @@ def scan_entry(scanner: Scanner, entry: FileEntry) -> None:
     scanner.report.stats["files_scanned"] += 1
     if len(scanner.report.findings) > first:
         place_in_sources(scanner.report.findings[first:], entry.fs_path)
+    if scanner.config.timings:
+        _print_timing(entry, time.perf_counter() - started)
+
+
+def _print_timing(entry: FileEntry, seconds: float) -> None:
+    """-vv: one line per file on stderr (from whichever worker scanned it)."""
+    line = f"keysentry: timing: {escape_text(entry.display)}: {seconds * 1000:.1f} ms"
+    sys.stderr.write(f"{line} ({_size(entry)} bytes)\n")
+    sys.stderr.flush()
 
 
 class _Walk:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from keysentry.audits import history as history_audit
+from keysentry.audits.dates import DateWindow
 from keysentry.config import Config
 from keysentry.model.report import Report
 from keysentry.sources.git import Git, GitError
@@ -72,11 +73,13 @@ def audit_submodules(
     report: Report,
     *,
     progress: bool = False,
+    dates: DateWindow | None = None,
     **ranges: str | None,
 ) -> None:
-    """Audit each submodule's history into report; paths become ``SUBMODULE/PATH``."""
+    """Audit each submodule's history into report (only commits in ``dates``, when given);
+    paths become ``SUBMODULE/PATH``."""
     for label, git_dir in submodule_repositories(repo):
-        inner = history_audit.audit(git_dir, config, progress=progress, **ranges)  # type: ignore[arg-type]
+        inner = history_audit.audit(git_dir, config, progress=progress, dates=dates, **ranges)  # type: ignore[arg-type]
         report.stats["submodules_audited"] += 1
         for finding in inner.findings:
             finding.path = f"{label}/{finding.path}"

@@ -49,6 +49,8 @@ class LazyGroup(click.Group):
         "hook": "keysentry.cli.hook:hook",
         "install-hook": "keysentry.cli.install_hook:install_hook",
         "plugin-path": "keysentry.cli.plugin:plugin_path",
+        "detect-secrets-init": "keysentry.cli.detect_secrets:detect_secrets_init",
+        "detect-secrets-report": "keysentry.cli.detect_secrets:detect_secrets_report",
         "guide": "keysentry.cli.guide:guide",
         "baseline": "keysentry.cli.baseline:baseline",
         "ci": "keysentry.cli.ci:ci",
@@ -56,6 +58,7 @@ class LazyGroup(click.Group):
         "pre-receive": "keysentry.cli.pre_receive:pre_receive",
         "site": "keysentry.cli.site:site",
         "org": "keysentry.cli.org:org",
+        "completion": "keysentry.cli.completion:completion",
     },
 )
 @click.version_option(__version__, prog_name="keysentry")

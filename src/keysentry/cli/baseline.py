@@ -12,7 +12,7 @@ import click
 from keysentry.audits import baseline as baseline_mod
 from keysentry.audits.publish import baseline_file
 from keysentry.audits.scan_files import scan_paths
-from keysentry.cli.common import config_option, examples, finish, load_config, report_options
+from keysentry.cli.common import examples, finish, load_config, report_options, scan_options
 from keysentry.config import Config
 from keysentry.model.report import EXIT_CLEAN, EXIT_INCOMPLETE
 from keysentry.model.text import escape_text
@@ -41,8 +41,6 @@ def _file_option(func: F) -> F:
         help="Baseline file (default: baseline in the configuration, else"
         f" {baseline_mod.DEFAULT_FILE}).",
     )(func)
-
-
 
 
 def _accept_client_option(func: F) -> F:
@@ -95,7 +93,7 @@ def baseline() -> None:
     """Accept the keys a team has triaged, so scans fail only on new ones.
 
     The file holds key fingerprints and locations, never keys. Paths are relative to the
-    scanned directory: create the baseline and run scans from the repository root.
+    repository root, whatever folder is scanned or where from.
     """
 
 
@@ -106,17 +104,18 @@ def baseline() -> None:
 @_paths_argument
 @_file_option
 @_acceptance_options
-@config_option
+@scan_options
 @click.option("--force", is_flag=True, help="Overwrite an existing baseline file.")
 @_accept_client_option
 def create(
     paths: tuple[str, ...], baseline_path: Path | None, reason: str, accepted_by: str,
-    config_path: Path | None, force: bool, accept_client: bool,
+    config_path: Path | None, force: bool, accept_client: bool, excludes: tuple[str, ...],
+    verbose: int,
 ) -> None:
     """Scan PATHS (default: .) and accept every key found (client-side ones only with
     --accept-client).
     """
-    config = load_config(config_path)
+    config = load_config(config_path, excludes, verbose)
     target = _target(baseline_path, config)
     if target.exists() and not force:
         _say(f"{target} exists; use `keysentry baseline update`, or --force to start over")
@@ -139,7 +138,7 @@ def create(
 @_paths_argument
 @_file_option
 @_acceptance_options
-@config_option
+@scan_options
 @click.option(
     "--keep-stale", is_flag=True,
     help="Keep entries whose key is no longer found (default: prune them).",
@@ -147,13 +146,14 @@ def create(
 @_accept_client_option
 def update(
     paths: tuple[str, ...], baseline_path: Path | None, reason: str, accepted_by: str,
-    config_path: Path | None, keep_stale: bool, accept_client: bool,
+    config_path: Path | None, keep_stale: bool, accept_client: bool, excludes: tuple[str, ...],
+    verbose: int,
 ) -> None:
     """Scan PATHS (default: .); accept new keys, prune entries no longer found.
 
     Existing entries keep their reason and who accepted them.
     """
-    config = load_config(config_path)
+    config = load_config(config_path, excludes, verbose)
     target = _target(baseline_path, config)
     try:
         old = baseline_mod.load(target)
@@ -183,12 +183,14 @@ def update(
 ))
 @_paths_argument
 @report_options
-def check(paths: tuple[str, ...], config_path: Path | None, **options: Any) -> None:
+def check(
+    paths: tuple[str, ...], config_path: Path | None, excludes: tuple[str, ...], **options: Any
+) -> None:
     """Scan PATHS (default: .) against the baseline: exit 1 on keys not in it.
 
     Stale entries (keys no longer found) are listed on standard error.
     """
-    config = load_config(config_path)
+    config = load_config(config_path, excludes, options["verbose"])
     options["baseline"] = _target(options.get("baseline"), config)
     report = scan_paths(list(paths) or ["."], config)
     finish(report, command="baseline check", **options)

@@ -41,7 +41,7 @@ from keysentry.model.text import escape_text
 @report_options
 def ci(
     range_: str | None, dist: tuple[str, ...], summary: bool, config_path: Path | None,
-    **options: Any,
+    excludes: tuple[str, ...], **options: Any,
 ) -> None:
     """Audit the commits a pull request or push adds, and the build output.
 
@@ -49,7 +49,7 @@ def ci(
     (annotations on the pull request). Exit codes: 0 nothing new, 1 new keys found,
     2 usage error, incomplete scan or missing history.
     """
-    config = load_config(config_path)
+    config = load_config(config_path, excludes, options["verbose"])
     repo = Path.cwd()
     try:
         wanted = ci_mod.parse_range(range_) if range_ else ci_mod.detect(os.environ)

@@ -15,7 +15,11 @@ from keysentry.model.report import EXIT_INCOMPLETE, FAIL_ON, Report
 
 F = TypeVar("F", bound=Callable[..., Any])
 _CONFIG_META = "keysentry.config"
-VERBOSE_HELP = "Show every exposure reason (default: the three strongest)."
+TIMING_VERBOSITY = 2  # -vv: each file's scan time on stderr
+VERBOSE_HELP = (
+    "Every exposure reason and more evidence per finding (default: the three strongest);"
+    " -vv also prints each file's scan time on stderr."
+)
 
 
 def config_option(func: F) -> F:
@@ -26,9 +30,25 @@ def config_option(func: F) -> F:
     )(func)
 
 
+def verbose_option(func: F) -> F:
+    """-v/--verbose (a count): every reason and more evidence; -vv adds per-file timing."""
+    return click.option("--verbose", "-v", count=True, help=VERBOSE_HELP)(func)
+
+
+def scan_options(func: F) -> F:
+    """--config, --exclude GLOB (repeatable), -v/--verbose: what every scanning command takes."""
+    func = verbose_option(func)
+    func = click.option(
+        "--exclude", "excludes", multiple=True, metavar="GLOB",
+        help="Do not scan paths matching this gitignore-style glob (repeatable; added to"
+        " exclude in the configuration).",
+    )(func)
+    return config_option(func)
+
+
 def report_options(func: F) -> F:
-    """--format, --output, --show-secrets, --fail-on, --config, --color, --verify, --report,
-    --force, --baseline."""
+    """scan_options, plus --format, --output, --show-secrets, --fail-on, --color, --verify,
+    --report, --force and --baseline."""
     from keysentry.formats import FORMATS  # here, not above: `keysentry hook` never renders
 
     options = [
@@ -49,7 +69,6 @@ def report_options(func: F) -> F:
             help="Which findings make the exit code 1: any key, only client-side exposure, never"
             " (default: fail_on in the configuration, else any).",
         ),
-        config_option,
         click.option(
             "--color/--no-color", default=None,
             help="Colour the text report (default: when writing to a terminal; NO_COLOR honoured).",
@@ -66,9 +85,6 @@ def report_options(func: F) -> F:
             " (e.g. --report sarif=keysentry.sarif --report junit=keysentry.xml).",
         ),
         click.option(
-            "--verbose", "-v", is_flag=True, help=VERBOSE_HELP,
-        ),
-        click.option(
             "--force", is_flag=True,
             help="Write --output and --report files even through a symbolic link.",
         ),
@@ -80,17 +96,12 @@ def report_options(func: F) -> F:
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return scan_options(func)
 
 
 def examples(*commands: str) -> str:
     """A command's ``--help`` epilog: example command lines, printed as written."""
     return "\b\nExamples:\n" + "\n".join(f"  {c}" for c in commands)
-
-
-def verbose_option(func: F) -> F:
-    """-v/--verbose: every reason and detail instead of the strongest few."""
-    return click.option("--verbose", "-v", is_flag=True, help=VERBOSE_HELP)(func)
 
 
 def _parse_report_targets(
@@ -105,13 +116,19 @@ def _parse_report_targets(
         raise click.BadParameter(str(exc), ctx, param) from exc
 
 
-def load_config(config_path: Path | None) -> config_mod.Config:
-    """The configuration, or exit 2 with a message that names the file and key."""
+def load_config(
+    config_path: Path | None, excludes: tuple[str, ...] = (), verbose: int = 0
+) -> config_mod.Config:
+    """The configuration plus the command line's --exclude globs, or exit 2 with a message
+    that names the file and key. ``verbose`` (-v count) is kept for finish()."""
     try:
         config = config_mod.load(config_path, Path.cwd())
     except config_mod.ConfigError as exc:
         click.echo(f"keysentry: configuration error: {exc}", err=True)
         sys.exit(EXIT_INCOMPLETE)
+    if excludes:
+        config.add_excludes(excludes)
+    config.timings = verbose >= TIMING_VERBOSITY
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.meta[_CONFIG_META] = config  # finish() reads fail_on and baseline from it
@@ -144,7 +161,7 @@ def finish(
     verify: bool = False,
     report_targets: tuple[Any, ...] = (),
     baseline: Path | None = None,
-    verbose: bool = False,
+    verbose: int = 0,
     force: bool = False,
     **_: Any,
 ) -> None:

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import click
 
-from keysentry.cli.common import config_option, examples, load_config, verbose_option
+from keysentry.cli.common import examples, load_config, scan_options
 from keysentry.guide import playbook as guide_mod
 from keysentry.guide.leaked_keys import GuideInput, ReportFileError, from_report_file
 from keysentry.guide.purge import PurgeFileError, purge_file_for
@@ -77,9 +77,8 @@ def _write_purge_file(path: Path, audit: GuideInput, force: bool) -> str | None:
     "--verify", is_flag=True,
     help="Ask the DeepSeek API whether each key is still live (sends each key once).",
 )
-@config_option
+@scan_options
 @click.option("--color/--no-color", default=None, help="Colour the text guide.")
-@verbose_option
 def guide(
     from_report_path: Path | None,
     format_: str,
@@ -89,7 +88,8 @@ def guide(
     verify: bool,
     config_path: Path | None,
     color: bool | None,
-    verbose: bool,
+    excludes: tuple[str, ...],
+    verbose: int,
 ) -> None:
     """Turn findings into an ordered revoke-and-rotate playbook, one section per key.
 
@@ -108,7 +108,7 @@ def guide(
     else:
         from keysentry.audits.repository import NotARepositoryError, audit_for_guide
 
-        config = load_config(config_path)
+        config = load_config(config_path, excludes, verbose)
         try:
             audit = audit_for_guide(Path.cwd(), config, progress=sys.stderr.isatty())
         except NotARepositoryError as exc:
@@ -139,7 +139,7 @@ def guide(
         color if color is not None
         else output is None and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
     )
-    rendered = GUIDE_FORMATS[format_](playbook, use_color and format_ == "text", verbose)
+    rendered = GUIDE_FORMATS[format_](playbook, use_color and format_ == "text", verbose > 0)
     if output is None:
         click.echo(rendered, nl=False, color=use_color)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,10 +13,10 @@ from keysentry.audits.scan_files import scan_paths
 from keysentry.audits.staged_stage import StagedState, staged_states
 from keysentry.cli.common import (
     apply_baseline_or_exit,
-    config_option,
     examples,
     load_config,
     print_problems,
+    scan_options,
 )
 from keysentry.model.finding import Finding
 from keysentry.model.key import REVOKE_URL
@@ -24,7 +25,22 @@ from keysentry.model.stage import CLEAR_COMMANDS, COMMITTED, NEVER_COMMITTED, PU
 from keysentry.model.text import escape_text
 
 
-def hook_message(report: Report, states: Mapping[str, StagedState]) -> str:
+def _blocked(count: int, message_file: bool) -> str:
+    """What was blocked, in the words of the stage the hook runs at."""
+    if message_file:
+        return f"keysentry blocked this commit: its message holds {count} API key(s)."
+    if os.environ.get("PRE_COMMIT_TO_REF"):  # pre-commit's pre-push stage
+        return f"keysentry blocked this push: {count} API key(s) in the files it changes."
+    return f"keysentry blocked this commit: {count} API key(s) staged."
+
+
+def hook_message(
+    report: Report,
+    states: Mapping[str, StagedState],
+    *,
+    message_file: bool = False,
+    verbose: int = 0,
+) -> str:
     """Tells the committer what blocked the commit, how far each key got, what to do."""
     lines = []
     for f in sorted(report.findings, key=Finding.sort_key):
@@ -34,14 +50,34 @@ def hook_message(report: Report, states: Mapping[str, StagedState]) -> str:
             f" ({f.provider}, {f.confidence} confidence, {f.fingerprint[:19]})"
         )
         if f.violation:
-            lines.append(f"    CLIENT-SIDE: {f.violation} ({'; '.join(f.exposure_evidence[:3])})")
-        lines.append(f"    {_CASE[state.stage].format(ref=escape_text(state.ref or ''))}")
-    unknown = StagedState(NEVER_COMMITTED)
-    stages = {states.get(f.fingerprint, unknown).stage for f in report.findings}
+            shown = f.exposure_evidence if verbose else f.exposure_evidence[:3]
+            lines.append(f"    CLIENT-SIDE: {f.violation} ({'; '.join(shown)})")
+        if verbose:
+            lines.append(f"    fingerprint {f.fingerprint}; {escape_text(f.provider_evidence)}")
+            if f.decoded_from:
+                lines.append(f"    decoded from: {' > '.join(f.decoded_from)}")
+        if not message_file:
+            lines.append(f"    {_CASE[state.stage].format(ref=escape_text(state.ref or ''))}")
+    lines += ["", _blocked(len(report.findings), message_file), "Next steps:"]
+    if message_file:
+        lines += [
+            "  1. Rewrite the message without the key (the commit has not been made, so the key"
+            " has not left this machine through git).",
+            f"  2. Revoke it on {REVOKE_URL} only if it was shared some other way.",
+        ]
+    else:
+        lines += _file_steps({states.get(f.fingerprint, _UNSEEN).stage for f in report.findings})
     lines += [
-        "",
-        f"keysentry blocked this commit: {len(report.findings)} API key(s) staged.",
-        "Next steps:",
+        "  3. Run `keysentry guide` for the full steps.",
+        "A false positive? Add `keysentry: allow` to the line, or its fingerprint to"
+        " allowed_fingerprints in [tool.keysentry].",
+    ]
+    return "\n".join(lines)
+
+
+def _file_steps(stages: set[str]) -> list[str]:
+    """Steps 1 and 2 for keys in files: what to do depends on how far the keys got."""
+    lines = [
         "  1. Remove the key from the file (load it from an environment variable or a secret"
         " manager instead) and re-stage it.",
     ]
@@ -62,12 +98,10 @@ def hook_message(report: Report, states: Mapping[str, StagedState]) -> str:
             " .git/objects; once the file is fixed and re-staged, drop that blob with:"
         )
         lines += [f"       {command}" for command in CLEAR_COMMANDS]
-    lines += [
-        "  3. Run `keysentry guide` for the full steps.",
-        "A false positive? Add `keysentry: allow` to the line, or its fingerprint to"
-        " allowed_fingerprints in [tool.keysentry].",
-    ]
-    return "\n".join(lines)
+    return lines
+
+
+_UNSEEN = StagedState(NEVER_COMMITTED)
 
 
 _CASE = {
@@ -83,20 +117,31 @@ _CASE = {
     "keysentry hook src/config.py .env",
 ))
 @click.argument("files", nargs=-1, type=click.Path(path_type=str))
-@config_option
+@click.option(
+    "--commit-msg",
+    "message_file",
+    is_flag=True,
+    help="FILES is the commit message file (the commit-msg stage): check the message.",
+)
 @click.option(
     "--pre-push", is_flag=True,
     help="Check the commits a `git push` sends (git's pre-push input; FILES are then the"
     " remote's name and URL).",
 )
-def hook(files: tuple[str, ...], config_path: str | None, pre_push: bool) -> None:
+@scan_options
+def hook(
+    files: tuple[str, ...], message_file: bool, pre_push: bool, config_path: Path | None,
+    excludes: tuple[str, ...], verbose: int,
+) -> None:
     """Check what a commit stages; exit 1 blocks the commit.
 
     With FILES (the pre-commit framework passes them) those files are scanned; with
     none (`keysentry install-hook`'s git hook) the staged blobs in the index are.
     With --pre-push, the commits a push sends that the remote does not have yet.
     """
-    config = load_config(Path(config_path) if config_path else None)
+    if message_file and len(files) != 1:
+        raise click.UsageError("--commit-msg takes exactly one FILE: the commit message file")
+    config = load_config(config_path, excludes, verbose)
     if pre_push:
         from keysentry.cli.pre_push import pre_push_hook
 
@@ -115,5 +160,7 @@ def hook(files: tuple[str, ...], config_path: str | None, pre_push: bool) -> Non
             apply_baseline_or_exit(report, accepted, "hook")
     print_problems(report)
     if report.findings:
-        click.echo(hook_message(report, staged_states(report.findings)), err=True)
+        states = {} if message_file else staged_states(report.findings)
+        message = hook_message(report, states, message_file=message_file, verbose=verbose)
+        click.echo(message, err=True)
     sys.exit(report.exit_code())

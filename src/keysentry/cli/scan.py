@@ -50,6 +50,7 @@ def scan(
     include_deps: bool,
     respect_gitignore: bool,
     config_path: Any,
+    excludes: tuple[str, ...],
     **options: Any,
 ) -> None:
     """Scan files and directories (recursively) for DeepSeek API keys; '-' reads stdin.
@@ -58,7 +59,7 @@ def scan(
     """
     if not paths and not staged:
         raise click.UsageError("give at least one PATH to scan, or --staged")
-    config = load_config(config_path)
+    config = load_config(config_path, excludes, options["verbose"])
     if no_decode:
         config.decode = False
     config.include_deps = config.include_deps or include_deps

@@ -156,6 +156,7 @@ def site(
     no_decode: bool,
     quiet: bool,
     config_path: Any,
+    excludes: tuple[str, ...],
     **options: Any,
 ) -> None:
     """Crawl deployed sites and scan everything a browser can download from them.
@@ -175,7 +176,7 @@ def site(
             normalize(origin)
         except BadURL as exc:
             raise click.BadParameter(str(exc), param_hint="--allow-origin") from exc
-    config = load_config(config_path)
+    config = load_config(config_path, excludes, options["verbose"])
     if no_decode:
         config.decode = False
     site_options = SiteOptions(

@@ -19,7 +19,7 @@ class RenderOptions:
     show_secrets: bool = False
     color: bool = False
     command: str = "scan"
-    verbose: bool = False  # every exposure reason, not the strongest three
+    verbose: int = 0  # -v: every exposure reason and more evidence in the text report
 
 
 Renderer = Callable[[Report, RenderOptions], str]
@@ -35,6 +35,7 @@ def _renderer(module: str) -> Renderer:
 FORMATS: dict[str, Renderer] = {
     "text": _renderer("text"),
     "json": _renderer("json_report"),
+    "jsonl": _renderer("jsonl"),
     "sarif": _renderer("sarif"),
     "github": _renderer("github"),
     "markdown": _renderer("markdown"),

@@ -2,8 +2,9 @@
 
 Follows GitLab's security report schema (secret-detection-report-format, 15.x):
 ``version``, ``vulnerabilities`` (id, name, description, severity, solution,
-identifiers, location with file/start_line/commit.sha) and ``scan``. No
-``raw_source_code_extract``: it would hold the key.
+identifiers, location with file/start_line/commit.sha) and ``scan``, whose ``status`` is
+``failure`` when the scan was incomplete. No ``raw_source_code_extract``: it would hold
+the key.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def as_dict(report: Report, options: RenderOptions, now: datetime | None = None)
             "type": "secret_detection",
             "start_time": moment,
             "end_time": moment,
-            "status": "success",
+            "status": "success" if report.complete else "failure",
             "messages": [
                 {"level": "warn", "value": f"not scanned: {e.path}: {e.message}"}
                 for e in report.errors

@@ -50,7 +50,23 @@ def _finding_lines(finding: Finding, options: RenderOptions, wrap: Wrapper) -> l
         lines.append(f"      fix in source: {source}")
     if finding.verification is not None:
         lines.append(f"      verification: {describe(finding.verification)}")
+    if options.verbose:
+        lines.extend(f"      {line}" for line in _more_evidence(finding))
     lines.append(f"      {paint(escape_text(finding.snippet), dim=True)}")
+    return lines
+
+
+def _more_evidence(finding: Finding) -> list[str]:
+    """-v: the full fingerprint, where the bytes came from, the full commit and its refs
+    (the short commit, its date and author, and the source file are shown anyway)."""
+    lines = [f"fingerprint: {finding.fingerprint}", f"source: {finding.source}"]
+    if finding.notebook_cell is not None:
+        lines.append(f"notebook cell: {finding.notebook_cell} line {finding.cell_line}")
+    placed = finding.history
+    if placed is not None and placed.commit:
+        lines.append(f"full commit: {placed.commit}")
+        if placed.refs:
+            lines.append(f"refs: {escape_text(', '.join(placed.refs))}")
     return lines
 
 

@@ -13,13 +13,16 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from keysentry.model.target import MEMBER_LAYERS, MEMBER_SEPARATOR, STREAM_LAYERS
+from keysentry.model.target import MEMBER_LAYERS, MEMBER_SEPARATOR, STREAM_LAYERS, SourceKind
 from keysentry.model.text import escape_text
 
 if TYPE_CHECKING:
     from keysentry.model.finding import Finding
 
-
+# Where a CI format points a finding that lives in no file (a commit or tag message, a blob no
+# commit names): a pseudo-artifact under .git/, a path git never tracks, so it cannot be
+# mistaken for (or collide with) a file, and it is the same on every run for the same object.
+PSEUDO_ROOT = ".git/keysentry"
 
 # folders whose files a build writes (exposure/paths.py judges which of them ship to clients)
 BUILD_FOLDERS = frozenset(
@@ -64,6 +67,12 @@ class Where:
     commit: str | None
     display: str  # the path as one string (``a.zip!b.js``), for humans
     unpacked: bool = False  # found in decompressed content: line and column are not the file's
+    pseudo: str | None = None  # for no file: the pseudo-artifact (see PSEUDO_ROOT)
+
+    @property
+    def artifact(self) -> str:
+        """What a CI format's location points at: the file, else the pseudo-artifact."""
+        return self.file if self.file is not None else (self.pseudo or self.display)
 
     @property
     def label(self) -> str:
@@ -75,6 +84,11 @@ class Where:
     def has_region(self) -> bool:
         """Whether line and column point into ``file`` itself."""
         return self.file is not None and self.member is None and not self.unpacked
+
+    @property
+    def has_artifact_region(self) -> bool:
+        """Whether line and column point into ``artifact`` (a file, or a message's text)."""
+        return self.has_region or (self.file is None and not self.unpacked)
 
 
 def split_member(finding: Finding, path: str) -> tuple[str, str | None]:
@@ -96,6 +110,18 @@ def _names_no_file(finding: Finding, path: str) -> bool:
     return (path[:1], path[-1:]) in (("<", ">"), ("(", ")"))
 
 
+def _pseudo_artifact(finding: Finding) -> str | None:
+    """``.git/keysentry/commit-message/<sha>``, ``…/tag-message/<tag>``, ``…/blob/<sha>``."""
+    placed = finding.history
+    if finding.source is SourceKind.COMMIT_MESSAGE and placed and placed.commit:
+        return f"{PSEUDO_ROOT}/commit-message/{placed.commit}"
+    if finding.source is SourceKind.TAG_MESSAGE and placed and (placed.tag or placed.commit):
+        return f"{PSEUDO_ROOT}/tag-message/{placed.tag or placed.commit}"
+    if placed is not None and placed.blob:
+        return f"{PSEUDO_ROOT}/blob/{placed.blob}"
+    return None
+
+
 def locate(finding: Finding) -> Where:
     unpacked = any(layer in STREAM_LAYERS for layer in finding.decoded_from)
     if finding.site is not None:  # a deployed site's response: the URL is the file
@@ -103,11 +129,13 @@ def locate(finding: Finding) -> Where:
         return Where(url, None, finding.line, finding.column, None, url, unpacked)
     commit = finding.history.commit if finding.history is not None else None
     path = finding.path
+    pseudo = None
     if _names_no_file(finding, path):
         file, member = None, None
+        pseudo = _pseudo_artifact(finding)
     else:
         file, member = split_member(finding, path)
-    return Where(file, member, finding.line, finding.column, commit, path, unpacked)
+    return Where(file, member, finding.line, finding.column, commit, path, unpacked, pseudo)
 
 
 def original_place(finding: Finding) -> str | None:

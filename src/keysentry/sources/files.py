@@ -13,6 +13,7 @@ from typing import BinaryIO
 from keysentry.config import Config
 from keysentry.model.report import Report, ScanError
 from keysentry.model.text import decode_path
+from keysentry.sources.repo_paths import shown_file, shown_prefix
 
 SKIPPED_DIRS = frozenset({b".git"})  # names from a bytes walk are bytes
 # folders of dependencies and tools, not written by the user: skipped unless --include-deps
@@ -148,16 +149,24 @@ def file_entries(
                         " skipped nothing there"
                     )
                 walk = replace(options, ignored=ignored or frozenset())  # same skipped list
+            prefix = shown_prefix(raw)
             for found, rel_bytes in _walk(raw, report, walk):
-                rel = rel_bytes.decode("utf-8", "surrogateescape")
-                if config.is_excluded(rel):
+                shown = prefix + rel_bytes
+                if _excluded(config, rel_bytes) or (prefix and _excluded(config, shown)):
                     report.stats["files_excluded"] += 1
                     continue
-                yield FileEntry(found, decode_path(rel))
-        elif config.is_excluded(Path(arg).as_posix()):
-            report.stats["files_excluded"] += 1
+                yield FileEntry(found, decode_path(shown))
         else:
-            yield FileEntry(raw, decode_path(raw))
+            shown = shown_file(raw)
+            if config.is_excluded(Path(arg).as_posix()) or _excluded(config, shown):
+                report.stats["files_excluded"] += 1
+            else:
+                yield FileEntry(raw, decode_path(shown))
+
+
+def _excluded(config: Config, path: bytes) -> bool:
+    """Exclude globs match the path below the scanned folder or the repository's path."""
+    return config.is_excluded(path.decode("utf-8", "surrogateescape"))
 
 
 def skipped_note(skipped: list[str]) -> str | None:
