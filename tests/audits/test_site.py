@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import threading
 import time
 import tracemalloc
 import zlib
+from itertools import pairwise
 from pathlib import Path
 
 import brotli
@@ -317,3 +319,70 @@ def test_nothing_listening_is_an_error_not_a_crash(tmp_path: Path):
     messages = [e.message for e in report.errors]
     assert any("not an http or https URL" in m for m in messages)
     assert any(m.startswith("cannot connect") for m in messages)
+
+
+# ---- pacing: what the server saw, not how long the test took ----
+
+
+class Recorder:
+    """A route that logs when each request arrived and how many were in flight at once."""
+
+    def __init__(self, hold: float = 0.0) -> None:
+        self.hold = hold
+        self.arrivals: list[float] = []
+        self.in_flight = self.most_in_flight = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, handler) -> None:
+        with self.lock:
+            self.arrivals.append(time.monotonic())
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        time.sleep(self.hold)
+        with self.lock:
+            self.in_flight -= 1
+        body = b"var x = 1;"
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/javascript")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+
+def scripts_site(site: Site, recorder: Recorder, count: int) -> None:
+    site.routes["/"] = Reply(
+        "".join(f'<script src="/s{i}.js"></script>' for i in range(count)).encode()
+    )
+    for i in range(count):
+        site.routes[f"/s{i}.js"] = recorder
+
+
+def test_rate_spaces_requests_at_one_over_n_seconds():
+    recorder = Recorder()
+    with Site() as site:
+        scripts_site(site, recorder, 10)
+        options = SiteOptions(rate=5.0, concurrency=4, probe_maps=False, timeout=10.0)
+        report = audit_site([site.url("/")], Config(), options)
+    assert report.errors == [] and len(recorder.arrivals) == 10
+    gaps = sorted(b - a for a, b in pairwise(recorder.arrivals))
+    # 5 requests a second: 0.2 s apart; a request delayed on a loaded machine can shorten
+    # the gap after it, so the median gap is what must hold (with a generous margin)
+    assert gaps[len(gaps) // 2] >= 0.15
+    unpaced = Recorder()
+    with Site() as site:
+        scripts_site(site, unpaced, 10)
+        options = SiteOptions(concurrency=4, probe_maps=False, timeout=10.0)
+        audit_site([site.url("/")], Config(), options)
+    quick = sorted(b - a for a, b in pairwise(unpaced.arrivals))
+    assert quick[len(quick) // 2] < gaps[len(gaps) // 2]
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_concurrency_bounds_the_requests_in_flight(concurrency):
+    recorder = Recorder(hold=0.3)
+    with Site() as site:
+        scripts_site(site, recorder, 9)
+        options = SiteOptions(concurrency=concurrency, probe_maps=False, timeout=10.0)
+        report = audit_site([site.url("/")], Config(), options)
+    assert report.errors == [] and len(recorder.arrivals) == 9
+    assert recorder.most_in_flight == concurrency
