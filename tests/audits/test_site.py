@@ -94,7 +94,8 @@ def test_no_map_probe_asks_for_no_map_nothing_names(app):
     assert "/_next/static/chunks/pages/about-9a2c.js.map" in site.requests
 
 
-def test_a_source_map_named_by_a_header_is_read_as_a_map():
+@pytest.mark.parametrize("header", ["SourceMap", "X-SourceMap"])
+def test_a_source_map_named_by_a_header_is_read_as_a_map(header):
     key = new_key()
     source_map = (
         '{"version":3,"sources":["src/secret.js"],"names":[],"mappings":"",'
@@ -102,7 +103,7 @@ def test_a_source_map_named_by_a_header_is_read_as_a_map():
     )
     with Site() as site:
         site.routes["/"] = Reply(b'<script src="/app.js"></script>')
-        site.routes["/app.js"] = Reply(b"x=1", headers={"SourceMap": "/maps/app"})
+        site.routes["/app.js"] = Reply(b"x=1", headers={header: "/maps/app"})
         json_type = {"Content-Type": "application/json"}
         site.routes["/maps/app"] = Reply(source_map.encode(), headers=json_type)
         report = audit_site([site.url("/")], Config(), FAST)
@@ -120,6 +121,32 @@ def test_the_same_body_at_two_urls_is_scanned_once_and_reported_at_both():
         report = audit_site([site.url("/")], Config(), FAST)
     assert {f.site.url for f in by_key(report, key)} == {site.url("/a.js"), site.url("/b.js")}
     assert report.stats["responses_repeated"] == 1
+
+
+def test_max_depth_and_max_bytes_stop_the_crawl_and_say_so():
+    deep_key, big_key = new_key(), new_key()
+    with Site() as site:
+        site.routes["/"] = Reply(b'<script src="/a.js"></script>')
+        site.routes["/a.js"] = Reply(b'import "./b.js";')
+        site.routes["/b.js"] = Reply(f'import "./c.js"; k="{deep_key}"'.encode())
+        site.routes["/c.js"] = Reply(b"x=1")
+        options = SiteOptions(max_depth=2, probe_maps=False, timeout=5.0)
+        deep = audit_site([site.url("/")], Config(), options)
+        assert "/b.js" in site.requests and "/c.js" not in site.requests
+    assert by_key(deep, deep_key) and deep.stats["skipped_max_depth"] == 1
+    [error] = deep.errors
+    assert error.message.startswith("--max-depth 2 reached: 1 URL(s) were not fetched")
+    filler = b"/*" + b"x" * (1 << 20) + b"*/"
+    with Site() as site:
+        site.routes["/"] = Reply(b'<script src="/a.js"></script><script src="/b.js"></script>')
+        site.routes["/a.js"] = Reply(f'k="{big_key}";'.encode() + filler)
+        site.routes["/b.js"] = Reply(filler)
+        options = SiteOptions(max_bytes=1 << 20, concurrency=1, probe_maps=False, timeout=5.0)
+        capped = audit_site([site.url("/")], Config(), options)
+        assert "/b.js" not in site.requests
+    assert by_key(capped, big_key) and capped.stats["skipped_max_bytes"] >= 1
+    assert any(e.message.startswith("--max-bytes 1,048,576 reached") for e in capped.errors)
+    assert capped.exit_code() == 1
 
 
 def test_robots_txt_seeds_pages_and_is_obeyed_only_when_asked():
