@@ -6,19 +6,22 @@ docs or playground site would ship them: an entry script that loads seven routes
 (three, echarts, monaco-editor, pdfjs-dist, typescript, @babel/standalone, rxjs+lodash),
 six module workers (monaco's language workers, pdf.js's), a service worker, source maps,
 and 40 HTML pages that link to each other. Minified JavaScript: over 20 MB; with maps
-about 90 MB. Built once into bench/.work/site/ and served from 127.0.0.1 by a separate
+about 100 MB. Built once into bench/.work/site/ and served from 127.0.0.1 by a separate
 Python process (http.server, HTTP/1.1).
 
-Five keys are planted, one per place a browser can get one from: the entry script, a
-lazy route chunk, a comment only the route's source map holds, the service worker,
-and a page's inline JSON state. `wget --mirror --page-requisites` (without
---page-requisites wget does not even fetch `<script src>`) follows HTML only, so it
-cannot reach the chunks, workers and maps; the bench prints which keys each side finds
+Each page names the entry script and preloads its route's chunk, as docs frameworks
+render pages; one route (the TypeScript playground) only the entry script reaches.
+Five keys are planted, one per place a browser can get one from: the entry script, that
+lazy route chunk, a comment only the route's source map holds, the service worker, and
+a page's inline JSON state. `wget --mirror --page-requisites --no-parent -e robots=off`
+(how a user mirrors a site with its assets) does not read JavaScript, so it cannot
+reach the lazy chunk, workers and maps; the bench prints which keys each side finds
 and checks that `keysentry site` finds every key the two steps find. A third row,
 `wget -i` of every file the site holds, then `keysentry scan`, moves the same bytes as
-the crawl: the like-for-like floor.
+the crawl: the like-for-like floor. The server (a separate process, TCP_NODELAY,
+sendfile) is the same for all three.
 
-    python bench/site_bench.py [--runs 3]
+    .venv/bin/python bench/site_bench.py [--runs 5]
 """
 
 from __future__ import annotations
