@@ -156,6 +156,10 @@ def totals(parts: list[StreamScan]) -> tuple[int, int, int]:
 
 def scan_threaded(config: Config, batch: Batch, shown: Progress) -> list[StreamScan]:
     parts = [StreamScan(config, reader) for reader in batch.readers]
+    if len(parts) == 1 and not shown.enabled:  # nothing to draw meanwhile: no thread
+        batch.start()
+        parts[0].run()
+        return parts
     threads = [threading.Thread(target=part.run, daemon=True) for part in parts]
     batch.start()
     for thread in threads:

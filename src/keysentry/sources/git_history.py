@@ -158,7 +158,7 @@ class HistoryRepository:
     def run(self, args: list[str], stdin: bytes | None = None, check: bool = True) -> bytes:
         """A git command's whole output; HistoryError with git's message when it fails."""
         try:
-            return self.git.stream(*args, stdin=stdin, check=check)
+            return self.git.run(*args, stdin=stdin, check=check)  # no threads: poll(2)
         except GitError as exc:
             raise HistoryError(str(exc)) from exc
 
