@@ -14,7 +14,12 @@ import pytest
 from conftest import commit_file, git, new_key
 from keysentry.audits import org
 from keysentry.audits.org_cluster import ClusterSettings
-from keysentry.audits.org_task import RepoSpec, TaskOptions, audit_repository_task
+from keysentry.audits.org_task import (
+    RepoSpec,
+    TaskOptions,
+    audit_repositories_task,
+    audit_repository_task,
+)
 from keysentry.formats import FORMATS, RenderOptions
 from keysentry.guide.leaked_keys import ReportFileError, load_report_file
 from keysentry.model.finding import Finding, RepositoryRef
@@ -107,6 +112,36 @@ def test_timeout_per_repo_stops_the_audit_and_records_it(git_repo):
     assert left.stdout == ""
     whole = audit_repository_task(spec, TaskOptions())
     assert {f.fingerprint for f in whole.findings} == {fingerprint(key)}
+
+
+def test_a_batch_gives_each_repository_its_own_timeout_and_result(tmp_path):
+    """Three repositories in one task: the first hangs (its alternates file is a FIFO no
+    one writes, so git blocks opening it); it times out alone and the other two, audited
+    by a new child after it, keep their keys."""
+    repos, keys = [], []
+    for name in ("hangs", "one", "two"):
+        repo = tmp_path / name
+        repo.mkdir()
+        git(repo, "init", "-q", "-b", "main")
+        keys.append(new_key())
+        commit_file(repo, "app.py", f'DEEPSEEK_API_KEY = "{keys[-1]}"\n', "key")
+        repos.append(repo)
+    os.mkfifo(repos[0] / ".git" / "objects" / "info" / "alternates")
+    specs = [RepoSpec(str(r)) for r in repos]
+
+    results = audit_repositories_task(specs, TaskOptions(timeout=5))
+
+    assert [r.spec for r in results] == specs
+    assert [e.message for e in results[0].errors] == [
+        "timed out after 5 s (--timeout-per-repo); not audited"
+    ]
+    for result, key in zip(results[1:], keys[1:], strict=True):
+        assert result.errors == [] and {f.fingerprint for f in result.findings} == {
+            fingerprint(key)
+        }
+    assert len({r.worker for r in results}) == 1  # one task, one worker
+    left = subprocess.run(["pgrep", "-f", f"git.*{repos[0]}"], capture_output=True, text=True)
+    assert left.stdout == ""
 
 
 def test_discover_finds_bare_and_non_bare_without_descending(tmp_path):
