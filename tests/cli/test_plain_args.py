@@ -11,7 +11,7 @@ from conftest import KEYSENTRY, git, new_key, run_keysentry
 from keysentry.cli.plain_args import HOOK, parse, pre_receive_grammar
 
 
-def _modules_after(cwd: Path, *args: str) -> tuple[int, set[str]]:
+def _modules_after(cwd: Path, *args: str, stdin: str = "") -> tuple[int, set[str]]:
     """The exit code of `keysentry ARGS` and the top-level modules it had imported."""
     probe = (
         "import atexit, sys\n"
@@ -20,7 +20,12 @@ def _modules_after(cwd: Path, *args: str) -> tuple[int, set[str]]:
         f"main({list(args)!r})\n"
     )
     done = subprocess.run(
-        [KEYSENTRY[0], "-c", probe], cwd=cwd, capture_output=True, text=True, check=False
+        [KEYSENTRY[0], "-c", probe],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return done.returncode, set(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
 
@@ -33,6 +38,17 @@ def test_the_commit_hook_never_imports_click_and_still_blocks(git_repo):
     assert "click" not in modules
     code, modules = _modules_after(git_repo, "hook", "--config", "missing.toml")
     assert code == 2 and "click" not in modules  # the configuration error, said without click
+
+
+def test_the_server_check_never_imports_click(tmp_path):
+    bare = tmp_path / "server.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    old = "1" * 40
+    code, modules = _modules_after(
+        bare, "pre-receive", "--timeout", "3", stdin=f"{old} {'0' * 40} refs/heads/gone\n"
+    )
+    assert code == 0  # a deletion: nothing to check, accepted
+    assert "click" not in modules
 
 
 def test_other_forms_go_through_click_with_its_messages(git_repo):

@@ -172,7 +172,7 @@ def fast_command(argv: Sequence[str]) -> Callable[[], None] | None:
         return None
 
     def pre_receive() -> None:
-        from keysentry.cli.pre_receive import run_pre_receive
+        from keysentry.cli.pre_receive_check import run_pre_receive
 
         run_pre_receive(parsed[0], started)
 

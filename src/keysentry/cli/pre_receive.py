@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
@@ -64,18 +60,6 @@ def pre_receive(**overrides: object) -> None:
     no ref had before (quarantined objects included): blobs at every path, commit and
     tag messages, merges. Messages go to standard error, which git shows the pusher.
     """
+    from keysentry.cli.pre_receive_check import run_pre_receive
+
     run_pre_receive(overrides, time.monotonic())
-
-
-def run_pre_receive(overrides: Mapping[str, object], started: float) -> NoReturn:
-    """The check itself, click-free: `keysentry pre-receive` runs here without click too."""
-    from keysentry.audits.push_verdict import pre_receive as check
-    from keysentry.cli.output import echo_err
-
-    verdict = check(sys.stdin.read(), os.environ, overrides, started)
-    for line in verdict.lines:
-        echo_err(line)
-    if verdict.timed_out:  # the worker thread and its git processes are abandoned
-        sys.stderr.flush()
-        os._exit(verdict.code)
-    sys.exit(verdict.code)
