@@ -320,7 +320,7 @@ def pre_push_scope(
     send (its hook_impl returns at that line), so a push of several branches at once
     would be checked for one of them. For a named remote the scope is then that ref
     and every local branch's commits the remote lacks: a superset of what the push
-    sends (docs/push.md says so, and that `keysentry install-hook --pre-push` checks
+    sends (docs/push-protection.md says so, and that `keysentry install-hook --pre-push` checks
     exactly the pushed refs)."""
     remote = remote or env.get("PRE_COMMIT_REMOTE_NAME") or None
     named = bool(remote) and "/" not in str(remote) and ":" not in str(remote)
