@@ -100,6 +100,36 @@ class Git:
             raise GitError(first_error_line(done.stderr.decode("utf-8", "replace"), args))
         return done.stdout
 
+    def run_together(self, *commands: Sequence[str]) -> list[bytes | GitError]:
+        """Commands started at once, so that their start-ups overlap: each one's output, or
+        the GitError ``run`` would have raised for it (the caller picks which counts)."""
+        started: list[subprocess.Popen[bytes] | GitError] = []
+        for args in commands:
+            try:
+                started.append(
+                    subprocess.Popen(
+                        self._argv(args),
+                        cwd=self.cwd,
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                        env=self._environment(),
+                    )
+                )
+            except OSError as exc:
+                started.append(GitError(f"cannot run git: {exc.strerror or exc}"))
+        results: list[bytes | GitError] = []
+        for args, proc in zip(commands, started, strict=True):
+            if isinstance(proc, GitError):
+                results.append(proc)
+                continue
+            out, err = proc.communicate()
+            ok = proc.returncode == 0
+            results.append(
+                out if ok else GitError(first_error_line(err.decode("utf-8", "replace"), args))
+            )
+        return results
+
     def ok(self, *args: str) -> bool:
         """Whether the command succeeds (its output is not wanted)."""
         try:
