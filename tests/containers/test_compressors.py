@@ -8,7 +8,6 @@ import io
 import json
 import lzma
 import struct
-import subprocess
 import tarfile
 import zipfile
 from collections.abc import Callable
@@ -19,7 +18,7 @@ import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import KEYSENTRY, new_key, run_keysentry
+from conftest import new_key, run_keysentry
 from keysentry.config import Config
 from keysentry.containers.zip import ZSTD_METHOD
 from keysentry.engine.scanner import Scanner
@@ -171,14 +170,7 @@ def test_a_zst_with_a_few_stray_bytes_after_its_frame_is_cut_short(
     key, control = new_key(), new_key()
     (tmp_path / "stray.zst").write_bytes(zstandard.ZstdCompressor().compress(_settings(key)) + tail)
     (tmp_path / "control.py").write_bytes(_settings(control))
-    proc = subprocess.run(
-        [*KEYSENTRY, "scan", "--format", "json", "."],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=HANG_GUARD,
-        check=False,
-    )
+    proc = run_keysentry("scan", "--format", "json", ".", cwd=tmp_path, timeout=HANG_GUARD)
     report = json.loads(proc.stdout)
     assert proc.returncode == 1, proc.stderr
     assert {f["fingerprint"] for f in report["findings"]} == {
