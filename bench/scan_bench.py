@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jstree
-from measure import Run, measure
+from measure import Run, compile_bytecode, measure
 
 BIN = Path(sys.executable).parent
 
@@ -47,6 +47,7 @@ KEYSENTRY, BETTERLEAKS, DETECT_SECRETS, KINGFISHER, RIPGREP = (
     _tool(n) for n in ("keysentry", "betterleaks", "detect-secrets", "kingfisher", "rg")
 )
 KEY_REGEX = "sk-[0-9a-f]{32}"  # the shape keysentry looks for (model/key.py), for ripgrep
+READ_FLOOR = Path(__file__).resolve().parent / "read_floor.py"
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,12 @@ def ripgrep_tool(tree: Path, out: Path) -> Tool:
     argv = ["sh", "-c", 'exec "$0" --no-ignore --hidden --text --only-matching --no-filename'
             ' --no-line-number "$1" "$2" > "$3"', RIPGREP, KEY_REGEX, str(tree), str(out)]
     return Tool("ripgrep", argv, found, (0,))
+
+
+def read_floor_tool(tree: Path) -> Tool:
+    """Not a scanner: Python walking the tree and reading every file in two processes."""
+    argv = [sys.executable, str(READ_FLOOR), str(tree), "--processes", "2"]
+    return Tool("python read floor", argv, set, (0,))
 
 
 def detect_secrets_tool(tree: Path, out: Path, keys: list[str]) -> Tool:
@@ -194,6 +201,7 @@ def main() -> None:
           f" ({_bytes_but_maps(tree) / 1e6:.1f} MB without .map files), {len(keys)} planted keys")
     print(f"machine: {os.cpu_count()} cores, load average at start"
           f" {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(compile_bytecode())
 
     with tempfile.TemporaryDirectory(prefix="scan-bench-", dir=args.work) as tmp:
         reports = Path(tmp)
@@ -207,6 +215,7 @@ def main() -> None:
         for tool in fast:
             _run(tool)
             _check(tool, keys)
+        fast.append(read_floor_tool(tree))  # finds nothing: timed, not checked
         timed: dict[str, list[Run]] = {tool.name: [] for tool in fast}
         for round_no in range(args.runs):  # each round in another order
             shift = round_no % len(fast)
@@ -249,6 +258,10 @@ def main() -> None:
           f" {'met' if ks <= 0.6 * kf else 'NOT MET'}")
     print(f"keysentry / ripgrep wall        = {ks / rg:.2f}  (target <= 2.50)"
           f" {'met' if ks <= 2.5 * rg else 'NOT MET'}")
+    floor = statistics.median(r.wall for r in timed["python read floor"])
+    print(f"python read floor / ripgrep     = {floor / rg:.2f}  (Python reading the tree in two"
+          " processes, no scan)")
+    print(f"keysentry / python read floor   = {ks / floor:.2f}")
     print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
           " (the machine is shared: other engineers' jobs run beside these timings)")
     if ds_runs:
