@@ -23,6 +23,8 @@ def escape_text(text: str) -> str:
     A file name or snippet cannot move the cursor, recolour the terminal or
     reorder what is shown around it.
     """
+    if text.isascii() and text.isprintable():
+        return text  # the common case: nothing to escape
     return _UNSAFE.sub(_escape, text)
 
 
