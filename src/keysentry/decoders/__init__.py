@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import binascii
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import ahocorasick_rs
@@ -36,6 +36,7 @@ from keysentry.decoders import (
     string_array,
     utf16,
 )
+from keysentry.model.key import KEY_PREFIX
 
 MAX_ENCODED = 512  # raw bytes an encoded key spans after a hit (\\u{73} x 35, and context)
 MAX_DECODES = 4096  # hits of one decoder decoded per window once past their shape test
@@ -133,6 +134,7 @@ _NEEDLES: dict[bytes, tuple[str, int]] = {
 TRIGGERS = tuple(_NEEDLES)  # every needle: what a flood of hits is made of (bench, tests)
 _KINDS = list(_NEEDLES.values())
 _KINDS_BY_NAME = {kind for kind, _ in _KINDS}
+_KEY_PREFIX_INDEX = TRIGGERS.index(KEY_PREFIX)  # a plain key's start, and a concat piece's
 _LOOP_INDEXES = frozenset(i for i, (kind, _) in enumerate(_KINDS) if kind == _LOOP)
 _LONGEST = max(map(len, _NEEDLES))
 _MATCHER = ahocorasick_rs.BytesAhoCorasick(
@@ -157,11 +159,14 @@ def find_encoded(
     max_payload: int = 64 << 20,
     max_nesting: int = MAX_NESTING,
     base: int = 0,
+    on_key_prefix: Callable[[int], None] | None = None,
 ) -> Encoded:
     """Encoded keys whose encoding begins in data[start:stop], and payloads to scan whole.
 
     ``stop == len(data)`` means data ends where the stream ends (the last window); ``base``
-    is where data[0] sits in the stream (UTF-16 alignment).
+    is where data[0] sits in the stream (UTF-16 alignment). ``on_key_prefix`` is told
+    where each KEY_PREFIX in data[start:stop] begins: the pass finds every one (no other
+    needle can overlap it), so the plain-key search need not look again.
     """
     stop = len(data) if stop is None else stop
     result = Encoded()
@@ -173,6 +178,8 @@ def find_encoded(
     loop_seen: set[int] = set()  # the loop's markers the pass met
     claimed_to = -1  # base64 inside a payload already decoded whole is not decoded again
     for index, at, end in _hits(data, start, stop):
+        if index == _KEY_PREFIX_INDEX and on_key_prefix is not None:
+            on_key_prefix(at)
         kind, back = _KINDS[index]
         if kind == _LOOP:
             loop_seen.add(index)

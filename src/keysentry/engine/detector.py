@@ -179,17 +179,24 @@ def find_candidates(data: bytes, start: int = 0, stop: int | None = None) -> lis
     stop = len(data) if stop is None else stop
     found = []
     for begin in prefixes(data, start, stop):
-        match = KEY_PATTERN.match(data, begin)
-        if match is None:
-            continue
-        end = match.end()
-        if not stands_alone(data, begin, end):
-            continue
-        key = match.group().decode("ascii")
-        if is_placeholder(key):
-            continue
-        found.append(Candidate(begin, end, key))
+        candidate = candidate_at(data, begin)
+        if candidate is not None:
+            found.append(candidate)
     return found
+
+
+def candidate_at(data: bytes, begin: int) -> Candidate | None:
+    """The key at data[begin] (where KEY_PREFIX begins), if it is one by every rule."""
+    match = KEY_PATTERN.match(data, begin)
+    if match is None:
+        return None
+    end = match.end()
+    if not stands_alone(data, begin, end):
+        return None
+    key = match.group().decode("ascii")
+    if is_placeholder(key):
+        return None
+    return Candidate(begin, end, key)
 
 
 def prefixes(data: bytes, start: int, stop: int) -> Iterator[int]:

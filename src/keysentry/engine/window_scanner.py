@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from keysentry import decoders
 from keysentry.config import Config
-from keysentry.engine.detector import Candidate, find_candidates
+from keysentry.engine.detector import Candidate, candidate_at, find_candidates
 from keysentry.engine.windows import (
     WINDOW,
     Window,
@@ -52,34 +52,51 @@ class WindowScanner:
         return exposure.Judge(self.config)
 
     def scan_windows(
-        self, stream: BinaryIO, target: ScanTarget, on_payload: PayloadHandler | None = None
+        self,
+        stream: BinaryIO,
+        target: ScanTarget,
+        on_payload: PayloadHandler | None = None,
+        head: bytes | None = None,
     ) -> list[Finding]:
         """The stream's bytes as they are: plain keys, and encoded ones when decoding is on.
 
-        ``on_payload`` is given each embedded payload the decoders find (decoding on)."""
+        ``on_payload`` is given each embedded payload the decoders find (decoding on);
+        ``head`` is the stream's first WINDOW bytes when they were read already."""
         found: list[Finding] = []
         size = 0
-        for window in windows(stream):
+        for window in windows(stream, head=head):
             size = window.offset + len(window.data)
-            candidates = find_candidates(window.data, window.accept_from, window.accept_to)
+            if self.config.decode:  # one pass finds the triggers and the plain keys' starts
+                candidates: list[Candidate] = []
+                encoded = self._find_encoded(window, target, candidates)
+            else:
+                candidates = find_candidates(window.data, window.accept_from, window.accept_to)
             if candidates:
                 found.extend(self.findings_at(window, candidates, target))
             if self.config.decode:
-                found.extend(self._encoded(window, target, on_payload))
+                found.extend(self._encoded(window, encoded, target, on_payload))
         self.report.stats["bytes_scanned"] += size
         self.report.findings.extend(found)
         return found
 
-    def _encoded(
-        self, window: Window, target: ScanTarget, on_payload: PayloadHandler | None
-    ) -> Iterator[Finding]:
-        """Keys in encoded form inside one window of plain content, and its payloads."""
+    def _find_encoded(
+        self, window: Window, target: ScanTarget, plain: list[Candidate]
+    ) -> decoders.Encoded:
+        """The decoders' pass over one window; the plain keys it meets go to ``plain``."""
+        data = window.data
+
+        def at_prefix(begin: int) -> None:
+            candidate = candidate_at(data, begin)
+            if candidate is not None:
+                plain.append(candidate)
+
         encoded = decoders.find_encoded(
-            window.data,
+            data,
             window.accept_from,
             window.accept_to,
             max_nesting=self.config.max_decode_depth,
             base=window.offset,
+            on_key_prefix=at_prefix,
         )
         if encoded.over_budget:
             self.report.stats["decoder_hits_over_budget"] += encoded.over_budget
@@ -90,6 +107,16 @@ class WindowScanner:
                 f" from byte {window.offset}"
                 " were not decoded; plain keys are all still found"
             )
+        return encoded
+
+    def _encoded(
+        self,
+        window: Window,
+        encoded: decoders.Encoded,
+        target: ScanTarget,
+        on_payload: PayloadHandler | None,
+    ) -> Iterator[Finding]:
+        """Findings for the keys in encoded form one window holds, and for its payloads."""
         keys = encoded.keys
         if keys:
             self.report.stats["decoded_keys"] += len(keys)
