@@ -23,6 +23,7 @@ _HEX = b"0123456789abcdef"
 _HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
 _ESCAPE_LETTERS = frozenset(b"ntrbfv0")
 _KEY_HEX = frozenset(_HEX)
+_HEX_VALUE = {c: i for i, c in enumerate(_HEX.decode())}
 BINARY_RADIUS = 1024
 
 # Bytes a caller must keep on each side of a window for the boundary checks.
@@ -101,10 +102,13 @@ def _beside(a: str, b: str) -> bool:
     return abs(_NUMBER_ROW.index(a) - _NUMBER_ROW.index(b)) == 1
 
 
+_BESIDE = frozenset((a, b) for a in _HEX.decode() for b in _HEX.decode() if _beside(a, b))
+
+
 def _keyboard_walk(body: str) -> bool:
     run = 1
-    for prev, cur in pairwise(body):
-        run = run + 1 if _beside(prev, cur) else 1
+    for pair in pairwise(body):
+        run = run + 1 if pair in _BESIDE else 1
         if run >= WALK_LENGTH:
             return True
     return False
@@ -152,13 +156,13 @@ def placeholder_clause(key: str) -> str | None:
     """
     body = key[3:]
     for period in range(1, 17):
-        if all(body[i] == body[i % period] for i in range(len(body))):
+        if body == (body[:period] * (len(body) // period + 1))[: len(body)]:
             return "repeated unit"
     if len(set(body)) < 7 or _entropy(body) < 2.5:
         return "few distinct characters"
     if body == body[::-1]:
         return "reads the same backwards"
-    values = [_HEX.index(c.encode()) for c in body]
+    values = [_HEX_VALUE[c] for c in body]
     if values in (sorted(values), sorted(values, reverse=True)):
         return "sorted"
     if _interleaved_runs(values):
