@@ -145,15 +145,17 @@ class _Walk:
             yield self.new_errors(), entry
 
 
+def _size(entry: FileEntry) -> int:
+    try:
+        return os.stat(entry.fs_path).st_size
+    except OSError:
+        return 0  # the scan reports it
+
+
 def _sized(walked: Iterable[_Walked]) -> Iterator[_Sized]:
-    """Each walked file with its work (one stat; a file that cannot be read counts as empty:
-    the scan reports it)."""
+    """Each walked file with its work (one stat per file)."""
     for item in walked:
-        try:
-            size = os.stat(item[1].fs_path).st_size
-        except OSError:
-            size = 0
-        yield item, FILE_COST + size
+        yield item, FILE_COST + _size(item[1])
 
 
 def _batches(sized: Iterable[_Sized]) -> Iterator[list[_Walked]]:
