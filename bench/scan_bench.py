@@ -21,6 +21,7 @@ kingfisher's, <= 2.5x ripgrep's, and >= 100x faster than detect-secrets, on 2 co
 from __future__ import annotations
 
 import argparse
+import compileall
 import hashlib
 import json
 import os
@@ -71,6 +72,13 @@ def keysentry_tool(tree: Path, out: Path) -> Tool:
 
     argv = [KEYSENTRY, "scan", str(tree), "--format", "json", "--output", str(out)]
     return Tool("keysentry", argv, found, (1,))
+
+
+def other_keysentry_tool(src: Path, tree: Path, out: Path) -> Tool:
+    """keysentry from another checkout's src/ (the same interpreter and dependencies)."""
+    tool = keysentry_tool(tree, out)
+    argv = ["env", f"PYTHONPATH={src}", sys.executable, "-m", "keysentry", *tool.argv[1:]]
+    return Tool("keysentry (other)", argv, tool.found, tool.ok_codes)
 
 
 def betterleaks_tool(tree: Path, out: Path) -> Tool:
@@ -241,6 +249,12 @@ def main() -> None:
         help="size of the detect-secrets sample (with --detect-secrets sample)",
     )
     parser.add_argument("--work", type=Path, default=jstree.WORK)
+    parser.add_argument(
+        "--other-src",
+        type=Path,
+        help="another checkout's src/ timed beside as 'keysentry (other)', e.g. before a"
+        " change: git archive main src | tar -x -C /tmp/before (then /tmp/before/src)",
+    )
     args = parser.parse_args()
 
     tree = jstree.build(args.work)
@@ -266,6 +280,9 @@ def main() -> None:
             kingfisher_tool(tree, reports / "kingfisher.json"),
             ripgrep_tool(tree, reports / "ripgrep.txt"),
         ]
+        if args.other_src is not None:
+            compileall.compile_dir(str(args.other_src), quiet=1)
+            fast.append(other_keysentry_tool(args.other_src, tree, reports / "other.json"))
         print("warm-up round (fills the page cache) and finding check:")
         for tool in fast:
             _run(tool)
