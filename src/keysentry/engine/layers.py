@@ -40,12 +40,12 @@ from keysentry.containers.tar import tar_members
 from keysentry.decoders import documents
 from keysentry.engine.names import keys_in_name
 from keysentry.engine.window_scanner import PayloadHandler, WindowScanner
-from keysentry.engine.windows import Window, is_allowed_inline, position
+from keysentry.engine.windows import WINDOW, Window, is_allowed_inline, position
 from keysentry.model.finding import Finding
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import ScanTarget
 
-FIRST_READ = 8 << 20  # what a scan window reads first: containers are told by its start
+FIRST_READ = WINDOW  # what a scan window reads first: containers are told by its start
 
 
 @functools.cache
