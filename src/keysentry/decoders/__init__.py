@@ -159,14 +159,15 @@ def find_encoded(
     max_payload: int = 64 << 20,
     max_nesting: int = MAX_NESTING,
     base: int = 0,
-    on_key_prefix: Callable[[int], None] | None = None,
+    on_key_prefix: Callable[[int], bool] | None = None,
 ) -> Encoded:
     """Encoded keys whose encoding begins in data[start:stop], and payloads to scan whole.
 
     ``stop == len(data)`` means data ends where the stream ends (the last window); ``base``
     is where data[0] sits in the stream (UTF-16 alignment). ``on_key_prefix`` is told
-    where each KEY_PREFIX in data[start:stop] begins: the pass finds every one (no other
-    needle can overlap it), so the plain-key search need not look again.
+    where each KEY_PREFIX in data[start:stop] begins, until it answers False: the pass
+    finds every one (no other needle can overlap it), so the plain-key search need not
+    look again.
     """
     stop = len(data) if stop is None else stop
     result = Encoded()
@@ -178,8 +179,8 @@ def find_encoded(
     loop_seen: set[int] = set()  # the loop's markers the pass met
     claimed_to = -1  # base64 inside a payload already decoded whole is not decoded again
     for index, at, end in _hits(data, start, stop):
-        if index == _KEY_PREFIX_INDEX and on_key_prefix is not None:
-            on_key_prefix(at)
+        if index == _KEY_PREFIX_INDEX and on_key_prefix and not on_key_prefix(at):
+            on_key_prefix = None  # a flood: the caller searches for itself
         kind, back = _KINDS[index]
         if kind == _LOOP:
             loop_seen.add(index)

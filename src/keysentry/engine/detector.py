@@ -14,7 +14,7 @@ from itertools import pairwise
 
 import ahocorasick_rs
 
-from keysentry.model.key import KEY_PATTERN, KEY_PREFIX
+from keysentry.model.key import KEY_LENGTH, KEY_PATTERN, KEY_PREFIX
 
 # A character that would make the key part of a longer token.
 _TOKEN_BEFORE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
@@ -32,9 +32,12 @@ LOOKAHEAD = 1
 
 # Every key begins with KEY_PREFIX: a SIMD search for it (several GB/s) finds where the
 # key pattern is worth trying, about three times faster than the regex scanning on its
-# own. Searched a slice at a time: a flood of prefixes keeps the list of hits small.
+# own. Searched a slice at a time: a flood of prefixes keeps the list of hits small, and
+# a slice dense with them (more than DENSE_PREFIXES) is left to the regex, which tries
+# each one in C rather than in a Python loop.
 _PREFIX_FINDER = ahocorasick_rs.BytesAhoCorasick([KEY_PREFIX])
 _PREFIX_SLICE = 1 << 18
+DENSE_PREFIXES = 1024
 
 
 @dataclass(frozen=True)
@@ -204,12 +207,21 @@ def candidate_at(data: bytes, begin: int) -> Candidate | None:
 
 
 def prefixes(data: bytes, start: int, stop: int) -> Iterator[int]:
-    """Where KEY_PREFIX begins in data[start:stop] (it may end past stop)."""
+    """Where KEY_PREFIX begins in data[start:stop] (it may end past stop); in a slice dense
+    with prefixes, only those that begin a whole key shape."""
     view = memoryview(data)
     reach = len(KEY_PREFIX) - 1
+    dense = False  # once a slice is dense, the rest of data is left to the regex
     for lo in range(start, stop, _PREFIX_SLICE):
         top = min(stop, lo + _PREFIX_SLICE)
-        for _, at, _ in _PREFIX_FINDER.find_matches_as_indexes(view[lo : top + reach]):
+        hits = [] if dense else _PREFIX_FINDER.find_matches_as_indexes(view[lo : top + reach])
+        if dense or len(hits) > DENSE_PREFIXES:  # only where a whole key begins
+            dense = True
+            for match in KEY_PATTERN.finditer(data, lo, top + KEY_LENGTH - 1):
+                if match.start() < top:
+                    yield match.start()
+            continue
+        for _, at, _ in hits:
             if lo + at < top:
                 yield lo + at
 

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from keysentry import decoders
 from keysentry.config import Config
-from keysentry.engine.detector import Candidate, candidate_at, find_candidates
+from keysentry.engine.detector import (
+    DENSE_PREFIXES,
+    Candidate,
+    candidate_at,
+    find_candidates,
+)
 from keysentry.engine.windows import (
     WINDOW,
     Window,
@@ -67,8 +72,9 @@ class WindowScanner:
         for window in windows(stream, head=head):
             size = window.offset + len(window.data)
             if self.config.decode:  # one pass finds the triggers and the plain keys' starts
-                candidates: list[Candidate] = []
-                encoded = self._find_encoded(window, target, candidates)
+                starts: list[int] = []
+                encoded = self._find_encoded(window, target, starts)
+                candidates = self._plain(window, starts)
             else:
                 candidates = find_candidates(window.data, window.accept_from, window.accept_to)
             if candidates:
@@ -79,19 +85,28 @@ class WindowScanner:
         self.report.findings.extend(found)
         return found
 
-    def _find_encoded(
-        self, window: Window, target: ScanTarget, plain: list[Candidate]
-    ) -> decoders.Encoded:
-        """The decoders' pass over one window; the plain keys it meets go to ``plain``."""
+    @staticmethod
+    def _plain(window: Window, starts: list[int]) -> list[Candidate]:
+        """The plain keys at the key prefixes the decoders' pass met; past DENSE_PREFIXES of
+        them (a flood), the detector's own search, which leaves floods to the regex."""
         data = window.data
+        if len(starts) > DENSE_PREFIXES:
+            return find_candidates(data, window.accept_from, window.accept_to)
+        found = (candidate_at(data, begin) for begin in starts)
+        return [candidate for candidate in found if candidate is not None]
 
-        def at_prefix(begin: int) -> None:
-            candidate = candidate_at(data, begin)
-            if candidate is not None:
-                plain.append(candidate)
+    def _find_encoded(
+        self, window: Window, target: ScanTarget, starts: list[int]
+    ) -> decoders.Encoded:
+        """The decoders' pass over one window; where it meets key prefixes goes to
+        ``starts`` (up to one more than DENSE_PREFIXES)."""
+
+        def at_prefix(begin: int) -> bool:
+            starts.append(begin)
+            return len(starts) <= DENSE_PREFIXES
 
         encoded = decoders.find_encoded(
-            data,
+            window.data,
             window.accept_from,
             window.accept_to,
             max_nesting=self.config.max_decode_depth,
