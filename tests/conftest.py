@@ -48,9 +48,13 @@ def make_key() -> Callable[[], str]:
 
 
 def run_keysentry(
-    *args: str, cwd: Path | None = None, stdin: bytes | None = None, env: dict | None = None
+    *args: str,
+    cwd: Path | None = None,
+    stdin: bytes | None = None,
+    env: dict | None = None,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """The real CLI in a subprocess, as a user runs it."""
+    """The real CLI in a subprocess, as a user runs it (``timeout``: a hang guard)."""
     # COLUMNS only when a test sets it: pytest-xdist workers set it to 80, and text output
     # wraps to it
     inherited = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
@@ -62,6 +66,7 @@ def run_keysentry(
         capture_output=True,
         text=True,
         env=full_env,
+        timeout=timeout,
         check=False,
     )
 
@@ -129,9 +134,19 @@ def commit_file(repo: Path, path: str, content: str | bytes, message: str = "cha
 
 
 CI_VARIABLES = (
-    "GITHUB_ACTIONS", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_SHA", "GITHUB_BASE_REF",
-    "GITHUB_STEP_SUMMARY", "GITLAB_CI", "CI_MERGE_REQUEST_DIFF_BASE_SHA", "CI_MERGE_REQUEST_IID",
-    "CI_COMMIT_SHA", "CI_COMMIT_BEFORE_SHA", "CI_DEFAULT_BRANCH", "CI_COMMIT_BRANCH",
+    "GITHUB_ACTIONS",
+    "GITHUB_EVENT_NAME",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_SHA",
+    "GITHUB_BASE_REF",
+    "GITHUB_STEP_SUMMARY",
+    "GITLAB_CI",
+    "CI_MERGE_REQUEST_DIFF_BASE_SHA",
+    "CI_MERGE_REQUEST_IID",
+    "CI_COMMIT_SHA",
+    "CI_COMMIT_BEFORE_SHA",
+    "CI_DEFAULT_BRANCH",
+    "CI_COMMIT_BRANCH",
 )
 
 
@@ -149,8 +164,13 @@ def fast_import_commits(repo: Path, commits: int, keys: dict[int, str]) -> None:
         stream.append(b"committer A <a@example.com> %d +0000\n" % (1_600_000_000 + i))
         stream.append(b"data 2\nc\n")
         stream.append(b"M 100644 inline f%d.py\ndata %d\n%s\n" % (i % 50, len(body), body))
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream),
-                   check=True, env=git_env())
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        cwd=repo,
+        input=b"".join(stream),
+        check=True,
+        env=git_env(),
+    )
 
 
 @pytest.fixture

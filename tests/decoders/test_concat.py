@@ -4,6 +4,7 @@ output of javascript-obfuscator (tests/js), found at their first piece as ``conc
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -91,6 +92,24 @@ def test_javascript_obfuscator_split_strings(string_array: str, tmp_path: Path) 
     assert finding["fingerprint"] == fingerprint(key)
     assert finding["decoded_from"] == ["concat"]
     assert key not in proc.stdout
+
+
+def test_string_array_found_when_the_rotation_loop_is_outside_the_searched_part(
+    tmp_path: Path,
+) -> None:
+    """A window searched from its array piece on still tells the obfuscator's loop (which
+    the multi-needle pass notes) from the bytes around the part it searched."""
+    key = new_key()
+    source = f"const client = {{ apiKey: '{key}' }};\nconsole.log(client);\n"
+    out = _obfuscate(tmp_path, source, "--string-array", "true", "--string-array-threshold", "1")
+    data = out.read_bytes()
+    piece = re.search(rb"['\"]sk-[0-9a-f]*['\"]", data)
+    assert piece is not None and b"['push'](" in data
+    whole = [(k.start, k.key) for k in find_encoded(data).keys]
+    assert [found for _, found in whole] == [key]
+    at = piece.start() + 1  # the piece's first letter, where the pass meets it
+    for start, stop in ((at, at + 1), (0, at + 1)):
+        assert [(k.start, k.key) for k in find_encoded(data, start, stop).keys] == whole
 
 
 def test_javascript_obfuscator_encoded_string_array_is_a_known_gap(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import binascii
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import ahocorasick_rs
@@ -36,6 +36,7 @@ from keysentry.decoders import (
     string_array,
     utf16,
 )
+from keysentry.model.key import KEY_PREFIX
 
 MAX_ENCODED = 512  # raw bytes an encoded key spans after a hit (\\u{73} x 35, and context)
 MAX_DECODES = 4096  # hits of one decoder decoded per window once past their shape test
@@ -86,6 +87,7 @@ class Encoded:
 
 _B64 = "b64"
 _NESTED = "b64-nested"
+_LOOP = "obfuscator-loop"
 _MIN_PAYLOAD = 28  # base64 characters of the smallest gzip stream (header, block, trailer)
 _NEEDLES: dict[bytes, tuple[str, int]] = {
     # alignment of "sk-" in the decoded bytes: the quad holding the 's' starts this far back
@@ -125,10 +127,15 @@ _NEEDLES: dict[bytes, tuple[str, int]] = {
     b"H4sI": ("gzip-base64", 0),
     # a literal piece that can start a key, joined to the next (decoders/concat.py)
     **{needle: ("concat", skip) for needle, skip in concat.NEEDLES.items()},
+    # javascript-obfuscator's rotation loop: noted, so that telling an obfuscated chunk
+    # costs no search of its own (decoders/string_array.py)
+    **{marker: (_LOOP, 0) for marker in string_array.LOOP_MARKERS},
 }
 TRIGGERS = tuple(_NEEDLES)  # every needle: what a flood of hits is made of (bench, tests)
 _KINDS = list(_NEEDLES.values())
 _KINDS_BY_NAME = {kind for kind, _ in _KINDS}
+_KEY_PREFIX_INDEX = TRIGGERS.index(KEY_PREFIX)  # a plain key's start, and a concat piece's
+_LOOP_INDEXES = frozenset(i for i, (kind, _) in enumerate(_KINDS) if kind == _LOOP)
 _LONGEST = max(map(len, _NEEDLES))
 _MATCHER = ahocorasick_rs.BytesAhoCorasick(
     list(_NEEDLES), matchkind=ahocorasick_rs.MatchKind.LeftmostFirst
@@ -152,20 +159,32 @@ def find_encoded(
     max_payload: int = 64 << 20,
     max_nesting: int = MAX_NESTING,
     base: int = 0,
+    on_key_prefix: Callable[[int], bool] | None = None,
 ) -> Encoded:
     """Encoded keys whose encoding begins in data[start:stop], and payloads to scan whole.
 
     ``stop == len(data)`` means data ends where the stream ends (the last window); ``base``
-    is where data[0] sits in the stream (UTF-16 alignment).
+    is where data[0] sits in the stream (UTF-16 alignment). ``on_key_prefix`` is told
+    where each KEY_PREFIX in data[start:stop] begins, until it answers False: the pass
+    finds every one (no other needle can overlap it), so the plain-key search need not
+    look again.
     """
     stop = len(data) if stop is None else stop
     result = Encoded()
     decodes_left = dict.fromkeys(_KINDS_BY_NAME, MAX_DECODES)  # per decoder: a flood of
     # one kind of needle never starves the others
-    arrays_tried = False  # javascript-obfuscator's string array: looked for once per chunk
+    # javascript-obfuscator's string array: looked for once per chunk, at the first piece
+    # of an array that can start a key, once the pass has met (or not) its rotation loop
+    array_piece: tuple[int, int] | None = None  # where, and how many keys came before it
+    loop_seen: set[int] = set()  # the loop's markers the pass met
     claimed_to = -1  # base64 inside a payload already decoded whole is not decoded again
     for index, at, end in _hits(data, start, stop):
+        if index == _KEY_PREFIX_INDEX and on_key_prefix and not on_key_prefix(at):
+            on_key_prefix = None  # a flood: the caller searches for itself
         kind, back = _KINDS[index]
+        if kind == _LOOP:
+            loop_seen.add(index)
+            continue
         if kind in ("inline-map", "gzip-base64"):
             if len(result.payloads) >= MAX_PAYLOADS:
                 result.over_budget += 1
@@ -179,11 +198,8 @@ def find_encoded(
         if kind in (_B64, _NESTED) and at < claimed_to:
             continue
         if not _may_hold_key(data, at, kind, back, max_nesting):
-            if kind == "concat" and not arrays_tried and _array_piece(data, at, back):
-                arrays_tried = True  # javascript-obfuscator's string array: pieces out of order
-                if string_array.looks_obfuscated(data):  # reads the whole chunk: once
-                    found = [DecodedKey(*k) for k in string_array.find_keys(data, at + back)]
-                    result.keys.extend(found)
+            if kind == "concat" and array_piece is None and _array_piece(data, at, back):
+                array_piece = (at + back, len(result.keys))  # pieces out of order
             continue
         if decodes_left[kind] <= 0:
             result.over_budget += 1
@@ -193,7 +209,22 @@ def find_encoded(
             last = result.keys[-1] if result.keys else None
             if last is None or (key.start, key.key) != (last.start, last.key):
                 result.keys.append(key)  # a hit a slice's edge showed twice
+    if array_piece is not None and _has_loop(data, start, stop, loop_seen):
+        piece_at, keys_before = array_piece
+        found = [DecodedKey(*k) for k in string_array.find_keys(data, piece_at)]
+        result.keys[keys_before:keys_before] = found
     return result
+
+
+def _has_loop(data: bytes, start: int, stop: int, seen: set[int]) -> bool:
+    """string_array.looks_obfuscated(data), from what the pass met in data[start:stop]:
+    only the edges it did not search are searched here."""
+    for index in _LOOP_INDEXES - seen:
+        marker = TRIGGERS[index]
+        before = data.find(marker, 0, start + len(marker) - 1) >= 0
+        if not (before or data.find(marker, stop) >= 0):
+            return False
+    return True
 
 
 def _array_piece(data: bytes, at: int, back: int) -> bool:

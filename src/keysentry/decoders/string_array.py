@@ -40,9 +40,13 @@ def _array(data: bytes, at: int) -> tuple[int, list[bytes]] | None:
     return None
 
 
+# the rotation loop javascript-obfuscator writes: ``_0x2c['push'](_0x2c['shift']())``
+LOOP_MARKERS = (b"['push'](", b"['shift']()")
+
+
 def looks_obfuscated(data: bytes) -> bool:
-    """The rotation loop javascript-obfuscator writes (``_0x2c['push'](_0x2c['shift']())``)."""
-    return b"['push'](" in data and b"['shift']()" in data
+    """The rotation loop javascript-obfuscator writes is in data (both its markers)."""
+    return all(marker in data for marker in LOOP_MARKERS)
 
 
 def find_keys(data: bytes, at: int) -> list[tuple[int, int, str, tuple[str, ...], str]]:

@@ -35,17 +35,17 @@ from keysentry.containers.limits import (
     RatioExceeded,
 )
 from keysentry.containers.members import read_bounded
-from keysentry.containers.sniff import PeekedStream, peek, sniff
+from keysentry.containers.sniff import PeekedStream, sniff
 from keysentry.containers.tar import tar_members
 from keysentry.decoders import documents
 from keysentry.engine.names import keys_in_name
 from keysentry.engine.window_scanner import PayloadHandler, WindowScanner
-from keysentry.engine.windows import Window, is_allowed_inline, position
+from keysentry.engine.windows import WINDOW, Window, is_allowed_inline, position
 from keysentry.model.finding import Finding
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import ScanTarget
 
-FIRST_READ = 8 << 20  # what a scan window reads first: containers are told by its start
+FIRST_READ = WINDOW  # what a scan window reads first: containers are told by its start
 
 
 @functools.cache
@@ -81,8 +81,11 @@ class _Layers:
     def error(self, path: str, message: str) -> None:
         self.scanner.report.errors.append(ScanError(path, message))
 
-    def plain(self, stream: BinaryIO, target: ScanTarget, depth: int) -> list[Finding]:
-        return self.scanner.scan_windows(stream, target, self.payloads(target, depth))
+    def plain(
+        self, stream: BinaryIO, target: ScanTarget, depth: int, head: bytes | None = None
+    ) -> list[Finding]:
+        """The stream's bytes as they are (``head``: its first FIRST_READ bytes, read)."""
+        return self.scanner.scan_windows(stream, target, self.payloads(target, depth), head)
 
     def layer(
         self,
@@ -93,13 +96,14 @@ class _Layers:
         outer: LimitedStream | None = None,  # the decompressed stream this one is
     ) -> list[Finding]:
         path = target.path
-        head, stream = peek(stream, FIRST_READ)
+        head = stream.read(FIRST_READ)
         kind = sniff(head, path if named else "")
         if kind is None:
             document = documents.kind_of(path) if named else None
             if document is not None:
-                return self.document(stream, target, document, depth)
-            return self.plain(stream, target, depth)
+                return self.document(head, stream, target, document, depth)
+            return self.plain(stream, target, depth, head)  # the common case: no re-reading
+        stream = PeekedStream(head, stream)  # a container is read from its first byte
         if depth >= self.budget.limits.max_depth:
             self.error(
                 path,
@@ -186,16 +190,28 @@ class _Layers:
         return found
 
     def document(
-        self, stream: BinaryIO, target: ScanTarget, kind: str, depth: int
+        self, first: bytes, stream: BinaryIO, target: ScanTarget, kind: str, depth: int
     ) -> list[Finding]:
-        head = stream.read(documents.MAX_DOCUMENT + 1)
+        """A source map or notebook (``first``: its first bytes, read), whole in memory up
+        to MAX_DOCUMENT, read a window at a time (no buffer of MAX_DOCUMENT per file)."""
+        parts, size = [first], len(first)
+        while first and size <= documents.MAX_DOCUMENT:
+            part = stream.read(min(FIRST_READ, documents.MAX_DOCUMENT + 1 - size))
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+        head = b"".join(parts)
         if len(head) > documents.MAX_DOCUMENT:
             self.scanner.report.notes.append(
                 f"{target.path}: larger than {documents.MAX_DOCUMENT >> 20} MiB: findings in it"
                 f" do not name the original {'source' if kind == 'sourcemap' else 'cell'}"
             )
             return self.plain(PeekedStream(head, stream), target, depth)
-        found = self.plain(io.BytesIO(head), target, depth)
+        if len(head) <= FIRST_READ:  # one window: scanned as read, not copied out again
+            found = self.plain(io.BytesIO(), target, depth, head)
+        else:
+            found = self.plain(io.BytesIO(head), target, depth)
         if found:
             annotate(found, kind, head)
         return found
