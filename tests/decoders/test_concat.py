@@ -91,20 +91,3 @@ def test_javascript_obfuscator_split_strings(string_array: str, tmp_path: Path) 
     assert finding["fingerprint"] == fingerprint(key)
     assert finding["decoded_from"] == ["concat"]
     assert key not in proc.stdout
-
-
-def test_javascript_obfuscator_encoded_string_array_is_a_known_gap(tmp_path: Path) -> None:
-    """Pieces stored base64-encoded with the obfuscator's own alphabet are not joined
-    (docs/decoders.md says so); this documents the limit rather than hiding it."""
-    key = new_key()
-    out = _obfuscate(
-        tmp_path,
-        f"const k = '{key}';\nconsole.log(k);\n",
-        "--string-array",
-        "true",
-        "--string-array-threshold",
-        "1",
-        "--string-array-encoding",
-        "rc4",
-    )
-    assert find_encoded(out.read_bytes()).keys == []
