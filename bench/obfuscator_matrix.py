@@ -92,6 +92,7 @@ def main() -> None:
                 for item in options.items():
                     per_value[item][0] += hit
                     per_value[item][1] += len(keys)
+                print(f"{hit}/{len(keys)} {options}", flush=True)
                 if hit < len(keys):
                     missed.append(
                         f"{hit}/{len(keys)} " + " ".join(f"--{k} {v}" for k, v in options.items())
