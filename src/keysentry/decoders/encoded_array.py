@@ -24,6 +24,7 @@ import binascii
 import re
 from collections.abc import Callable
 
+from keysentry.decoders import array_rotation
 from keysentry.decoders.context import context_text
 from keysentry.decoders.string_array import OFFSET
 from keysentry.engine.detector import find_candidates
@@ -167,6 +168,16 @@ def find_keys(data: bytes) -> list[Found]:
                 texts.append(_rc4(key, item) if key and item is not None else None)
             if any(t and ("s" in t) for t in texts):
                 found += _joined_keys(start, end, texts, ("base64", "rc4"))
+        return found
+    known = array_rotation.rotation(data, items, offsets)
+    if known is None and b"['shift']()" not in data:  # --string-array-rotate false
+        offset = min(offsets)
+        known = lambda index: (index - offset) % size  # noqa: E731
+    if known is not None:  # every call reads the item the program reads
+        for start, end, chain in chains:
+            texts = [items[known(index)] for index, _ in chain]
+            if any(t and "s" in t for t in texts):
+                found += _joined_keys(start, end, texts, ("base64",))
         return found
     starts = [i for i, t in enumerate(items) if t and (_STARTS.search(t) or "sk-" in t)]
     for start, end, chain in chains:  # base64: every rotation that puts a key's start here
