@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO_ROOT, new_key, run_keysentry
-from keysentry.decoders import encoded_array, find_encoded
+from keysentry.decoders import array_rotation, encoded_array, find_encoded
 from keysentry.engine.detector import find_candidates
 from keysentry.model.key import fingerprint
 
@@ -119,3 +119,27 @@ def test_fuzz_arrays_and_calls(items: list[str], calls: list, noise: bytes, offs
     assert all(0 <= k.start < k.end <= len(data) for k in found.keys)
     assert encoded_array.find_keys(data[: len(data) // 2]) is not None  # cut short: no error
     assert key in [c.key for c in find_candidates(data)]
+
+
+def _loop(expression: str, target: int) -> bytes:
+    return (
+        "(function(a,b){const f=g,c=a();while(!![]){try{const d="
+        f"{expression};if(d===b)break;else c['push'](c['shift']());}}catch(e){{c['push']"
+        f"(c['shift']());}}}}}}(h,0x{target:x}));"
+    ).encode()
+
+
+def test_the_rotation_is_read_from_the_checksum() -> None:
+    items: list[str | None] = ["5", "7x", "11"]
+    data = _loop("parseInt(f(0x0))*0x2+parseInt(f(0x1))", 25)  # 7 * 2 + 11: rotated by one
+    slot = array_rotation.rotation(data, items, {0})
+    assert slot is not None and slot(0) == 1
+    assert array_rotation.rotation(_loop("parseInt(f(0x0))", 99), items, {0}) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(expression=st.text("parseInt(f0x1239)+-*/ ", max_size=80), target=st.integers(0, 1 << 20))
+def test_fuzz_checksum_expressions(expression: str, target: int) -> None:
+    items: list[str | None] = ["12", "abc", None, "-4"]
+    slot = array_rotation.rotation(_loop(expression, target), items, {0, 1})
+    assert slot is None or 0 <= slot(7) < len(items)

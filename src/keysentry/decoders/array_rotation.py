@@ -54,6 +54,21 @@ def _parse_int(text: str | None) -> float:
     return float(int(match[1])) if match else math.nan
 
 
+def _apply(op: str, left: float, right: float) -> float:
+    """One operation as JavaScript does it on doubles (x/0 is an infinity, 0/0 NaN)."""
+    if op == "+":
+        return left + right
+    if op == "-":
+        return left - right
+    if op == "*":
+        return left * right
+    if right == 0:
+        if left == 0 or math.isnan(left):
+            return math.nan
+        return math.copysign(math.inf, left) * math.copysign(1.0, right)
+    return left / right
+
+
 def _evaluate(tokens: list[Token], item: Callable[[int], str | None]) -> float:
     """The expression's value; ValueError when it is not the shape expected."""
     at = 0
@@ -81,34 +96,20 @@ def _evaluate(tokens: list[Token], item: Callable[[int], str | None]) -> float:
             return inner
         raise ValueError(kind)
 
-    def product() -> float:
+    def binary(operand: Callable[[], float], operators: tuple[str, str]) -> float:
         nonlocal at
-        value = primary()
-        while peek() in ("*", "/"):
+        value = operand()
+        while peek() in operators:
             op = tokens[at][0]
             at += 1
-            right = primary()
-            if op == "*":
-                value *= right
-            elif right == 0:
-                value = (
-                    math.nan
-                    if value == 0 or math.isnan(value)
-                    else math.copysign(math.inf, value) * math.copysign(1, right)
-                )
-            else:
-                value /= right
+            value = _apply(op, value, operand())
         return value
 
+    def product() -> float:
+        return binary(primary, ("*", "/"))
+
     def addition() -> float:
-        nonlocal at
-        value = product()
-        while peek() in ("+", "-"):
-            op = tokens[at][0]
-            at += 1
-            right = product()
-            value = value + right if op == "+" else value - right
-        return value
+        return binary(product, ("+", "-"))
 
     try:
         value = addition()
