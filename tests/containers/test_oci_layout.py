@@ -113,8 +113,10 @@ def test_oci_layout_with_only_index_json(layouts, layers: str, form: str) -> Non
     by_print = {f["fingerprint"]: f for f in report["findings"]}
     assert set(by_print) == {fingerprint(k) for k in keys.values()}
     settings = by_print[fingerprint(keys["settings"])]
-    top = "" if form == "folder" else target.name + "!"  # a folder: paths inside it
-    assert settings["path"].startswith(top + "blobs/sha256/")
+    blob = settings["path"].split("!")[0 if form == "folder" else 1]
+    assert blob.startswith(("blobs/sha256/", f"{layout.name}/blobs/sha256/"))
+    if form == "tar":
+        assert settings["path"].startswith(target.name + "!blobs/sha256/")
     assert settings["path"].endswith("!app/settings.py")
     assert settings["decoded_from"][-2:] == ["gzip" if layers != "zstd" else "zstd", "tar"]
     assert settings["image_path"] == "/app/settings.py"
