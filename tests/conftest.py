@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
@@ -9,6 +10,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -189,6 +191,17 @@ def tool(name: str) -> str:
     if found is None:
         raise RuntimeError(f"{name} is not installed; run the README's test command")
     return found
+
+
+def tar_bytes(members: dict[str, bytes], mode: str = "w") -> bytes:
+    """A tar archive (``mode`` "w:gz" etc. to compress it) holding these members."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode) as archive:  # type: ignore[call-overload]
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
 
 
 # the pre-commit framework's hook environment, built once per session (precommit_support.py)

@@ -111,19 +111,3 @@ def test_string_array_found_when_the_rotation_loop_is_outside_the_searched_part(
     for start, stop in ((at, at + 1), (0, at + 1)):
         assert [(k.start, k.key) for k in find_encoded(data, start, stop).keys] == whole
 
-
-def test_javascript_obfuscator_encoded_string_array_is_a_known_gap(tmp_path: Path) -> None:
-    """Pieces stored base64-encoded with the obfuscator's own alphabet are not joined
-    (docs/decoders.md says so); this documents the limit rather than hiding it."""
-    key = new_key()
-    out = _obfuscate(
-        tmp_path,
-        f"const k = '{key}';\nconsole.log(k);\n",
-        "--string-array",
-        "true",
-        "--string-array-threshold",
-        "1",
-        "--string-array-encoding",
-        "rc4",
-    )
-    assert find_encoded(out.read_bytes()).keys == []

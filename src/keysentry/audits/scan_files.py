@@ -13,6 +13,8 @@ from itertools import chain
 from keysentry.audits import pool
 from keysentry.audits.bundle_origins import place_in_sources
 from keysentry.config import Config
+from keysentry.containers import image_layout
+from keysentry.engine.layers import limits
 from keysentry.engine.names import keys_in_path
 from keysentry.engine.scanner import Scanner
 from keysentry.model.key import KEY_PREFIX
@@ -112,9 +114,12 @@ def scan_entry(scanner: Scanner, entry: FileEntry) -> None:
     except OSError as exc:
         scanner.report.errors.append(ScanError(entry.display, exc.strerror or str(exc)))
         return
-    scanner.report.stats["files_scanned"] += 1
-    if len(scanner.report.findings) > first:
-        place_in_sources(scanner.report.findings[first:], entry.fs_path)
+    report = scanner.report
+    report.stats["files_scanned"] += 1
+    if scanner.config.decode:  # a layer or the index of an OCI layout folder
+        image_layout.after_scan(report, first, os.fsdecode(entry.fs_path), limits(scanner.config))
+    if len(report.findings) > first:
+        place_in_sources(report.findings[first:], entry.fs_path)
     if scanner.config.timings:
         _print_timing(entry, time.perf_counter() - started)
 

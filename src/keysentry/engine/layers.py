@@ -34,7 +34,6 @@ from keysentry.containers.limits import (
     Limits,
     RatioExceeded,
 )
-from keysentry.containers.members import read_bounded
 from keysentry.containers.sniff import PeekedStream, sniff
 from keysentry.containers.tar import tar_members
 from keysentry.decoders import documents
@@ -138,7 +137,7 @@ class _Layers:
         found: list[Finding] = []
         opened = 0
         names = self.tar_names.setdefault(target.path, []) if kind == "tar" else []
-        manifest: bytes | None = None
+        parts = image.ImageParts() if kind == "tar" else None
 
         def skipped(name: str, message: str) -> None:
             self.error(target.member(name).path, message)
@@ -161,10 +160,7 @@ class _Layers:
                         " it was scanned in place"
                     )
                 names.append(member.name)
-                content: BinaryIO = member.stream
-                if kind == "tar" and member.name.removeprefix("./") == image.MANIFEST:
-                    manifest = read_bounded(member.stream, image.MAX_MANIFEST, "a manifest")
-                    content = io.BytesIO(manifest)
+                content = member.stream if parts is None else parts.take(member.name, member.stream)
                 found.extend(_prefix(self.layer(content, inner, depth), kind))
                 report.stats["archive_members_scanned"] += 1
                 problem = getattr(member.stream, "problem", None)
@@ -185,7 +181,7 @@ class _Layers:
             if opened == 0 and stream.seekable():
                 stream.seek(0)  # what is stored uncompressed may still be read
                 found.extend(self.plain(stream, target, depth))
-        if manifest is not None and image.annotate(found, target.path, manifest, self.tar_names):
+        if parts is not None and image.annotate(found, target.path, parts, self.tar_names):
             report.stats["container_images"] += 1
         return found
 

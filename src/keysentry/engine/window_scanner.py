@@ -32,7 +32,7 @@ from keysentry.engine.windows import (
 )
 from keysentry.model.finding import Finding
 from keysentry.model.key import fingerprint
-from keysentry.model.report import Report
+from keysentry.model.report import Report, ScanError
 from keysentry.model.target import ScanTarget
 
 if TYPE_CHECKING:
@@ -121,6 +121,15 @@ class WindowScanner:
                 f" {decoders.MAX_PAYLOADS} payloads per {WINDOW >> 20} MiB window)"
                 f" from byte {window.offset}"
                 " were not decoded; plain keys are all still found"
+            )
+        if encoded.too_deep:
+            self.report.errors.append(
+                ScanError(
+                    target.path,
+                    f"{encoded.too_deep} base64 run(s) nested deeper than"
+                    f" {self.config.max_decode_depth} level(s) (max_decode_depth), from byte"
+                    f" {window.offset + encoded.too_deep_at}: not decoded",
+                )
             )
         return encoded
 

@@ -110,6 +110,10 @@ def _properties(finding: Finding, where: Where) -> dict[str, Any]:
         props["decodedFrom"] = list(finding.decoded_from)
     if where.member is not None:
         props["archiveMember"] = where.member
+    if finding.image_path is not None:
+        props["imagePath"] = finding.image_path
+    if finding.image_note is not None:
+        props["imageNote"] = finding.image_note
     if finding.site is not None:
         props["url"] = finding.site.url
         props["httpStatus"] = finding.site.status
