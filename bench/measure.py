@@ -39,7 +39,11 @@ def _rss_kb(pid: int) -> int:
 
 def _descendants(root: int) -> list[int]:
     children: list[int] = []
-    for task in os.listdir(f"/proc/{root}/task") if os.path.isdir(f"/proc/{root}/task") else []:
+    try:
+        tasks = os.listdir(f"/proc/{root}/task")
+    except OSError:  # it exited meanwhile
+        return []
+    for task in tasks:
         try:
             with open(f"/proc/{root}/task/{task}/children", "rb") as handle:
                 children.extend(int(pid) for pid in handle.read().split())
