@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO_ROOT, new_key, run_keysentry
-from keysentry.decoders import array_rotation, encoded_array, find_encoded
+from keysentry.decoders import array_rotation, encoded_array, find_encoded, string_array
 from keysentry.engine.detector import find_candidates
 from keysentry.model.key import fingerprint
 
@@ -109,7 +109,7 @@ def test_fuzz_arrays_and_calls(items: list[str], calls: list, noise: bytes, offs
     data = (
         (
             f"function a(){{const b=[{array}];a=function(){{return b;}};return a();}}"
-            f"function f(c,d){{c=c-0x{offset:x};const e={encoded_array.ALPHABET.decode()};}}"
+            f"function f(c,d){{c=c-0x{offset:x};const e={string_array.ENCODED_ALPHABET.decode()};}}"
             f"var x={call};\n"
         ).encode()
         + noise

@@ -111,6 +111,15 @@ CONTEXTS = {  # where nested base64 sits: each format's quoting around the run
 }
 
 
+def test_the_written_out_nested_needles_are_the_computed_ones() -> None:
+    """The needle table is written out (start-up time); it must be what shapes computes, or
+    an alignment would silently stop being found."""
+    from keysentry import decoders
+    from keysentry.decoders import shapes
+
+    assert [shapes.nested_needle(leads) for leads in decoders.NESTED] == decoders._NESTED_NEEDLES
+
+
 @pytest.mark.parametrize("context", sorted(CONTEXTS))
 def test_base64_inside_base64_at_every_alignment(tmp_path: Path, context: str) -> None:
     """Gap 1: the key at each byte offset of the inner run's 3-byte group, the inner run at

@@ -31,7 +31,6 @@ import ahocorasick_rs
 from keysentry.decoders import (
     base64_runs,
     concat,
-    encoded_array,
     escapes,
     hex_text,
     shapes,
@@ -95,7 +94,12 @@ _LOOP = "obfuscator-loop"
 NESTED_NEEDLE_DEPTH = 2  # layers the needles reach (a third layer's 27 needles made the
 # needle pass six times slower on JavaScript: docs/decoders.md)
 NESTED = list(product((0, 1, 2), repeat=NESTED_NEEDLE_DEPTH))  # alignments, innermost first
-_NESTED_NEEDLES = [shapes.nested_needle(leads) for leads in NESTED]
+# shapes.nested_needle(leads) for each of NESTED, written out: computing them costs every
+# run (the pre-commit hook's included) 6 ms; tests/decoders/test_text_encodings.py checks the table
+_NESTED_NEEDLES = [
+    (b"YzJzd", 0), (b"Myc3R", 2), (b"jMnN0", 3), (b"Ockx", 3), (b"TnJMV", 4),
+    (b"5yTF", 6), (b"emF5M", 4), (b"pheT", 6), (b"6YXk", 7),
+]  # fmt: skip
 _MIN_PAYLOAD = 28  # base64 characters of the smallest gzip stream (header, block, trailer)
 _NEEDLES: dict[bytes, tuple[str, int]] = {
     # alignment of "sk-" in the decoded bytes: the quad holding the 's' starts this far back
@@ -128,7 +132,7 @@ _NEEDLES: dict[bytes, tuple[str, int]] = {
     b"sourceMappingURL=data:": ("inline-map", 0),
     b"H4sI": ("gzip-base64", 0),
     # javascript-obfuscator's base64/rc4 string-array decoder (decoders/encoded_array.py)
-    encoded_array.ALPHABET: ("string-array", 0),
+    string_array.ENCODED_ALPHABET: ("string-array", 0),
     # a literal piece that can start a key, joined to the next (decoders/concat.py)
     **{needle: ("concat", skip) for needle, skip in concat.NEEDLES.items()},
     # javascript-obfuscator's rotation loop: noted, so that telling an obfuscated chunk
@@ -205,6 +209,8 @@ def find_encoded(
         if kind == "string-array":
             if not encoded_tried:  # the whole chunk is read: once
                 encoded_tried = True
+                from keysentry.decoders import encoded_array  # its first use: ~3 ms to load
+
                 found = [DecodedKey(*k) for k in encoded_array.find_keys(data)]
                 result.keys.extend(k for k in found if start <= k.start < stop)
             continue

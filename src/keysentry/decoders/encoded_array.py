@@ -29,7 +29,6 @@ from keysentry.decoders.context import context_text
 from keysentry.decoders.string_array import OFFSET
 from keysentry.engine.detector import find_candidates
 
-ALPHABET = b"'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/='"  # the needle
 MAX_ITEMS = 4096
 MAX_CALLS = 16384
 MAX_TRIALS = 20000  # RC4 decryptions spent looking for the rotation

@@ -42,6 +42,8 @@ def _array(data: bytes, at: int) -> tuple[int, list[bytes]] | None:
 
 # the rotation loop javascript-obfuscator writes: ``_0x2c['push'](_0x2c['shift']())``
 LOOP_MARKERS = (b"['push'](", b"['shift']()")
+# the custom base64 alphabet literal of its base64/rc4-encoded arrays (decoders/encoded_array.py)
+ENCODED_ALPHABET = b"'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/='"
 
 
 def looks_obfuscated(data: bytes) -> bool:
