@@ -71,6 +71,7 @@ class TaskOptions:
     """What every task of one org run shares."""
 
     config: Config | None = None  # --config: for every repository; None: each its own
+    excludes: tuple[str, ...] = ()  # --exclude: added to each repository's own configuration
     show_secrets: bool = False  # full keys in the report (and the state file)
     keep_secrets: bool = False  # full keys back to the client (--show-secrets or --verify)
     timeout: float | None = None  # seconds per repository; None: no limit
@@ -81,7 +82,7 @@ class TaskOptions:
         config = None
         if self.config is not None:
             config = [(f.name, getattr(self.config, f.name)) for f in fields(self.config)]
-        text = repr((__version__, self.show_secrets, config))
+        text = repr((__version__, self.show_secrets, config, self.excludes))
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -298,8 +299,9 @@ def _audit_path(
         return RepoResult(spec, ref, digest, unchanged=True)
     report = Report()
     config = options.config
-    if config is None:
+    if config is None:  # (a --config given already holds the --exclude globs)
         config = _own_config(path, top, report)
+        config.add_excludes(options.excludes)
     from keysentry.audits import history
     from keysentry.audits.scan_files import scan_paths
 

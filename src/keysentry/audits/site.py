@@ -49,7 +49,8 @@ def audit_site(
     scanned: dict[bytes, list[Finding]] = {}
     done = 0
     try:
-        for fetched in crawl(good, options, layers.limits(config), report):
+        excluded = config.is_excluded if config.exclude else None  # URL paths, not fetched
+        for fetched in crawl(good, options, layers.limits(config), report, excluded):
             digest = hashlib.sha256(fetched.response.body).digest()
             if digest in scanned:
                 report.stats["responses_repeated"] += 1
