@@ -51,7 +51,7 @@ SHARED_KEYS = 20
 WORDS = ["alpha", "beta", "config", "client", "request", "handler", "session", "cache"]
 _TIMING = re.compile(
     r"cluster ready in ([\d.]+) s, audits ([\d.]+) s \(([\d.]+) s of worker time.*?"
-    r"([\d.]+) repositories/s per worker"
+    r"([\d.]+) repositories/s and ([\d.]+) MB/s per worker"
 )
 
 
@@ -250,16 +250,25 @@ def main() -> None:
         match = _TIMING.search(line)
         if match is None:
             continue
-        ready, audits, busy, rate = (float(g) for g in match.groups())
+        ready, audits, busy, rate, mbs = (float(g) for g in match.groups())
         workers = int(re.search(r"on (\d+) worker", line).group(1))  # type: ignore[union-attr]
         scheduling = max(audits - busy / workers, 0.0)
         print(
             f"\nkeysentry org split: {ready:.1f} s starting the LocalCluster, {audits:.1f} s"
             f" of audits on {workers} workers = {busy / workers:.1f} s auditing per worker +"
-            f" {scheduling:.1f} s scheduling and waiting per worker; {rate:.2f} repositories/s"
-            " per worker"
+            f" {scheduling:.1f} s scheduling and waiting per worker; per worker {rate:.2f}"
+            f" repositories/s and {mbs:.1f} MB/s of content scanned"
         )
         print(f"  {line.strip()}")
+    try:
+        outcomes = json.loads((out / "org.json").read_text())["repositories"]
+        slowest = max(outcomes, key=lambda r: r.get("seconds", 0))
+        print(
+            f"slowest repository: {slowest['name']} {slowest['seconds']:.1f} s of worker time"
+            f" (all {len(outcomes)}: {sum(r.get('seconds', 0) for r in outcomes):.1f} s)"
+        )
+    except (OSError, ValueError, KeyError):
+        pass
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 

@@ -1,16 +1,21 @@
 """Push-check benchmark: keysentry pre-receive vs keysentry history --range vs peers.
 
-Builds a server-side bare repository with ``git fast-import`` (a generated history,
-not a real project's: no project's git history is available offline). Its files are
-real code: 400 standard-library modules of this Python, each commit editing five of
-them (one inserted line each). On top of a 200-commit base (``main``), four pushes
-are prepared and left unreferenced in the store, as receive-pack's quarantine would
-hold them:
+Builds a server-side bare repository with ``git fast-import`` (a generated history
+whose files are real code: 400 standard-library modules of this Python, each commit
+editing five of them, one inserted line each). On top of a 200-commit base (``main``),
+four pushes are prepared and left unreferenced in the store, as receive-pack's
+quarantine would hold them:
 
 - typical: 10 commits, 50 changed files, no key (the common case: accepted)
 - typical+key: the same with one key in one file (rejected: attribution runs)
 - large: 1,000 commits, 5,000 changed files, no key
 - large+keys: the same with a key in a file and one in a commit message
+
+and, from a real project's history (``--real-repo``, default the local mirror of
+pallets/click; skipped when absent), a second server whose ``main`` is a commit of that
+history and whose store holds the next ~1,000 commits, merges included, unreferenced:
+
+- real-large: those commits pushed onto ``main`` (no key: accepted)
 
 Each push is checked by, side by side and round by round in rotating order:
 
@@ -20,12 +25,13 @@ Each push is checked by, side by side and round by round in rotating order:
 - ``kingfisher scan REPO --branch NEW --since-commit OLD``
 - the floor: ``git rev-list --objects OLD..NEW | git cat-file --batch | wc -c``
 
-and, end to end, a real ``git push`` of the typical push from a clone to the server
-with the keysentry hook installed and without any hook (the hook's real cost inside
-``git push``, quarantine included). Every tool must find what it can of the planted
-keys. The machine is shared: the load average is printed with the figures.
+and, end to end, a real ``git push`` of the typical push and of the real one from a
+clone to the server with the keysentry hook installed and without any hook (the
+hook's real cost inside ``git push``, quarantine included). Every tool must find
+what it can of the planted keys. The machine is shared: the load average is printed
+with the figures.
 
-    .venv/bin/python bench/push_bench.py [--runs 5]
+    .venv/bin/python bench/push_bench.py [--runs 5] [--real-repo PATH] [--real-commits 1000]
 """
 
 from __future__ import annotations
@@ -44,12 +50,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from staged_bench import GIT_ENV  # the same identity and isolated git config
+from staged_bench import GIT_ENV, compile_keysentry  # the same identity, isolated config
 
 BIN = Path(sys.executable).parent
 FILES = 400
 EDITS_PER_COMMIT = 5
 BASE_COMMITS = 200
+REAL_REPO = Path("/work/.mirror/pallets+click/repo")  # a bare mirror of github.com/pallets/click
 
 
 def git(repo: Path, *args: str, stdin: bytes | None = None) -> str:
@@ -172,6 +179,32 @@ def build(root: Path) -> tuple[Path, list[Prepared]]:
     return bare, prepared
 
 
+def build_real(root: Path, source: Path, commits: int) -> tuple[Path, Prepared]:
+    """A server whose main is the commit about `commits` commits below the source's HEAD;
+    the commits above it are in its store, unreferenced, as a quarantined push holds them."""
+    tip = git(source, "rev-parse", "HEAD^{commit}").strip()
+    chain = git(source, "rev-list", "--first-parent", tip).split()
+    low, high = 0, len(chain) - 1  # the first-parent ancestor with `commits` commits above it
+
+    def above(index: int) -> int:
+        return int(git(source, "rev-list", "--count", f"{chain[index]}..{tip}"))
+
+    while low < high:
+        middle = (low + high) // 2
+        if above(middle) < commits:
+            low = middle + 1
+        else:
+            high = middle
+    base = chain[low]
+    bare = root / "real.git"
+    git(root, "init", "-q", "--bare", "-b", "main", str(bare))
+    git(bare, "fetch", "-q", "--no-tags", str(source), f"{tip}:refs/heads/pushed")
+    git(bare, "update-ref", "refs/heads/main", base)
+    git(bare, "update-ref", "-d", "refs/heads/pushed")
+    name = f"real-large ({source.parent.name if source.name == 'repo' else source.name})"
+    return bare, Prepared(name, base, tip, above(low), [])
+
+
 def _child_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -265,7 +298,7 @@ def found(output: bytes, keys: list[str]) -> int:
 def end_to_end(root: Path, bare: Path, push: Prepared, runs: int) -> dict[str, float]:
     """Real `git push` of one prepared push, from a clone, to the server with and without
     the keysentry hook; the server's ref is put back after each push."""
-    client = root / "client"
+    client = root / f"client-{bare.name}"
     if not client.exists():
         git(root, "clone", "-q", "--bare", str(bare), str(client))
     git(client, "fetch", "-q", str(bare), f"{push.new}:refs/heads/incoming")
@@ -305,15 +338,23 @@ def end_to_end(root: Path, bare: Path, push: Prepared, runs: int) -> dict[str, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--real-repo", type=Path, default=REAL_REPO, help="a real history")
+    parser.add_argument("--real-commits", type=int, default=1000)
     args = parser.parse_args()
     print(
         f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         f" on {os.cpu_count()} cores (a shared machine: figures are noisy)"
     )
+    compile_keysentry()
     root = Path(tempfile.mkdtemp(prefix="keysentry-push-bench-"))
     try:
         bare, pushes = build(root)
-        for push in pushes:
+        servers = [(bare, push) for push in pushes]
+        if args.real_repo.exists():
+            servers.append(build_real(root, args.real_repo, args.real_commits))
+        else:
+            print(f"(no {args.real_repo}: the real-history push is skipped)")
+        for bare, push in servers:
             cmds = commands(bare, push)
             walls: dict[str, list[float]] = {name: [] for name in cmds}
             cpus: dict[str, list[float]] = {name: [] for name in cmds}
@@ -344,10 +385,10 @@ def main() -> None:
                     f"  {name:32} {wall:8.3f} {statistics.median(cpus[name]):8.3f}"
                     f" {wall / reference:14.2f} {keys}"
                 )
-        typical = pushes[0]
-        print(f"\nend to end, {typical.name} push (median of {args.runs}):")
-        for name, wall in end_to_end(root, bare, typical, args.runs).items():
-            print(f"  {name:32} {wall:8.3f}")
+        for bare, push in [servers[0], *servers[len(pushes) :]]:  # typical, and the real one
+            print(f"\nend to end, {push.name} push (median of {args.runs}):")
+            for name, wall in end_to_end(root, bare, push, args.runs).items():
+                print(f"  {name:32} {wall:8.3f}")
         print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -6,19 +6,22 @@ docs or playground site would ship them: an entry script that loads seven routes
 (three, echarts, monaco-editor, pdfjs-dist, typescript, @babel/standalone, rxjs+lodash),
 six module workers (monaco's language workers, pdf.js's), a service worker, source maps,
 and 40 HTML pages that link to each other. Minified JavaScript: over 20 MB; with maps
-about 90 MB. Built once into bench/.work/site/ and served from 127.0.0.1 by a separate
+about 100 MB. Built once into bench/.work/site/ and served from 127.0.0.1 by a separate
 Python process (http.server, HTTP/1.1).
 
-Five keys are planted, one per place a browser can get one from: the entry script, a
-lazy route chunk, a comment only the route's source map holds, the service worker,
-and a page's inline JSON state. `wget --mirror --page-requisites` (without
---page-requisites wget does not even fetch `<script src>`) follows HTML only, so it
-cannot reach the chunks, workers and maps; the bench prints which keys each side finds
+Each page names the entry script and preloads its route's chunk, as docs frameworks
+render pages; one route (the TypeScript playground) only the entry script reaches.
+Five keys are planted, one per place a browser can get one from: the entry script, that
+lazy route chunk, a comment only the route's source map holds, the service worker, and
+a page's inline JSON state. `wget --mirror --page-requisites --no-parent -e robots=off`
+(how a user mirrors a site with its assets) does not read JavaScript, so it cannot
+reach the lazy chunk, workers and maps; the bench prints which keys each side finds
 and checks that `keysentry site` finds every key the two steps find. A third row,
 `wget -i` of every file the site holds, then `keysentry scan`, moves the same bytes as
-the crawl: the like-for-like floor.
+the crawl: the like-for-like floor. The server (a separate process, TCP_NODELAY,
+sendfile) is the same for all three.
 
-    python bench/site_bench.py [--runs 3]
+    .venv/bin/python bench/site_bench.py [--runs 5]
 """
 
 from __future__ import annotations
@@ -71,13 +74,30 @@ WORKERS = {
     "editor.worker": f"{MONACO}/editor/editor.worker.js",
     "pdf.worker": "node_modules/pdfjs-dist/build/pdf.worker.mjs",
 }
+# how a user mirrors a site with its assets: everything linked, scripts and styles of
+# each page, nothing above the start URL, robots.txt not obeyed (it is their own site)
+WGET_MIRROR = (
+    "wget",
+    "--mirror",
+    "--page-requisites",
+    "--no-parent",
+    "-e",
+    "robots=off",
+    "--no-verbose",
+)
 PLACES = ("entry script", "lazy route chunk", "source map only", "service worker", "inline state")
 SERVER = r"""
 import functools, sys
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 class Handler(SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes: with Nagle's algorithm on, the body waits
+    # for the client's delayed ACK of the headers (40 ms a response, whatever its size)
+    disable_nagle_algorithm = True
     def log_message(self, *args): pass
+    def copyfile(self, source, outputfile):  # the kernel copies the file: no Python loop
+        outputfile.flush()
+        self.connection.sendfile(source)
 handler = functools.partial(Handler, directory=sys.argv[1])
 ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), handler).serve_forever()
 """
@@ -104,6 +124,7 @@ def build_site(npm_dir: Path, keys: list[str]) -> Path:
     """The production build and its pages in SITE (rebuilt when the keys file is missing)."""
     stamp = SITE / "keys.json"
     if stamp.exists() and json.loads(stamp.read_text()) == keys:
+        _pages(SITE / "assets", keys)  # cheap: the pages follow this script's layout
         return SITE
     if SITE.exists():
         shutil.rmtree(SITE)
@@ -163,13 +184,24 @@ def build_site(npm_dir: Path, keys: list[str]) -> Path:
     return SITE
 
 
+# the route a browser can only reach by running the entry script (a playground opened
+# from a button): no page names its chunk, so only a crawler that reads JS gets there
+LAZY_ONLY = "ts"
+
+
 def _pages(out: Path, keys: list[str]) -> None:
+    """The 40 pages, as a docs framework renders them: the entry script, and on each
+    page a ``modulepreload`` of that page's route chunk (every route but LAZY_ONLY)."""
     main = next(out.glob("main-*.js")).name
     css = [p.name for p in out.glob("main-*.css")]
     style = f'<link rel="stylesheet" href="/assets/{css[0]}">' if css else ""
+    chunks = {n: next((out / "chunks").glob(f"{n}-*.js")).name for n in ROUTES}
+    preloaded = [n for n in ROUTES if n != LAZY_ONLY]
     for number in range(PAGES):
         name = "index.html" if number == 0 else f"docs/page-{number}.html"
         nav = "".join(f'<a href="/docs/page-{n}.html">Page {n}</a> ' for n in range(1, PAGES))
+        route = chunks[preloaded[number % len(preloaded)]]
+        preload = f'<link rel="modulepreload" href="/assets/chunks/{route}">'
         state = ""
         if number == 7:
             data = {"props": {"config": {"deepseek_api_key": keys[4]}}, "buildId": "bench"}
@@ -178,7 +210,7 @@ def _pages(out: Path, keys: list[str]) -> None:
             )
         page = (
             f"<!doctype html><html><head><title>Docs {number}</title>{style}"
-            f'<script type="module" src="/assets/{main}"></script></head>'
+            f'<script type="module" src="/assets/{main}"></script>{preload}</head>'
             f"<body><nav>{nav}</nav><main>Page {number}</main>{state}</body></html>"
         )
         (SITE / name).parent.mkdir(parents=True, exist_ok=True)
@@ -189,6 +221,15 @@ def _js_bytes(site: Path) -> tuple[int, int]:
     files = [p for p in site.rglob("*") if p.is_file()]
     js = sum(p.stat().st_size for p in files if p.suffix == ".js")
     return js, sum(p.stat().st_size for p in files)
+
+
+def _bytes_by_kind(folder: Path) -> dict[str, int]:
+    sizes = {"js": 0, "map": 0, "other": 0}
+    for path in folder.rglob("*"):
+        if path.is_file() and path.name != "keys.json":
+            kind = {".js": "js", ".map": "map"}.get(path.suffix, "other")
+            sizes[kind] += path.stat().st_size
+    return sizes
 
 
 def _free_port() -> int:
@@ -257,9 +298,7 @@ def _compare(keysentry: list[str], url: str, keys: list[str], runs: int) -> None
         def two_steps() -> tuple[Run, Run]:
             mirror = work / "mirror"
             shutil.rmtree(mirror, ignore_errors=True)
-            wget = measure(
-                ["wget", "--mirror", "--page-requisites", "--no-verbose", "-P", str(mirror), url]
-            )
+            wget = measure([*WGET_MIRROR, "-P", str(mirror), url])
             scan = measure([*keysentry, "scan", str(mirror), "-f", "json", "-o", str(scan_report)])
             return wget, scan
 
@@ -361,6 +400,23 @@ def _compare(keysentry: list[str], url: str, keys: list[str], runs: int) -> None
             f" {stats.get('maps', 0)} maps, {stats.get('bytes_decoded', 0) / 1e6:.1f} MB"
             f" scanned; complete: {stats.get('complete')}"
         )
+        kinds = _bytes_by_kind(SITE)
+        print(
+            f"what site fetched: the whole build once each: {kinds['js'] / 1e6:.1f} MB JavaScript,"
+            f" {kinds['map'] / 1e6:.1f} MB source maps, {kinds['other'] / 1e6:.1f} MB pages and"
+            f" styles; {stats.get('responses_404', 0)} guessed URLs (conventional manifests,"
+            f" map probes) answered 404; {stats.get('responses_repeated', 0)} body served twice"
+        )
+        print(
+            f"what wget fetched: {_bytes_by_kind(work / 'mirror')['js'] / 1e6:.1f} MB JavaScript"
+            " (the entry and the preloaded route chunks; it does not read JavaScript, so no"
+            " lazy chunk, worker or map)"
+        )
+        two_cpu = statistics.median(
+            w.cpu + s.cpu for w, s in zip(wget_runs, scan_runs, strict=True)
+        )
+        site_cpu = statistics.median(r.cpu for r in site_runs)
+        print(f"CPU ratio site / (wget --mirror + scan): {site_cpu / two_cpu:.2f}")
         print(
             f"ratio site / (wget --mirror + scan): {site_wall / two_wall:.2f}"
             f" ({'no slower' if site_wall <= two_wall else 'SLOWER'})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import secrets
 import shutil
 import subprocess
@@ -63,6 +64,31 @@ def run_keysentry(
         env=full_env,
         check=False,
     )
+
+
+def run_on_tty(*args: str, cwd: Path) -> str:
+    """stderr as a terminal sees it (a pseudo-terminal), stdout discarded."""
+    parent, child = pty.openpty()
+    proc = subprocess.Popen(
+        [*KEYSENTRY, *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=child,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(parent, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait()
+    os.close(parent)
+    return b"".join(chunks).decode("utf-8", "replace")
 
 
 @pytest.fixture

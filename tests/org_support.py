@@ -88,10 +88,14 @@ def _fast_import(repo: Path, number: int, key: str | None, placement: str, pushe
     if pushed:
         out.append("reset refs/remotes/origin/main")
         out.append(f"from :{2 if placement != 'removed' else 3}")
+    fast_import(repo, out)
+
+
+def fast_import(repo: Path, commands: list[str]) -> None:
     subprocess.run(
         ["git", "fast-import", "--quiet"],
         cwd=repo,
-        input="\n".join(out) + "\n",
+        input="\n".join(commands) + "\n",
         text=True,
         env=git_env(),
         check=True,
@@ -290,3 +294,66 @@ def check_against_history(organisation: Organisation, report_json: dict) -> None
         assert org_history_places(report_json, location) == history_places(history_json)
     grouped = [k["fingerprint"] for k in report_json["keys"]]
     assert sorted(grouped) == sorted(organisation.all_keys)  # each key once, across repos
+
+
+@dataclass
+class BigRepository:
+    """A repository big enough to split, and where its keys are."""
+
+    path: Path
+    keys: list[str]
+    history_json: dict
+
+
+def big_repository(path: Path, files: int = 16, size: int = 1 << 20) -> BigRepository:
+    """files of random text (size bytes each) over as many commits, with keys in the first
+    blob, a blob of the middle (removed by the next commit), a commit message, the last
+    blob and an annotated tag's message; a work tree checked out."""
+    keys = [new_key() for _ in range(5)]
+    git(path, "init", "-q", "-b", "main")
+    out: list[str] = []
+    for number in range(files):
+        out += ["commit refs/heads/main", f"mark :{number + 1}"]
+        out.append(f"committer Org Tester <org@example.com> {1_700_000_000 + number} +0000")
+        message = f"part {number}" + (f"\n\nstaging key {keys[2]}" if number == files // 3 else "")
+        out.append(_blob(message))
+        if number:
+            out.append(f"from :{number}")
+        text = os.urandom(size // 2).hex()
+        if number == 0:
+            text = f'DEEPSEEK_API_KEY = "{keys[0]}"\n' + text
+        if number == files // 2:
+            text += f'\nDEEPSEEK_API_KEY = "{keys[1]}"\n'
+        if number == files - 1:
+            text += f'\nconst deepseekKey = "{keys[3]}";\n'
+        out += [f"M 100644 inline data/part-{number:03d}.txt", _blob(text)]
+        if number == files // 2 + 1:
+            out.append(f"D data/part-{files // 2:03d}.txt")
+    out += ["tag v1", f"from :{files}", "tagger Org Tester <org@example.com> 1700009999 +0000"]
+    out.append(_blob(f"release; the key was {keys[4]}"))
+    fast_import(path, out)
+    git(path, "reset", "-q", "--hard")
+    report = history.audit(path, config_mod.Config())
+    rendered = json.loads(FORMATS["json"](report, RenderOptions(command="history")))
+    return BigRepository(path, keys, rendered)
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes under pid (Linux /proc), children first."""
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as handle:
+                    children = [int(c) for c in handle.read().split()]
+            except OSError:
+                continue
+            found += children
+            pending += children
+    return found

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from conftest import git, git_env, run_keysentry
@@ -99,3 +101,98 @@ def fast_import_history(repo: Path, commits: int, branch: str = "main", planted:
         env=git_env(),
         check=True,
     )
+
+
+def _split_cgi(output: bytes) -> tuple[bytes, bytes]:
+    """A CGI program's output: its header block, and the body after the blank line."""
+    ends = [(output.find(sep), len(sep)) for sep in (b"\r\n\r\n", b"\n\n")]
+    found = [(at, size) for at, size in ends if at >= 0]
+    if not found:
+        return output, b""
+    at, size = min(found)
+    return output[:at], output[at + size :]
+
+
+class SmartHttp:
+    """``git http-backend`` behind a real HTTP server on 127.0.0.1: each request runs the
+    backend as a CGI program (its environment, the request body on stdin, its headers
+    and body sent back), as Apache or nginx with fcgiwrap would. Pushes arrive as
+    REMOTE_USER ``user``: http-backend enables receive-pack only for a known user."""
+
+    def __init__(self, server: Server, user: str = "alice") -> None:
+        root, user_name = server.bare.parent, user
+
+        class _Backend(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._cgi()
+
+            def do_POST(self) -> None:
+                self._cgi()
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while size := int(self.rfile.readline().split(b";")[0], 16):
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _cgi(self) -> None:
+                path, _, query = self.path.partition("?")
+                body = self._body()
+                cgi = {
+                    "GIT_PROJECT_ROOT": str(root),
+                    "GIT_HTTP_EXPORT_ALL": "1",
+                    "REQUEST_METHOD": self.command,
+                    "PATH_INFO": path,
+                    "QUERY_STRING": query,
+                    "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                    "CONTENT_LENGTH": str(len(body)),
+                    "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+                    "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+                    "REMOTE_USER": user_name,
+                    "REMOTE_ADDR": "127.0.0.1",
+                }
+                done = subprocess.run(
+                    ["git", "http-backend"],
+                    input=body,
+                    env=git_env(**cgi),
+                    capture_output=True,
+                    check=False,
+                )
+                head, payload = _split_cgi(done.stdout)
+                status, headers = 200, []
+                for line in head.decode("latin-1").splitlines():
+                    name, _, value = line.partition(":")
+                    if name.lower() == "status":
+                        status = int(value.split()[0])
+                    elif name:
+                        headers.append((name, value.strip()))
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), _Backend)
+        self.http.daemon_threads = True
+        self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
+        self.name = server.bare.name
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http.server_address[1]}/{self.name}"
+
+    def __enter__(self) -> SmartHttp:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.shutdown()
+        self.http.server_close()

@@ -7,15 +7,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 if TYPE_CHECKING:
     import pathspec
 
 CONFIG_FILES = (".keysentry.toml", "pyproject.toml")
+BASELINE_FILE = ".keysentry-baseline.json"  # the default baseline, beside the configuration
 
 
 class ConfigError(Exception):
@@ -182,6 +178,11 @@ def load_file(path: Path) -> Config:
 
 def load_text(text: str, path: Path | str) -> Config:
     """A configuration file's text (read from disk, or from a commit), named path in messages."""
+    if sys.version_info >= (3, 11):  # here: a repository without a config file never pays
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
     path = Path(path)
     try:
         data = tomllib.loads(text)
@@ -227,3 +228,20 @@ def load(explicit: Path | None, start: Path) -> Config:
     """The explicit file, else the discovered one, else defaults."""
     path = explicit if explicit is not None else discover(start)
     return Config() if path is None else load_file(path)
+
+
+def config_path(config: Config, value: str) -> Path:
+    """A path written in the configuration file, relative to that file's folder."""
+    path = Path(value)
+    return path if path.is_absolute() or config.root is None else config.root / path
+
+
+def baseline_file(option: Path | None, config: Config) -> Path | None:
+    """--baseline, else the configuration's, else the default file when it exists (beside
+    the configuration file, else in the current folder)."""
+    if option is not None:
+        return option
+    if config.baseline:
+        return config_path(config, config.baseline)
+    default = config_path(config, BASELINE_FILE)
+    return default if default.is_file() else None

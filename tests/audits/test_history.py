@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import subprocess
 from pathlib import Path
 
-from conftest import KEYSENTRY, commit_file, fast_import_commits, git, new_key, run_keysentry
+from conftest import (
+    KEYSENTRY,
+    commit_file,
+    fast_import_commits,
+    git,
+    new_key,
+    run_keysentry,
+    run_on_tty,
+)
 from keysentry.audits.history import audit
 from keysentry.config import Config
 from keysentry.model.key import fingerprint
@@ -372,33 +379,13 @@ def test_text_report_is_an_incident_summary(git_repo, tmp_path):
     assert key not in out and key not in done.stderr
 
 
-def _run_on_tty(*args: str, cwd: Path) -> str:
-    """stderr as a terminal sees it (a pseudo-terminal), stdout discarded."""
-    parent, child = pty.openpty()
-    proc = subprocess.Popen([*KEYSENTRY, *args], cwd=cwd, stdout=subprocess.DEVNULL,
-                            stderr=child, env={**os.environ, "NO_COLOR": "1"})
-    os.close(child)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(parent, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    proc.wait()
-    os.close(parent)
-    return b"".join(chunks).decode("utf-8", "replace")
-
-
 def test_progress_only_on_a_terminal_and_silenced_by_quiet(git_repo):
     commit_file(git_repo, "a.txt", "a\n")
 
-    shown = _run_on_tty("history", ".", cwd=git_repo)
+    shown = run_on_tty("history", ".", cwd=git_repo)
     assert "objects" in shown and "MB/s" in shown and "findings 0" in shown
 
-    assert _run_on_tty("history", ".", "--quiet", cwd=git_repo) == ""
+    assert run_on_tty("history", ".", "--quiet", cwd=git_repo) == ""
     assert run_keysentry("history", ".", cwd=git_repo).stderr == ""
 
 

@@ -10,6 +10,8 @@ import zlib
 from pathlib import Path
 
 from conftest import KEYSENTRY, commit_file, fast_import_commits, git, new_key
+from keysentry.audits.history import audit
+from keysentry.config import Config
 from keysentry.model.key import fingerprint
 
 HANG_GUARD = 120  # seconds: only so that a hang fails the test instead of the run
@@ -178,3 +180,25 @@ def test_alternates_pointing_nowhere_still_reports_every_key(tmp_path):
     assert fingerprints(data) == {fingerprint(key), fingerprint(message_key)}
     assert all("alternate" in f["unattributed"] for f in data["findings"])
     assert any("without their commits" in e["message"] for e in data["errors"])
+
+
+def test_one_stream_reads_again_past_a_corrupt_object(git_repo):
+    """One stream (as each of keysentry org's repositories is read) starts with a single
+    ``cat-file --batch-all-objects`` pass; it stops at the corrupt object, so the audit
+    reads the store again object by object and loses no key, with one error for it."""
+    keys = [new_key() for _ in range(3)]
+    for i, key in enumerate(keys):
+        commit_file(git_repo, f"a{i}.txt", f"padding {i}\n" * 200, f"pad {i}")
+        commit_file(git_repo, f"z{i}.env", f"KEY={key}\n", f"key {i}")
+    git(git_repo, "repack", "-adq")
+    key_blobs = {git(git_repo, "rev-parse", f"HEAD:z{i}.env").strip() for i in range(3)}
+    bad = next(o for o, kind in pack_order(git_repo) if kind == "blob" and o not in key_blobs)
+    corrupt_packed(git_repo, bad)
+
+    report = audit(git_repo, Config(), streams=1)
+
+    assert {f.fingerprint for f in report.findings} == {fingerprint(k) for k in keys}
+    assert [e.path for e in report.errors] == [f"object {bad}"]
+    assert report.stats["blobs_scanned"] == sum(
+        1 for _, kind in pack_order(git_repo) if kind == "blob"
+    ) - 1  # every blob but the unreadable one, each once

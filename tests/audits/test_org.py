@@ -14,7 +14,12 @@ import pytest
 from conftest import commit_file, git, new_key
 from keysentry.audits import org
 from keysentry.audits.org_cluster import ClusterSettings
-from keysentry.audits.org_task import RepoSpec, TaskOptions, audit_repository_task
+from keysentry.audits.org_task import (
+    RepoSpec,
+    TaskOptions,
+    audit_repositories_task,
+    audit_repository_task,
+)
 from keysentry.formats import FORMATS, RenderOptions
 from keysentry.guide.leaked_keys import ReportFileError, load_report_file
 from keysentry.model.finding import Finding, RepositoryRef
@@ -109,6 +114,36 @@ def test_timeout_per_repo_stops_the_audit_and_records_it(git_repo):
     assert {f.fingerprint for f in whole.findings} == {fingerprint(key)}
 
 
+def test_a_batch_gives_each_repository_its_own_timeout_and_result(tmp_path):
+    """Three repositories in one task: the first hangs (its alternates file is a FIFO no
+    one writes, so git blocks opening it); it times out alone and the other two, audited
+    by a new child after it, keep their keys."""
+    repos, keys = [], []
+    for name in ("hangs", "one", "two"):
+        repo = tmp_path / name
+        repo.mkdir()
+        git(repo, "init", "-q", "-b", "main")
+        keys.append(new_key())
+        commit_file(repo, "app.py", f'DEEPSEEK_API_KEY = "{keys[-1]}"\n', "key")
+        repos.append(repo)
+    os.mkfifo(repos[0] / ".git" / "objects" / "info" / "alternates")
+    specs = [RepoSpec(str(r)) for r in repos]
+
+    results = audit_repositories_task(specs, TaskOptions(timeout=5))
+
+    assert [r.spec for r in results] == specs
+    assert [e.message for e in results[0].errors] == [
+        "timed out after 5 s (--timeout-per-repo); not audited"
+    ]
+    for result, key in zip(results[1:], keys[1:], strict=True):
+        assert result.errors == [] and {f.fingerprint for f in result.findings} == {
+            fingerprint(key)
+        }
+    assert len({r.worker for r in results}) == 1  # one task, one worker
+    left = subprocess.run(["pgrep", "-f", f"git.*{repos[0]}"], capture_output=True, text=True)
+    assert left.stdout == ""
+
+
 def test_discover_finds_bare_and_non_bare_without_descending(tmp_path):
     root = tmp_path / "checkouts"
     (root / "a").mkdir(parents=True)
@@ -136,11 +171,11 @@ def test_a_killed_worker_loses_and_duplicates_nothing(organisation, local_run, t
     cluster = start_cluster(tmp_path)
     try:
         victim = cluster.workers[0]
-        killed: dict[str, object] = {}
-        seen: list[str] = []
+        killed: dict[str, int] = {}
+        seen: list[tuple[str, str]] = []  # (repository, worker) as results arrive
 
         def on_result(result):
-            seen.append(result.spec.location)
+            seen.append((result.spec.location, result.worker))
             if not killed and result.worker.endswith(f":{victim.pid}"):
                 victim.send_signal(signal.SIGKILL)
                 victim.wait()
@@ -153,10 +188,14 @@ def test_a_killed_worker_loses_and_duplicates_nothing(organisation, local_run, t
     finally:
         cluster.stop()
     assert killed, "the victim worker ran no repository"
-    assert len(seen) == len(set(seen)) == 50  # every repository once
+    names = [name for name, _ in seen]
+    assert len(names) == len(set(names)) == 50  # every repository once
+    # the rest of the victim's last task arrived with it; after that, only the survivor
+    late = seen[killed["after"] :]
+    while late and late[0][1].endswith(f":{victim.pid}"):
+        late.pop(0)
     survivor = cluster.workers[1].pid
-    late = [r for r in report.repositories if r.repository.name in seen[killed["after"] :]]
-    assert late and all(r.worker.endswith(f":{survivor}") for r in late)
+    assert late and all(worker.endswith(f":{survivor}") for _, worker in late)
     report_json = json.loads(FORMATS["json"](report, RenderOptions(command="org")))
     assert report_json["findings"] == local_run[0]["findings"]
     check_against_history(organisation, report_json)

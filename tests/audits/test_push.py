@@ -16,7 +16,7 @@ from conftest import commit_file, git, git_env, new_key, run_keysentry
 from keysentry.audits.push_policy import bypass_reason, pusher
 from keysentry.model.key import fingerprint, redact
 from keysentry.sources.git_push import PushError, parse_pre_push, parse_pre_receive
-from push_support import Server, clone, fast_import_history, make_server, push
+from push_support import Server, SmartHttp, clone, fast_import_history, make_server, push
 
 
 @pytest.fixture
@@ -441,3 +441,36 @@ def test_push_option_and_pusher_come_from_the_servers_environment():
     )
     assert pusher({"REMOTE_USER": "web"}).source == "REMOTE_USER"
     assert pusher({}).name == (os.environ.get("USER") or pusher({}).name)
+
+
+def test_push_over_smart_http(tmp_path):
+    """http://127.0.0.1 through `git http-backend` (CGI, as behind a web server): the key
+    push is rejected with git's `remote:` lines, a clean one accepted, and a bypass push
+    option reaches the hook (HTTP carries push options once the server advertises them)."""
+    server = make_server(tmp_path, "--allow-bypass")
+    server.config("receive.advertisePushOptions", "true")
+    work = clone(server, tmp_path / "work")
+    commit_file(work, "README.md", "hello\n", "first")
+    with SmartHttp(server, user="alice") as http:
+        assert push(work, http.url, "main").returncode == 0
+        assert server.ref("main") == git(work, "rev-parse", "HEAD").strip()
+        key = new_key()
+        commit_file(work, "public/app.js", f'const key = "{key}";\n', "client")
+
+        done = push(work, http.url, "main")
+
+        assert_rejected(done, key)
+        assert "remote: keysentry: push rejected" in done.stderr
+        assert f"remote:   public/app.js:1:14: {redact(key)}" in done.stderr
+        assert server.ref("main") != git(work, "rev-parse", "HEAD").strip()
+
+        done = push(work, "-o", "keysentry.bypass=test key, revoked", http.url, "main")
+
+        assert done.returncode == 0, done.stderr
+        assert "accepted by bypass from alice (REMOTE_USER): test key, revoked" in done.stderr
+        assert server.ref("main") == git(work, "rev-parse", "HEAD").strip()
+        assert server.log()[-1]["event"] == "bypassed"
+        commit_file(work, "README.md", "hello again\n", "clean")
+        done = push(work, http.url, "main")
+        assert done.returncode == 0, done.stderr
+        assert server.ref("main") == git(work, "rev-parse", "HEAD").strip()

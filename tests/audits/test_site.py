@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import threading
 import time
 import tracemalloc
 import zlib
+from itertools import pairwise
 from pathlib import Path
 
 import brotli
@@ -92,7 +94,8 @@ def test_no_map_probe_asks_for_no_map_nothing_names(app):
     assert "/_next/static/chunks/pages/about-9a2c.js.map" in site.requests
 
 
-def test_a_source_map_named_by_a_header_is_read_as_a_map():
+@pytest.mark.parametrize("header", ["SourceMap", "X-SourceMap"])
+def test_a_source_map_named_by_a_header_is_read_as_a_map(header):
     key = new_key()
     source_map = (
         '{"version":3,"sources":["src/secret.js"],"names":[],"mappings":"",'
@@ -100,7 +103,7 @@ def test_a_source_map_named_by_a_header_is_read_as_a_map():
     )
     with Site() as site:
         site.routes["/"] = Reply(b'<script src="/app.js"></script>')
-        site.routes["/app.js"] = Reply(b"x=1", headers={"SourceMap": "/maps/app"})
+        site.routes["/app.js"] = Reply(b"x=1", headers={header: "/maps/app"})
         json_type = {"Content-Type": "application/json"}
         site.routes["/maps/app"] = Reply(source_map.encode(), headers=json_type)
         report = audit_site([site.url("/")], Config(), FAST)
@@ -118,6 +121,32 @@ def test_the_same_body_at_two_urls_is_scanned_once_and_reported_at_both():
         report = audit_site([site.url("/")], Config(), FAST)
     assert {f.site.url for f in by_key(report, key)} == {site.url("/a.js"), site.url("/b.js")}
     assert report.stats["responses_repeated"] == 1
+
+
+def test_max_depth_and_max_bytes_stop_the_crawl_and_say_so():
+    deep_key, big_key = new_key(), new_key()
+    with Site() as site:
+        site.routes["/"] = Reply(b'<script src="/a.js"></script>')
+        site.routes["/a.js"] = Reply(b'import "./b.js";')
+        site.routes["/b.js"] = Reply(f'import "./c.js"; k="{deep_key}"'.encode())
+        site.routes["/c.js"] = Reply(b"x=1")
+        options = SiteOptions(max_depth=2, probe_maps=False, timeout=5.0)
+        deep = audit_site([site.url("/")], Config(), options)
+        assert "/b.js" in site.requests and "/c.js" not in site.requests
+    assert by_key(deep, deep_key) and deep.stats["skipped_max_depth"] == 1
+    [error] = deep.errors
+    assert error.message.startswith("--max-depth 2 reached: 1 URL(s) were not fetched")
+    filler = b"/*" + b"x" * (1 << 20) + b"*/"
+    with Site() as site:
+        site.routes["/"] = Reply(b'<script src="/a.js"></script><script src="/b.js"></script>')
+        site.routes["/a.js"] = Reply(f'k="{big_key}";'.encode() + filler)
+        site.routes["/b.js"] = Reply(filler)
+        options = SiteOptions(max_bytes=1 << 20, concurrency=1, probe_maps=False, timeout=5.0)
+        capped = audit_site([site.url("/")], Config(), options)
+        assert "/b.js" not in site.requests
+    assert by_key(capped, big_key) and capped.stats["skipped_max_bytes"] >= 1
+    assert any(e.message.startswith("--max-bytes 1,048,576 reached") for e in capped.errors)
+    assert capped.exit_code() == 1
 
 
 def test_robots_txt_seeds_pages_and_is_obeyed_only_when_asked():
@@ -317,3 +346,70 @@ def test_nothing_listening_is_an_error_not_a_crash(tmp_path: Path):
     messages = [e.message for e in report.errors]
     assert any("not an http or https URL" in m for m in messages)
     assert any(m.startswith("cannot connect") for m in messages)
+
+
+# ---- pacing: what the server saw, not how long the test took ----
+
+
+class Recorder:
+    """A route that logs when each request arrived and how many were in flight at once."""
+
+    def __init__(self, hold: float = 0.0) -> None:
+        self.hold = hold
+        self.arrivals: list[float] = []
+        self.in_flight = self.most_in_flight = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, handler) -> None:
+        with self.lock:
+            self.arrivals.append(time.monotonic())
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        time.sleep(self.hold)
+        with self.lock:
+            self.in_flight -= 1
+        body = b"var x = 1;"
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/javascript")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+
+def scripts_site(site: Site, recorder: Recorder, count: int) -> None:
+    site.routes["/"] = Reply(
+        "".join(f'<script src="/s{i}.js"></script>' for i in range(count)).encode()
+    )
+    for i in range(count):
+        site.routes[f"/s{i}.js"] = recorder
+
+
+def test_rate_spaces_requests_at_one_over_n_seconds():
+    recorder = Recorder()
+    with Site() as site:
+        scripts_site(site, recorder, 10)
+        options = SiteOptions(rate=5.0, concurrency=4, probe_maps=False, timeout=10.0)
+        report = audit_site([site.url("/")], Config(), options)
+    assert report.errors == [] and len(recorder.arrivals) == 10
+    gaps = sorted(b - a for a, b in pairwise(recorder.arrivals))
+    # 5 requests a second: 0.2 s apart; a request delayed on a loaded machine can shorten
+    # the gap after it, so the median gap is what must hold (with a generous margin)
+    assert gaps[len(gaps) // 2] >= 0.15
+    unpaced = Recorder()
+    with Site() as site:
+        scripts_site(site, unpaced, 10)
+        options = SiteOptions(concurrency=4, probe_maps=False, timeout=10.0)
+        audit_site([site.url("/")], Config(), options)
+    quick = sorted(b - a for a, b in pairwise(unpaced.arrivals))
+    assert quick[len(quick) // 2] < gaps[len(gaps) // 2]
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_concurrency_bounds_the_requests_in_flight(concurrency):
+    recorder = Recorder(hold=0.3)
+    with Site() as site:
+        scripts_site(site, recorder, 9)
+        options = SiteOptions(concurrency=concurrency, probe_maps=False, timeout=10.0)
+        report = audit_site([site.url("/")], Config(), options)
+    assert report.errors == [] and len(recorder.arrivals) == 9
+    assert recorder.most_in_flight == concurrency

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import jsonschema
 import pytest
 
-from conftest import SARIF_SCHEMA, new_key, run_keysentry
+from conftest import SARIF_SCHEMA, new_key, run_keysentry, run_on_tty
 from keysentry.model.key import fingerprint, redact
 from site_support import AppKeys, Reply, Site, app_site, build_app
 
@@ -75,6 +75,13 @@ def test_every_report_format_names_the_url(served, tmp_path, fmt):
             f"served to browsers by {cdn.url('/lib/vendor.js')} (HTTP 200)"
         ]
         assert report["stats"]["pages"] == 2 and report["stats"]["complete"] is True
+        [in_map] = (f for f in report["findings"] if f["fingerprint"] == fingerprint(keys.map_only))
+        assert in_map["url"].endswith(".js.map") and in_map["original_line"] == 1
+        assert in_map["original_source"].endswith("src/config.js")
+        assert report["stats"]["bytes_fetched"] > 0 and report["stats"]["maps"] >= 3
+        assert report["stats"]["responses_http1_1"] == report["stats"]["responses_200"] + (
+            report["stats"].get("responses_404", 0)
+        )
     elif fmt == "sarif":
         sarif = json.loads(out)
         jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text()))
@@ -235,3 +242,12 @@ def test_site_sarif_points_every_result_at_its_url_with_a_region_and_says_if_inc
         assert physical["artifactLocation"]["uri"].startswith("http://127.0.0.1:")
         assert physical["region"]["startLine"] >= 1 and physical["region"]["endLine"] >= 1
         assert result["partialFingerprints"]["primaryLocationLineHash"].endswith(":1")
+
+
+def test_a_progress_line_on_a_terminal_and_none_with_quiet(served, tmp_path):
+    keys, site, cdn = served
+    shown = run_on_tty("site", site.url("/"), "--allow-origin", cdn.origin, cwd=tmp_path)
+    assert "keysentry: responses " in shown and "MB fetched  findings " in shown
+    assert not any(key in shown for key in all_keys(keys))
+    quiet = run_on_tty("site", site.url("/"), "--allow-origin", cdn.origin, "-q", cwd=tmp_path)
+    assert "keysentry: responses" not in quiet

@@ -146,3 +146,31 @@ def test_pre_push_hook_is_refused_in_a_bare_repository(server):
     done = run_keysentry("install-hook", "--pre-push", str(server.bare))
     assert done.returncode == 2
     assert "keysentry install-hook --pre-receive" in done.stderr
+
+
+def test_pre_commit_framework_checks_every_branch_of_a_push_of_several(
+    server, tmp_path, hook_source
+):
+    """pre-commit hands the hook only the first pushed ref (its hook_impl stops at the first
+    line of git's input with something to send): the key on the second branch is still
+    found, and pushing both once it is gone goes through."""
+    repo = _precommit_repo(server, tmp_path, hook_source)
+    git(repo, "add", ".pre-commit-config.yaml")
+    commit_file(repo, "README.md", "hello\n", "first")
+    assert precommit_push(repo, hook_source, "origin", "main").returncode == 0
+    git(repo, "checkout", "-q", "-b", "aaa-docs")  # sorts first: pre-commit names this one
+    commit_file(repo, "docs.md", "docs\n", "docs")
+    git(repo, "checkout", "-q", "-b", "zzz-client", "main")
+    key = new_key()
+    commit_file(repo, "client.js", f'const key = "{key}";\n', "client")
+
+    done = precommit_push(repo, hook_source, "origin", "aaa-docs", "zzz-client")
+
+    assert_blocked(done, key)
+    assert "client.js:1:" in done.stdout + done.stderr
+    assert server.ref("aaa-docs") is None and server.ref("zzz-client") is None
+    git(repo, "rm", "-q", "client.js")
+    git(repo, "commit", "-q", "--amend", "--allow-empty", "-m", "client")
+    done = precommit_push(repo, hook_source, "origin", "aaa-docs", "zzz-client")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert server.ref("zzz-client") == git(repo, "rev-parse", "zzz-client").strip()

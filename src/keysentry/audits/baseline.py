@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from keysentry import __version__
+from keysentry.config import BASELINE_FILE as DEFAULT_FILE  # noqa: F401 (callers name it so)
 from keysentry.model.clock import utc_timestamp
 from keysentry.model.finding import Finding
 from keysentry.model.location import locate, stable_path
 from keysentry.model.report import Report
 
 FORMAT_VERSION = 1
-DEFAULT_FILE = ".keysentry-baseline.json"
 _FINGERPRINT = re.compile(r"sha256:[0-9a-f]{64}")
 _ENTRY_KEYS = {"fingerprint", "locations", "reason", "accepted_by", "accepted_at"}
 _LOCATION_KEYS = {"path", "line", "commit"}

@@ -26,7 +26,14 @@ from pathlib import Path
 
 from keysentry.audits.dates import DateWindow
 from keysentry.audits.history_placement import identity, placement
-from keysentry.audits.history_scan import BIG_OBJECT, FORK, Hit, scan_forked, scan_threaded
+from keysentry.audits.history_scan import (
+    BIG_OBJECT,
+    FORK,
+    Hit,
+    StreamScan,
+    scan_forked,
+    scan_threaded,
+)
 from keysentry.audits.progress import Progress
 from keysentry.config import Config
 from keysentry.engine.names import keys_in_name, keys_in_path
@@ -40,6 +47,7 @@ from keysentry.model.target import (
     SourceKind,
 )
 from keysentry.model.text import decode_path
+from keysentry.sources.git import Repository
 from keysentry.sources.git_history import (
     HistoryError,
     HistoryRepository,
@@ -62,6 +70,8 @@ def audit(
     progress: bool = False,
     dates: DateWindow | None = None,
     streams: int | None = None,
+    opened: Repository | None = None,
+    scanned: list[StreamScan] | None = None,
 ) -> Report:
     """Audit a repository's whole history (or one range of it) for keys.
 
@@ -74,6 +84,9 @@ def audit(
     dates: audit only commits in this commit-date window (of the range, else of every ref)
     and the objects they hold.
     streams: object streams scanned in parallel (default: one per core, at most 4).
+    opened: what ``Git.repository()`` said about repo, when the caller asked already.
+    scanned: phase 1 done elsewhere (the parts of a split repository, audits/org_split.py):
+    every object of the store was scanned by these; only phase 2 runs here.
 
     Each finding's ``source`` is ``blob``, ``commit-message`` or ``tag-message`` and its
     ``history`` (a HistoryPlacement) says where it sits: the first commit that
@@ -88,7 +101,7 @@ def audit(
     report = report if report is not None else Report()
     where = decode_path(os.path.abspath(repo))
     try:
-        repository = HistoryRepository(repo)
+        repository = HistoryRepository(repo, opened)
         spec = f"{since}..HEAD" if since is not None else rev_range
         revisions = repository.verify_range(spec) if spec is not None else None
         if dates is not None:
@@ -98,7 +111,8 @@ def audit(
     except HistoryError as exc:
         report.errors.append(ScanError(where, str(exc)))
         return report
-    _HistoryAudit(repository, config, report, where, revisions, progress, streams).run()
+    audit = _HistoryAudit(repository, config, report, where, revisions, progress, streams)
+    audit.run(scanned if revisions is None else None)
     return report
 
 
@@ -125,13 +139,16 @@ class _HistoryAudit:
         self.missing = 0  # named by the stream (a range) as missing
         self.unlisted = 0  # named by commits and trees, absent from the store
 
-    def run(self) -> None:
+    def run(self, scanned: list[StreamScan] | None = None) -> None:
         missing_check = None
         if self.revisions is None:
             missing_check = threading.Thread(target=self._count_missing, daemon=True)
             missing_check.start()
         try:
-            self._scan()
+            if scanned is not None:
+                self.merge(scanned)
+            else:
+                self._scan()
         except (HistoryError, EOFError, OSError) as exc:
             self.report.errors.append(ScanError(self.where, f"reading objects failed: {exc}"))
         if missing_check is not None:
@@ -165,7 +182,13 @@ class _HistoryAudit:
     def _scan(self) -> None:
         streams = self.streams or max(1, min(os.cpu_count() or 1, 4))
         streams = 1 if self.revisions is not None else streams
-        with self.repo.objects(self.revisions, streams) as batch:
+        results, one_pass = self._read(streams, one_pass=True)
+        if one_pass and any(part.failure is not None for part in results):
+            results, _ = self._read(streams, one_pass=False)  # goes on past what git cannot read
+        self.merge(results)
+
+    def _read(self, streams: int, one_pass: bool) -> tuple[list[StreamScan], bool]:
+        with self.repo.objects(self.revisions, streams, one_pass) as batch:
             listed = batch.listed
             shown = Progress(self.progress, len(listed) if listed is not None else 0)
             if len(batch.streams) > 1 and FORK is not None:
@@ -173,6 +196,10 @@ class _HistoryAudit:
             else:
                 results = scan_threaded(self.config, batch, shown)
             shown.close()
+        return results, batch.one_pass
+
+    def merge(self, results: list[StreamScan]) -> None:
+        """What the object streams found (here, or in parts elsewhere: audits/org_split.py)."""
         stats = self.report.stats
         for part in results:
             if part.failure is not None:  # what it read before is kept
@@ -275,7 +302,8 @@ class _HistoryAudit:
             target = ScanTarget(shown, SourceKind.BLOB)
             raw = path.decode("utf-8", "surrogateescape")
             found_in_name = [
-                f for f in keys_in_path(self.config, raw, shown, target)
+                f
+                for f in keys_in_path(self.config, raw, shown, target)
                 if (f.path, f.fingerprint) not in named_paths
             ]
             named_paths.update((f.path, f.fingerprint) for f in found_in_name)
@@ -321,5 +349,3 @@ class _HistoryAudit:
             tag = hit.oid if hit.kind == "tag" else None
             finding.history = replace(placed, author=author, date=date, tag=tag)
             self.report.findings.append(finding)
-
-

@@ -64,6 +64,13 @@ class StreamScan:
         self.problems: list[ScanError] = []  # blobs not fully scanned (bombs, corrupt archives)
         self.notes: list[str] = []
 
+    def portable(self) -> StreamScan:
+        """Itself, ready to be pickled (to a parent process, or from a Dask worker)."""
+        self.reader = iter(())  # a generator over a stream cannot be pickled
+        self.scanner = None  # type: ignore[assignment]
+        self.scratch = Report()
+        return self
+
     def run(self, counters: Any = None, index: int = 0) -> None:
         try:
             for obj, content in self.reader:
@@ -135,10 +142,7 @@ def scan_in_child(
             os.close(fd)
     part = StreamScan(config, reader)
     part.run(counters, index)
-    part.reader = iter(())  # a generator over a stream cannot be pickled
-    part.scanner = None  # type: ignore[assignment]
-    part.scratch = Report()
-    sender.send(part)
+    sender.send(part.portable())
     sender.close()
 
 
@@ -152,6 +156,10 @@ def totals(parts: list[StreamScan]) -> tuple[int, int, int]:
 
 def scan_threaded(config: Config, batch: Batch, shown: Progress) -> list[StreamScan]:
     parts = [StreamScan(config, reader) for reader in batch.readers]
+    if len(parts) == 1 and not shown.enabled:  # nothing to draw meanwhile: no thread
+        batch.start()
+        parts[0].run()
+        return parts
     threads = [threading.Thread(target=part.run, daemon=True) for part in parts]
     batch.start()
     for thread in threads:
@@ -162,6 +170,7 @@ def scan_threaded(config: Config, batch: Batch, shown: Progress) -> list[StreamS
             shown.update(*totals(parts))
     shown.update(*totals(parts), force=True)
     return parts
+
 
 def scan_forked(config: Config, batch: Batch, shown: Progress) -> list[StreamScan]:
     """One process per stream: the scan is Python, and threads would share one GIL."""
@@ -193,9 +202,7 @@ def scan_forked(config: Config, batch: Batch, shown: Progress) -> list[StreamSca
     return results
 
 
-def _result(
-    config: Config, worker: Any, receiver: Any, shown: Progress, totals: Any
-) -> StreamScan:
+def _result(config: Config, worker: Any, receiver: Any, shown: Progress, totals: Any) -> StreamScan:
     """What one forked reader sent back (a failure when it died without answering)."""
     while not receiver.poll(INTERVAL):
         shown.update(*totals())

@@ -115,15 +115,19 @@ class Timing:
     cluster_seconds: float = 0.0  # starting or reaching the cluster
     wall_seconds: float = 0.0  # submitting to the last result, merge included
     task_seconds: float = 0.0  # summed over tasks, on the workers
+    bytes_scanned: int = 0  # object and file content read by the scanner
 
     def describe(self, repositories: int) -> str:
         busy = self.task_seconds / max(self.workers * self.wall_seconds, 1e-9)
-        rate = repositories / max(self.wall_seconds, 1e-9) / max(self.workers, 1)
+        per_worker = max(self.wall_seconds, 1e-9) * max(self.workers, 1)
+        waiting = max(self.wall_seconds - self.task_seconds / max(self.workers, 1), 0.0)
         return (
             f"{repositories} repositories on {self.workers} worker(s): cluster ready in"
             f" {self.cluster_seconds:.1f} s, audits {self.wall_seconds:.1f} s"
             f" ({self.task_seconds:.1f} s of worker time, workers {busy:.0%} busy,"
-            f" {rate:.2f} repositories/s per worker)"
+            f" {waiting:.1f} s scheduling and waiting per worker;"
+            f" {repositories / per_worker:.2f} repositories/s and"
+            f" {self.bytes_scanned / per_worker / 1e6:.1f} MB/s per worker)"
         )
 
 
@@ -194,6 +198,7 @@ def audit_organisation(
                 failed = report.stats["repositories_failed"]
                 shown.show(progress_line(done, len(specs), len(keys), failed), done == len(specs))
             timing.wall_seconds = time.monotonic() - started
+            timing.bytes_scanned = report.stats["bytes_scanned"]
             timing.workers = cluster.workers
     finally:
         shown.close()

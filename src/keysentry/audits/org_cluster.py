@@ -6,8 +6,12 @@ memory limit per worker, so the command works with nothing else running. Given a
 scheduler address (``--scheduler`` or ``DASK_SCHEDULER_ADDRESS``) the same tasks run on
 that cluster instead.
 
-One task per repository, submitted at once; results are yielded as they complete, so
-the caller merges, records state and draws progress while the rest still run. A task
+Small repositories go several to a task (one forked child audits them in turn:
+audits/org_fork.py), a repository whose object store is above ``split_bytes`` is split
+into object ranges across several tasks (audits/org_split.py), and everything is
+submitted at once, the split repositories first; results are yielded as they
+complete, so the caller merges, records state and draws progress while the rest
+still run. A task
 whose worker died is rescheduled by Dask itself (``distributed.scheduler.allowed-failures``
 deaths per task); a task that raised is retried ``retries`` times (``submit(retries=)``).
 ``dask`` is imported here only: no other command pays for it.
@@ -17,19 +21,29 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
+from keysentry.audits.org_split import (
+    DEFAULT_SPLIT_BYTES,
+    SplitPlan,
+    merge_task,
+    part_task,
+    parts_for,
+    plan_task,
+    store_bytes,
+)
 from keysentry.audits.org_task import (
     RepoResult,
     RepoSpec,
     TaskOptions,
-    audit_repository_task,
+    audit_repositories_task,
 )
 from keysentry.model.finding import RepositoryRef
 from keysentry.model.report import ScanError
@@ -38,6 +52,10 @@ SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 DEFAULT_MEMORY_LIMIT = "auto"  # Dask's share of this machine's memory per worker
 TASK_RETRIES = 1  # a task that raised (not one whose worker died: Dask counts those)
 CONNECT_SECONDS = 30
+MP_METHOD = "distributed.worker.multiprocessing-method"
+FORK_WORKERS = "fork"
+BATCH_REPOSITORIES = 16  # small repositories per task, at most
+BATCH_BYTES = 8 * 1024 * 1024  # object store bytes per task, about
 
 
 class ClusterError(Exception):
@@ -49,6 +67,7 @@ class ClusterSettings:
     scheduler: str | None = None  # tcp://HOST:PORT; None: a LocalCluster here
     workers: int | None = None  # LocalCluster workers (default: one per core)
     memory_limit: str = DEFAULT_MEMORY_LIMIT  # per LocalCluster worker, e.g. "2GiB"
+    split_bytes: int | None = DEFAULT_SPLIT_BYTES  # object store size above which to split
 
 
 def usable_cores() -> int:
@@ -65,11 +84,13 @@ class Cluster:
         self.settings = settings
         self.client: Any = None
         self._local: Any = None
+        self._config = contextlib.ExitStack()
         self.start_seconds = 0.0
 
     def __enter__(self) -> Cluster:
         started = time.monotonic()
         try:
+            import dask
             from distributed import Client, LocalCluster
         except ImportError as exc:
             raise ClusterError(
@@ -80,12 +101,16 @@ class Cluster:
             if address:
                 self.client = Client(address, timeout=CONNECT_SECONDS)
             else:
+                if FORK_WORKERS in multiprocessing.get_all_start_methods():
+                    # forked from this process, a worker starts with Dask and keysentry
+                    # imported: well under a second, where spawning one takes seconds
+                    self._config.enter_context(dask.config.set({MP_METHOD: FORK_WORKERS}))
                 self._local = LocalCluster(
                     n_workers=self.settings.workers or usable_cores(),
                     threads_per_worker=1,
                     processes=True,
                     memory_limit=self.settings.memory_limit,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # any free port (the scheduler serves health checks)
                     silence_logs=logging.ERROR,
                 )
                 self.client = Client(self._local)
@@ -108,6 +133,7 @@ class Cluster:
         with contextlib.suppress(Exception):
             if self._local is not None:
                 self._local.close()
+        self._config.close()
 
     @property
     def workers(self) -> int:
@@ -121,48 +147,139 @@ class Cluster:
         options: TaskOptions,
         known: dict[str, str],
     ) -> Iterator[tuple[int, RepoResult]]:
-        """(index in specs, result) for each repository, in the order they complete."""
+        """(index in specs, result) for each repository, in the order they complete.
+
+        A repository whose object store is above ``split_bytes`` is planned first (a
+        task: its object ranges, audits/org_split.py); when the plan is in, one task per
+        range goes out, each carrying its range (so any idle worker takes it), and a
+        merge that waits for them all. The others go in batches, several small
+        repositories to a task.
+        """
         from distributed import as_completed
 
         run = uuid.uuid4().hex[:8]
-        index: dict[str, int] = {}
-        futures = []
-        for number, spec in enumerate(specs):
+        index: dict[str, list[int]] = {}  # a future's key -> the repositories it answers
+        plans: dict[str, int] = {}  # a plan's key -> its repository
+        plan = plan_tasks(specs, self.settings.split_bytes, self.workers)
+        submitted: list[Any] = []
+        for number, parts in plan.split:
+            spec = specs[number]
+            planned = self.client.submit(
+                plan_task, spec, options, known.get(spec.location), parts,
+                key=f"keysentry-org-{run}-{number}-plan", priority=1, **_TASK,
+            )  # fmt: skip
+            plans[planned.key] = number
+            submitted.append(planned)
+        for first, batch in enumerate(plan.batches):
+            chosen = [specs[n] for n in batch]
+            digests = {s.location: known[s.location] for s in chosen if s.location in known}
             future = self.client.submit(
-                audit_repository_task,
-                spec,
-                options,
-                known.get(spec.location),
-                key=f"keysentry-org-{run}-{number}",
-                pure=False,
-                retries=TASK_RETRIES,
-            )
-            index[future.key] = number
-            futures.append(future)
+                audit_repositories_task, chosen, options, digests,
+                key=f"keysentry-org-{run}-batch{first}", **_TASK,
+            )  # fmt: skip
+            index[future.key] = batch
+            submitted.append(future)
         seen: set[int] = set()
+        running = as_completed(submitted)
         try:
-            for future in as_completed(futures):
-                number = index[future.key]
-                if number in seen:  # never merge one repository twice
+            for future in running:
+                if future.key in plans:
+                    number = plans[future.key]
+                    merged = self._split(future, specs[number], options, f"{run}-{number}")
+                    submitted.append(merged)
+                    index[merged.key] = [number]
+                    running.add(merged)
                     continue
-                seen.add(number)
-                yield number, _outcome(future, specs[number])
+                numbers = index[future.key]
+                for number, result in zip(
+                    numbers, _outcomes(future, [specs[n] for n in numbers]), strict=True
+                ):
+                    if number in seen:  # never merge one repository twice
+                        continue
+                    seen.add(number)
+                    yield number, result
                 future.release()
         finally:
-            self.client.cancel([f for f in futures if f.status == "pending"])
+            self.client.cancel([f for f in submitted if f.status == "pending"])
+
+    def _split(self, planned: Any, spec: RepoSpec, options: TaskOptions, name: str) -> Any:
+        """The parts and the merge of a planned repository; the merge's future."""
+        if planned.status != "finished":  # the merge reports why the plan failed
+            return self.client.submit(
+                merge_task, planned, [], options, key=f"keysentry-org-{name}-merge", **_TASK
+            )
+        plan: SplitPlan = planned.result()
+        planned.release()
+        ranges, shared = plan.ranges, replace(plan, ranges=[])
+        parts = []
+        for i, piece in enumerate(ranges):
+            key = f"keysentry-org-{name}-part{i}"
+            parts.append(
+                self.client.submit(part_task, shared, piece, options, key=key, priority=1, **_TASK)
+            )
+        return self.client.submit(
+            merge_task, shared, parts, options, len(ranges),
+            key=f"keysentry-org-{name}-merge", priority=1, **_TASK,
+        )  # fmt: skip
 
 
-def _outcome(future: Any, spec: RepoSpec) -> RepoResult:
+_TASK: dict[str, Any] = {"pure": False, "retries": TASK_RETRIES}
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    split: list[tuple[int, int]]  # (index in specs, parts) of the repositories split
+    batches: list[list[int]]  # indexes in specs, one list per task
+
+
+def plan_tasks(specs: list[RepoSpec], split_bytes: int | None, workers: int) -> TaskPlan:
+    """Which repositories split, and how the rest are batched.
+
+    Batches are small enough to keep every worker busy to the end (about four per
+    worker) and at most BATCH_REPOSITORIES each; a clone URL (its size unknown, its
+    clone slow) gets a task of its own, as does a local repository above BATCH_BYTES.
+    """
+    split: list[tuple[int, int]] = []
+    small: list[tuple[int, int]] = []
+    for number, spec in enumerate(specs):
+        size = 0 if spec.is_url else store_bytes(spec.location)
+        parts = parts_for(size, split_bytes)
+        if parts > 1:
+            split.append((number, parts))
+        else:
+            small.append((number, -1 if spec.is_url else size))
+    per_batch = max(1, min(BATCH_REPOSITORIES, -(-len(small) // (4 * max(workers, 1)))))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    held = 0
+    for number, size in small:
+        if size < 0 or size >= BATCH_BYTES:
+            batches.append([number])
+            continue
+        current.append(number)
+        held += size
+        if len(current) >= per_batch or held >= BATCH_BYTES:
+            batches.append(current)
+            current, held = [], 0
+    if current:
+        batches.append(current)
+    return TaskPlan(split, batches)
+
+
+def _outcomes(future: Any, specs: list[RepoSpec]) -> list[RepoResult]:
     if future.status == "finished":
-        result: RepoResult = future.result()
-        return result
+        result = future.result()
+        return result if isinstance(result, list) else [result]
     try:
         exc = future.exception()
         problem = f"{type(exc).__name__}: {exc}"
     except Exception as other:  # cancelled, lost
         problem = f"{type(other).__name__}: {other}"
-    return RepoResult(
-        spec,
-        RepositoryRef(spec.location),
-        errors=[ScanError(spec.location, f"the cluster could not run its audit ({problem})")],
-    )
+    return [
+        RepoResult(
+            spec,
+            RepositoryRef(spec.location),
+            errors=[ScanError(spec.location, f"the cluster could not run its audit ({problem})")],
+        )
+        for spec in specs
+    ]

@@ -17,17 +17,11 @@ after repository.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 import hashlib
+import io
 import os
-import pickle
-import select
 import shutil
-import signal
 import socket
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -37,14 +31,15 @@ from pathlib import Path
 
 from keysentry import __version__
 from keysentry import config as config_mod
+from keysentry.audits.history_scan import StreamScan
+from keysentry.audits.org_fork import run_forked
 from keysentry.config import Config
 from keysentry.model.finding import Finding, RepositoryRef
 from keysentry.model.report import Report, ScanError
-from keysentry.sources.git import Git, GitError
+from keysentry.sources.git import Git, GitError, Repository
+from keysentry.sources.git_config import plain_origin_url
 
 CLONE_DIR_PREFIX = "keysentry-org-"
-_CHUNK = 1 << 20
-_PR_SET_PDEATHSIG = 1  # prctl(2): the child is killed when the worker dies
 
 
 @dataclass(frozen=True)
@@ -102,19 +97,50 @@ class RepoResult:
     unchanged: bool = False  # its digest matched the known one: not audited again
 
 
+def audit_repositories_task(
+    specs: list[RepoSpec], options: TaskOptions, known: dict[str, str] | None = None
+) -> list[RepoResult]:
+    """Audit repositories one after another (one task of small ones); a result each, in
+    order. Problems are recorded in the results, never raised; known holds the digests
+    of repositories audited before (--state), by location."""
+    known = known or {}
+    warm()
+    jobs = [
+        _timed(
+            lambda spec=spec: guarded(lambda: _audit(spec, options, known.get(spec.location)), spec)
+        )
+        for spec in specs
+    ]
+    if hasattr(os, "fork"):
+        results = run_forked(jobs, lambda n, why: failed_result(specs[n], why), options.timeout)
+    else:  # pragma: no cover - Windows: no isolation, no hard timeout
+        results = [guarded(job, spec) for job, spec in zip(jobs, specs, strict=True)]
+    worker = worker_name()
+    for result in results:
+        result.worker = worker
+    return results
+
+
 def audit_repository_task(
     spec: RepoSpec, options: TaskOptions, known_digest: str | None = None
 ) -> RepoResult:
     """Audit one repository; problems are recorded in the result, never raised."""
-    started = time.monotonic()
-    _warm()
-    if hasattr(os, "fork"):
-        result = _in_child(lambda: _audit(spec, options, known_digest), spec, options.timeout)
-    else:  # pragma: no cover - Windows: no isolation, no hard timeout
-        result = _guarded(lambda: _audit(spec, options, known_digest), spec)
-    result.seconds = time.monotonic() - started
-    result.worker = f"{socket.gethostname()}:{os.getpid()}"
-    return result
+    known = {spec.location: known_digest} if known_digest is not None else {}
+    return audit_repositories_task([spec], options, known)[0]
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _timed(work: Callable[[], RepoResult]) -> Callable[[], RepoResult]:
+    def timed() -> RepoResult:
+        started = time.monotonic()
+        result = work()
+        result.seconds = time.monotonic() - started
+        return result
+
+    return timed
 
 
 _WARM_MODULES = (
@@ -130,7 +156,7 @@ _WARM_MODULES = (
 _warmed = False
 
 
-def _warm() -> None:
+def warm() -> None:
     """Import the audit's modules and fill the scanner's caches in the worker, once, so that
     no forked child pays for them again (a child's imports and caches die with it)."""
     global _warmed
@@ -151,80 +177,17 @@ def _warm() -> None:
     _warmed = True
 
 
-def _failed(spec: RepoSpec, message: str) -> RepoResult:
+def failed_result(spec: RepoSpec, message: str) -> RepoResult:
     return RepoResult(
         spec, RepositoryRef(spec.location), errors=[ScanError(spec.location, message)]
     )
 
 
-def _guarded(work: Callable[[], RepoResult], spec: RepoSpec) -> RepoResult:
+def guarded(work: Callable[[], RepoResult], spec: RepoSpec) -> RepoResult:
     try:
         return work()
     except Exception as exc:  # a bug must cost one repository, not the run
-        return _failed(spec, f"the audit failed: {type(exc).__name__}: {exc}")
-
-
-def _in_child(work: Callable[[], RepoResult], spec: RepoSpec, timeout: float | None) -> RepoResult:
-    """work() in a forked child; its result pickled back through a pipe."""
-    receiver, sender = os.pipe()
-    gc.freeze()  # the child's collections then leave the worker's objects (and pages) alone
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child (coverage does not follow forks)
-        os.close(receiver)
-        code = 0
-        try:
-            os.setpgid(0, 0)
-            _die_with_parent()
-            data = pickle.dumps(_guarded(work, spec), pickle.HIGHEST_PROTOCOL)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(sender, view[:_CHUNK]) :]
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(sender)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    chunks: list[bytes] = []
-    timed_out = False
-    try:
-        while True:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                timed_out = True
-                break
-            ready, _, _ = select.select([receiver], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(receiver, _CHUNK)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(receiver)
-        if timed_out:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-    if timed_out:
-        return _failed(spec, f"timed out after {timeout:g} s (--timeout-per-repo); not audited")
-    try:
-        result: RepoResult = pickle.loads(b"".join(chunks))
-    except Exception:
-        how = (
-            f"signal {os.WTERMSIG(status)}"
-            if os.WIFSIGNALED(status)
-            else f"exit code {os.waitstatus_to_exitcode(status)}"
-        )
-        return _failed(spec, f"the audit process stopped ({how}); not audited")
-    return result
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        return failed_result(spec, f"the audit failed: {type(exc).__name__}: {exc}")
 
 
 # --- the audit itself (in the child) ------------------------------------------------
@@ -247,7 +210,7 @@ def _audit_url(spec: RepoSpec, options: TaskOptions, known_digest: str | None) -
     try:
         listed = _git().run("ls-remote", "--symref", "--", spec.location)
     except GitError as exc:
-        return _failed(spec, f"cannot reach the repository: {exc}")
+        return failed_result(spec, f"cannot reach the repository: {exc}")
     digest = _digest(options, listed)
     if digest == known_digest:
         return RepoResult(spec, RepositoryRef(spec.location, spec.location), digest, unchanged=True)
@@ -257,7 +220,7 @@ def _audit_url(spec: RepoSpec, options: TaskOptions, known_digest: str | None) -
         try:
             _git().run("clone", "--mirror", "--quiet", "--", spec.location, clone)
         except GitError as exc:
-            return _failed(spec, f"clone failed: {exc}")
+            return failed_result(spec, f"clone failed: {exc}")
         result = _audit_path(
             spec, Path(clone), replace(options, digests=False), None, remote=spec.location
         )
@@ -277,6 +240,74 @@ def _rename(result: RepoResult, scratch: str, name: str) -> None:
     result.notes = [n.replace(scratch, name) for n in result.notes]
 
 
+@dataclass(frozen=True)
+class Opened:
+    """A repository a task has found, before its audit (picklable: a split repository's
+    parts and merge receive it, audits/org_split.py)."""
+
+    spec: RepoSpec
+    path: Path
+    repository: Repository
+    ref: RepositoryRef
+    digest: str | None
+
+    @property
+    def top(self) -> str | None:
+        work_tree = self.repository.work_tree
+        return str(work_tree) if work_tree is not None else None
+
+
+def open_repository(
+    spec: RepoSpec, path: Path, options: TaskOptions, remote: str | None
+) -> Opened | RepoResult:
+    """The repository at path, or a failed result saying why not."""
+    git = _git(path)
+    try:
+        where = git.repository()
+    except GitError as exc:
+        return failed_result(spec, str(exc))
+    if remote is None:
+        remote = plain_origin_url(where.git_dir)
+    if remote is None:  # not a plain local config file: git reads it (includes, worktrees)
+        origin = git.run("config", "--get", "remote.origin.url", check=False)
+        remote = origin.decode("utf-8", "replace").strip() or None
+    top = str(where.work_tree) if where.work_tree is not None else None
+    digest = _local_digest(options, str(path), top) if options.digests else None
+    return Opened(spec, path, where, RepositoryRef(spec.location, remote), digest)
+
+
+def audit_opened(
+    opened: Opened,
+    options: TaskOptions,
+    config: Config,
+    report: Report,
+    scanned: list[StreamScan] | None = None,
+) -> RepoResult:
+    """The working tree (if any) and every object of the history; scanned: phase 1 of the
+    history was done in parts elsewhere (a split repository)."""
+    from keysentry.audits import history
+    from keysentry.audits.scan_files import scan_paths
+
+    top = opened.top
+    if top is not None:
+        scan_paths([top], config, report, jobs=1)  # the worker is the unit of parallelism
+        _relative_to(report, top)
+    history.audit(opened.path, config, report, streams=1, opened=opened.repository, scanned=scanned)
+    for finding in report.findings:
+        finding.repository = opened.ref
+        if not options.keep_secrets:
+            finding.secret = ""  # fingerprint and redacted were derived from it already
+    return RepoResult(
+        opened.spec,
+        opened.ref,
+        opened.digest,
+        report.findings,
+        report.errors,
+        report.notes,
+        report.stats,
+    )
+
+
 def _audit_path(
     spec: RepoSpec,
     path: Path,
@@ -284,36 +315,13 @@ def _audit_path(
     known_digest: str | None,
     remote: str | None,
 ) -> RepoResult:
-    git = _git(path)
-    try:
-        where = git.repository()
-    except GitError as exc:
-        return _failed(spec, str(exc))
-    top = str(where.work_tree) if where.work_tree is not None else None
-    if remote is None:
-        origin = git.run("config", "--get", "remote.origin.url", check=False)
-        remote = origin.decode("utf-8", "replace").strip() or None
-    ref = RepositoryRef(spec.location, remote)
-    digest = _local_digest(options, str(path), top) if options.digests else None
-    if digest is not None and digest == known_digest:
-        return RepoResult(spec, ref, digest, unchanged=True)
+    opened = open_repository(spec, path, options, remote)
+    if isinstance(opened, RepoResult):
+        return opened
+    if opened.digest is not None and opened.digest == known_digest:
+        return RepoResult(spec, opened.ref, opened.digest, unchanged=True)
     report = Report()
-    config = options.config
-    if config is None:  # (a --config given already holds the --exclude globs)
-        config = _own_config(path, top, report)
-        config.add_excludes(options.excludes)
-    from keysentry.audits import history
-    from keysentry.audits.scan_files import scan_paths
-
-    if top is not None:
-        scan_paths([top], config, report, jobs=1)  # the worker is the unit of parallelism
-        _relative_to(report, top)
-    history.audit(path, config, report, streams=1)
-    for finding in report.findings:
-        finding.repository = ref
-        if not options.keep_secrets:
-            finding.secret = ""  # fingerprint and redacted were derived from it already
-    return RepoResult(spec, ref, digest, report.findings, report.errors, report.notes, report.stats)
+    return audit_opened(opened, options, task_config(opened, options, report), report)
 
 
 def _relative_to(report: Report, top: str) -> None:
@@ -324,24 +332,51 @@ def _relative_to(report: Report, top: str) -> None:
             finding.path = finding.path[len(prefix) :]
 
 
-def _own_config(path: Path, top: str | None, report: Report) -> Config:
+def task_config(opened: Opened, options: TaskOptions, report: Report) -> Config:
+    """--config for every repository, else the repository's own plus --exclude (a --config
+    given already holds the --exclude globs)."""
+    if options.config is not None:
+        return options.config
+    config = own_config(opened, report)
+    config.add_excludes(options.excludes)
+    return config
+
+
+def own_config(opened: Opened, report: Report) -> Config:
     """The repository's .keysentry.toml (or pyproject.toml): the work tree's, else HEAD's."""
+    top = opened.top
     try:
         if top is not None:
             found = config_mod.discover(Path(top))
             return config_mod.load_file(found) if found is not None else Config()
-        for name in config_mod.CONFIG_FILES:
-            try:
-                text = _git(path).run("cat-file", "blob", f"HEAD:{name}").decode("utf-8", "replace")
-            except GitError:
-                continue
-            if name == "pyproject.toml" and "[tool.keysentry" not in text:
-                continue
-            return config_mod.load_text(text, f"HEAD:{name}")
+        return _head_config(opened.path)
     except config_mod.ConfigError as exc:
         report.errors.append(
-            ScanError(str(path), f"configuration error: {exc}; audited with the defaults")
+            ScanError(str(opened.path), f"configuration error: {exc}; audited with the defaults")
         )
+    return Config()
+
+
+def _head_config(path: Path) -> Config:
+    """A bare repository's configuration, from HEAD's tree: both names in one git call."""
+    asked = "".join(f"HEAD:{name}\n" for name in config_mod.CONFIG_FILES).encode()
+    try:
+        out = _git(path).run("cat-file", "--batch", stdin=asked)
+    except GitError:
+        return Config()
+    texts: dict[str, str] = {}
+    stream = io.BytesIO(out)
+    for name in config_mod.CONFIG_FILES:
+        header = stream.readline().split()
+        if len(header) != 3 or header[1] != b"blob":
+            continue
+        texts[name] = stream.read(int(header[2])).decode("utf-8", "replace")
+        stream.read(1)
+    for name in config_mod.CONFIG_FILES:
+        text = texts.get(name)
+        if text is None or (name == "pyproject.toml" and "[tool.keysentry" not in text):
+            continue
+        return config_mod.load_text(text, f"HEAD:{name}")
     return Config()
 
 

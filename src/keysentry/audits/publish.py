@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keysentry.audits import baseline as baseline_mod
-from keysentry.config import Config
+from keysentry.config import Config, baseline_file, config_path
 from keysentry.formats import FORMATS, RenderOptions
 from keysentry.model.key import redact_text
 from keysentry.model.report import EXIT_INCOMPLETE, Report
@@ -53,12 +53,6 @@ def parse_target(spec: str, per_repository: bool = False) -> ReportTarget:
         choices = ", ".join(sorted([*FORMATS, *(PER_REPOSITORY if per_repository else ())]))
         raise ValueError(f"unknown format {name!r} in {spec!r} (formats: {choices})")
     return ReportTarget(name, Path(path))
-
-
-def config_path(config: Config, value: str) -> Path:
-    """A path written in the configuration file, relative to that file's folder."""
-    path = Path(value)
-    return path if path.is_absolute() or config.root is None else config.root / path
 
 
 def config_targets(config: Config) -> list[ReportTarget]:
@@ -166,17 +160,6 @@ def _cap_notes(report: Report, formats: set[str]) -> list[str]:
 
         parts += [(f"{name}: ", part) for name, part in per_repository(report, "sarif")]
     return [f"note: {name}{note}" for name, part in parts if (note := cap_note(part))]
-
-
-def baseline_file(option: Path | None, config: Config) -> Path | None:
-    """--baseline, else the configuration's, else the default file when it exists (beside
-    the configuration file, else in the current folder)."""
-    if option is not None:
-        return option
-    if config.baseline:
-        return config_path(config, config.baseline)
-    default = config_path(config, baseline_mod.DEFAULT_FILE)
-    return default if default.is_file() else None
 
 
 def apply_baseline(report: Report, path: Path, *, report_stale: bool) -> list[str]:

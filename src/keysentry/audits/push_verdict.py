@@ -314,15 +314,31 @@ def pre_push_scope(
     repo: PushRepository, stdin: str, env: Mapping[str, str], remote: str | None
 ) -> PushScope:
     """What a push sends that the remote lacks, from git's pre-push input, or from the
-    pre-commit framework's variables (it reads that input itself)."""
+    pre-commit framework's variables.
+
+    pre-commit reads git's input itself and names only the first ref with something to
+    send (its hook_impl returns at that line), so a push of several branches at once
+    would be checked for one of them. For a named remote the scope is then that ref
+    and every local branch's commits the remote lacks: a superset of what the push
+    sends (docs/push-protection.md says so, and that `keysentry install-hook --pre-push` checks
+    exactly the pushed refs)."""
     remote = remote or env.get("PRE_COMMIT_REMOTE_NAME") or None
-    exclude = [f"--remotes={remote}"] if remote and "/" not in remote and ":" not in remote else []
+    named = bool(remote) and "/" not in str(remote) and ":" not in str(remote)
+    exclude = [f"--remotes={remote}"] if named else []
     if env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_LOCAL_BRANCH"):
         tip = env.get("PRE_COMMIT_TO_REF") or env["PRE_COMMIT_LOCAL_BRANCH"]
         ref = env.get("PRE_COMMIT_REMOTE_BRANCH") or env.get("PRE_COMMIT_LOCAL_BRANCH") or tip
         if env.get("PRE_COMMIT_FROM_REF"):
             exclude.append(env["PRE_COMMIT_FROM_REF"])
-        return PushScope(((ref, tip),), tuple(exclude))
+        tips = [(ref, tip)]
+        if named:  # the refs pre-commit does not pass on: every branch not on the remote
+            first = (tip, env.get("PRE_COMMIT_LOCAL_BRANCH"))
+            tips += [
+                (branch, oid)
+                for branch, oid in repo.branches()
+                if oid not in first and branch not in first
+            ]
+        return PushScope(tuple(tips), tuple(exclude))
     lines = parse_pre_push(stdin)
     pushed = [p for p in lines if p.local not in ZERO_OIDS]
     remote_tips = [p.remote for p in lines if p.remote not in ZERO_OIDS]

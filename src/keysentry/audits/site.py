@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections import deque
+from collections.abc import Iterator
 
 from keysentry import exposure
+from keysentry.audits import pool
 from keysentry.audits.progress import Progress
 from keysentry.config import Config
 from keysentry.engine import layers
@@ -24,6 +27,7 @@ from keysentry.sources.site import Fetched, SiteOptions, crawl
 from keysentry.sources.site.links import Kind
 from keysentry.sources.site.scope import BadURL, normalize
 
+SCAN_WORKERS = 2  # processes scanning while this one fetches: a crawl is I/O and link-bound
 SERVED = "served to browsers by {url} (HTTP {status})"
 IN_MAP = (
     "in the source map's sourcesContent ({source}): downloadable even where the bundle"
@@ -46,33 +50,78 @@ def audit_site(
         return report
     scanner = Scanner(config, report)
     shown = Progress(progress)
-    scanned: dict[bytes, list[Finding]] = {}
+    first: dict[bytes, list[Finding]] = {}  # a body's digest -> its findings, once scanned
+    repeats: list[tuple[bytes, Fetched]] = []
+    sent: deque[tuple[bytes, Fetched]] = deque()
     done = 0
-    try:
-        excluded = config.is_excluded if config.exclude else None  # URL paths, not fetched
+    excluded = config.is_excluded if config.exclude else None  # URL paths, not fetched
+
+    def to_scan() -> Iterator[Fetched]:
+        """The responses whose bodies were not scanned already (the crawl runs as they go)."""
         for fetched in crawl(good, options, layers.limits(config), report, excluded):
             digest = hashlib.sha256(fetched.response.body).digest()
-            if digest in scanned:
+            if digest in first or any(d == digest for d, _ in sent):
                 report.stats["responses_repeated"] += 1
-                report.findings.extend(_placed(f, fetched) for f in scanned[digest])
-            else:
-                scanned[digest] = _scan(scanner, fetched)
+                repeats.append((digest, fetched))
+                continue
+            sent.append((digest, fetched))
+            yield fetched
+
+    # Forked before the crawl starts its fetching threads (pool.available_workers
+    # checks): scanning runs in a worker while this process fetches and follows links.
+    workers = pool.available_workers(SCAN_WORKERS)
+    if workers > 1:
+        results = pool.ordered_map(_scan_in_worker, to_scan(), workers, _init_worker, (scanner,))
+    else:
+        results = (_scan_here(scanner, fetched) for fetched in to_scan())
+    try:
+        for part in results:
+            digest, fetched = sent.popleft()
+            first[digest] = _placed_all(part.findings, fetched)
+            report.findings.extend(first[digest])
+            report.errors.extend(part.errors)
+            report.stats.update(part.stats)
+            report.notes.extend(part.notes)
             done += 1
-            shown.update(done, report.stats["bytes_fetched"], len(report.findings))
+            shown.show(
+                f"keysentry: responses {done:,}  {report.stats['bytes_fetched'] / 1e6:,.1f} MB"
+                f" fetched  findings {len(report.findings)}"
+            )
     finally:
         shown.close()
+    for digest, fetched in repeats:
+        report.findings.extend(_placed(f, fetched) for f in first.get(digest, []))
     return report
 
 
-def _scan(scanner: Scanner, fetched: Fetched) -> list[Finding]:
+_worker_scanner: Scanner | None = None
+
+
+def _init_worker(scanner: Scanner) -> None:
+    global _worker_scanner
+    _worker_scanner = scanner
+
+
+def _scan_in_worker(fetched: Fetched) -> Report:
+    assert _worker_scanner is not None
+    return _scan_here(_worker_scanner, fetched)
+
+
+def _scan_here(scanner: Scanner, fetched: Fetched) -> Report:
+    """One response's findings (not yet placed on the web) and what its scan reported."""
+    scanner = dataclasses.replace(scanner, report=Report())
     target = fetched.target
     body = fetched.response.body
     found = scanner.scan_bytes(body, target)
     if fetched.kind is Kind.MAP and not target.path.lower().endswith(".map") and found:
         layers.annotate(found, "sourcemap", body)  # named by a header, not by its path
+    return scanner.report  # its findings are the scanner's, placed by the caller
+
+
+def _placed_all(found: list[Finding], fetched: Fetched) -> list[Finding]:
     for finding in found:
         _place(finding, fetched)
-    return list(found)
+    return found
 
 
 def _place(finding: Finding, fetched: Fetched) -> None:

@@ -7,11 +7,14 @@ in none of them was caught before it left: git holds only the staged blob.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import subprocess
+import threading
 from dataclasses import dataclass
 
 from keysentry.model.finding import Finding
 from keysentry.model.stage import COMMITTED, NEVER_COMMITTED, PUBLIC, UNKNOWN
+from keysentry.sources.git import Git, GitError, feed
 
 MAX_REMOTE_REFS = 32  # remote-tracking branches read per staged file
 
@@ -22,25 +25,18 @@ class StagedState:
     ref: str | None = None  # the ref that holds it (HEAD or a remote-tracking branch)
 
 
-def _git(args: Sequence[str], cwd: str | None, stdin: bytes | None = None) -> bytes | None:
-    """The output, or None when git fails (the hook then says only what it knows)."""
-    from keysentry.sources.git import Git, GitError  # only once a key blocks a commit
-
+def _remote_refs(git: Git) -> list[str]:
     try:
-        return Git(cwd).stream(*args, stdin=stdin)
+        out = git.run("for-each-ref", "--format=%(refname)", "refs/remotes")
     except GitError:
-        return None
-
-
-def _remote_refs(cwd: str | None) -> list[str]:
-    out = _git(["for-each-ref", "--format=%(refname)", "refs/remotes"], cwd) or b""
+        return []  # the hook then says only what it knows
     refs = [r for r in out.decode("utf-8", "replace").split() if not r.endswith("/HEAD")]
     return refs[:MAX_REMOTE_REFS]
 
 
-def _contents(specs: list[str], cwd: str | None) -> list[bytes | None]:
-    """``git cat-file --batch`` of ``rev:path`` specs; None for a missing one."""
-    out = _git(["cat-file", "--batch"], cwd, "".join(f"{s}\n" for s in specs).encode())
+def _contents(batch: subprocess.Popen[bytes] | None, specs: list[str]) -> list[bytes | None]:
+    """What ``git cat-file --batch`` answers to ``rev:path`` specs; None for a missing one."""
+    out = _answer(batch, "".join(f"{s}\n" for s in specs).encode())
     if out is None:
         return [None] * len(specs)
     found: list[bytes | None] = []
@@ -58,13 +54,30 @@ def _contents(specs: list[str], cwd: str | None) -> list[bytes | None]:
     return found
 
 
+def _answer(batch: subprocess.Popen[bytes] | None, request: bytes) -> bytes | None:
+    """The batch's whole output for the request, or None when git fails."""
+    if batch is None:
+        return None
+    assert batch.stdin is not None and batch.stdout is not None
+    feeder = threading.Thread(target=feed, args=(batch.stdin, request), daemon=True)
+    feeder.start()
+    out = batch.stdout.read()
+    feeder.join()
+    return out if batch.wait() == 0 else None
+
+
 def staged_states(findings: list[Finding], cwd: str | None = None) -> dict[str, StagedState]:
     """fingerprint -> how far the key got, judged by the same path in HEAD and on remotes."""
-    refs = ["HEAD", *_remote_refs(cwd)]
+    git = Git(cwd)
     # a name with a line break cannot be asked for on cat-file's line protocol
     paths = sorted({f.path for f in findings if f.secret and "\n" not in f.path})
+    batch = None
+    if paths:  # started first: it starts up while for-each-ref lists the remote branches
+        with contextlib.suppress(GitError):
+            batch = git.spawn("cat-file", "--batch", stdin=subprocess.PIPE)
+    refs = ["HEAD", *_remote_refs(git)]
     specs = [f"{ref}:{path}" for path in paths for ref in refs]
-    contents = dict(zip(specs, _contents(specs, cwd), strict=True)) if specs else {}
+    contents = dict(zip(specs, _contents(batch, specs), strict=True)) if specs else {}
     states: dict[str, StagedState] = {}
     for f in findings:
         if f.path not in paths:

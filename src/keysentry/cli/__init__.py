@@ -1,69 +1,28 @@
-"""The ``keysentry`` command: argument parsing and wiring only; each command has a module."""
+"""The ``keysentry`` command: argument parsing and wiring only; each command has a module.
+
+Every commit pays for the hook's start-up and every push for the server check's, and
+importing click alone costs more than a third of a clean commit's check. So the git
+hooks' own command lines (``keysentry hook [--config F] [--pre-push] [FILES]`` and
+``keysentry pre-receive [OPTIONS]``) are parsed here without click (cli/plain_args.py);
+anything else, ``--help`` and every odd form included, goes to the click group
+(cli/group.py), which gives the same result and the usual messages.
+"""
 
 from __future__ import annotations
 
-import importlib
+import sys
+from collections.abc import Sequence
 from typing import Any
 
-import click
 
-from keysentry import __version__
+def main(args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:
+    """The console script, ``python -m keysentry`` and the installed git hooks."""
+    argv = list(sys.argv[1:] if args is None else args)
+    from keysentry.cli.plain_args import fast_command
 
+    command = fast_command(argv)
+    if command is not None:
+        command()  # exits
+    from keysentry.cli.group import group
 
-class LazyGroup(click.Group):
-    """Imports a command's module only when that command runs (or help lists it).
-
-    Every commit pays for the hook's start-up, so `keysentry hook` must not import
-    what other commands need. Register a command as "name": "module:attribute".
-    """
-
-    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.lazy = lazy
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self.lazy})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and cmd_name in self.lazy:
-            module, attribute = self.lazy[cmd_name].split(":")
-            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
-        return super().get_command(ctx, cmd_name)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        """A signal that stops a command exits 2 with one line, not click's "Aborted!" (1)."""
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt:
-            import sys
-
-            click.echo("keysentry: interrupted", err=True)
-            sys.exit(2)  # EXIT_INCOMPLETE, without importing the model here
-
-
-@click.group(
-    cls=LazyGroup,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    lazy={
-        "scan": "keysentry.cli.scan:scan",
-        "hook": "keysentry.cli.hook:hook",
-        "install-hook": "keysentry.cli.install_hook:install_hook",
-        "plugin-path": "keysentry.cli.plugin:plugin_path",
-        "detect-secrets-init": "keysentry.cli.detect_secrets:detect_secrets_init",
-        "detect-secrets-report": "keysentry.cli.detect_secrets:detect_secrets_report",
-        "guide": "keysentry.cli.guide:guide",
-        "baseline": "keysentry.cli.baseline:baseline",
-        "ci": "keysentry.cli.ci:ci",
-        "history": "keysentry.cli.history:history",
-        "pre-receive": "keysentry.cli.pre_receive:pre_receive",
-        "site": "keysentry.cli.site:site",
-        "org": "keysentry.cli.org:org",
-        "completion": "keysentry.cli.completion:completion",
-    },
-)
-@click.version_option(__version__, prog_name="keysentry")
-def main() -> None:
-    """Find DeepSeek API keys in files, git history and client bundles."""
-    from keysentry.audits import interrupt
-
-    interrupt.install()
+    return group.main(argv, prog_name=prog_name, **extra)

@@ -11,11 +11,11 @@ from typing import Any, TypeVar
 import click
 
 from keysentry import config as config_mod
+from keysentry.cli.output import read_config
 from keysentry.model.report import EXIT_INCOMPLETE, FAIL_ON, Report
 
 F = TypeVar("F", bound=Callable[..., Any])
 _CONFIG_META = "keysentry.config"
-TIMING_VERBOSITY = 2  # -vv: each file's scan time on stderr
 VERBOSE_HELP = (
     "Every exposure reason and more evidence per finding (default: the three strongest);"
     " -vv also prints each file's scan time on stderr."
@@ -120,15 +120,8 @@ def load_config(
     config_path: Path | None, excludes: tuple[str, ...] = (), verbose: int = 0
 ) -> config_mod.Config:
     """The configuration plus the command line's --exclude globs, or exit 2 with a message
-    that names the file and key. ``verbose`` (-v count) is kept for finish()."""
-    try:
-        config = config_mod.load(config_path, Path.cwd())
-    except config_mod.ConfigError as exc:
-        click.echo(f"keysentry: configuration error: {exc}", err=True)
-        sys.exit(EXIT_INCOMPLETE)
-    if excludes:
-        config.add_excludes(excludes)
-    config.timings = verbose >= TIMING_VERBOSITY
+    that names the file and key; kept for finish()."""
+    config = read_config(config_path, excludes, verbose)
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.meta[_CONFIG_META] = config  # finish() reads fail_on and baseline from it
@@ -141,12 +134,6 @@ def _use_color(color: bool | None, output: Path | None) -> bool:
     if output is not None or os.environ.get("NO_COLOR"):
         return False
     return sys.stdout.isatty()
-
-
-def print_problems(report: Report) -> None:
-    """What was not scanned (errors) and what was only partly (notes), on stderr."""
-    for line in report.problem_lines():
-        click.echo(f"keysentry: {line}", err=True)
 
 
 def finish(
@@ -187,14 +174,3 @@ def finish(
     for line in published.after:
         click.echo(f"keysentry: {line}", err=True)
     sys.exit(published.exit_code)
-
-
-def apply_baseline_or_exit(report: Report, path: Path | None, command: str) -> list[str]:
-    """Drop accepted findings; exit 2 when the baseline file cannot be used."""
-    from keysentry.audits.publish import PublishError, apply_baseline_for
-
-    try:
-        return apply_baseline_for(report, path, command)
-    except PublishError as exc:
-        click.echo(f"keysentry: {exc}", err=True)
-        sys.exit(EXIT_INCOMPLETE)

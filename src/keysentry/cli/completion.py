@@ -19,10 +19,10 @@ def completion(shell: str) -> None:
     """
     from click.shell_completion import get_completion_class
 
-    from keysentry.cli import main
+    from keysentry.cli.group import group
 
     script_class = get_completion_class(shell)
     assert script_class is not None  # every SHELLS entry is one of click's
     # for the installed command, whatever ran this one (`python -m keysentry` too)
-    script = script_class(main, {}, "keysentry", "_KEYSENTRY_COMPLETE")
+    script = script_class(group, {}, "keysentry", "_KEYSENTRY_COMPLETE")
     click.echo(script.source())

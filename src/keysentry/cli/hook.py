@@ -1,115 +1,12 @@
-"""``keysentry hook``: what the pre-commit hook runs."""
+"""``keysentry hook``: what the pre-commit hook runs (the check is cli/hook_check.py)."""
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
-from keysentry.audits.scan_files import scan_paths
-from keysentry.audits.staged_stage import StagedState, staged_states
-from keysentry.cli.common import (
-    apply_baseline_or_exit,
-    examples,
-    load_config,
-    print_problems,
-    scan_options,
-)
-from keysentry.model.finding import Finding
-from keysentry.model.key import REVOKE_URL
-from keysentry.model.report import Report
-from keysentry.model.stage import CLEAR_COMMANDS, COMMITTED, NEVER_COMMITTED, PUBLIC, UNKNOWN
-from keysentry.model.text import escape_text
-
-
-def _blocked(count: int, message_file: bool) -> str:
-    """What was blocked, in the words of the stage the hook runs at."""
-    if message_file:
-        return f"keysentry blocked this commit: its message holds {count} API key(s)."
-    if os.environ.get("PRE_COMMIT_TO_REF"):  # pre-commit's pre-push stage
-        return f"keysentry blocked this push: {count} API key(s) in the files it changes."
-    return f"keysentry blocked this commit: {count} API key(s) staged."
-
-
-def hook_message(
-    report: Report,
-    states: Mapping[str, StagedState],
-    *,
-    message_file: bool = False,
-    verbose: int = 0,
-) -> str:
-    """Tells the committer what blocked the commit, how far each key got, what to do."""
-    lines = []
-    for f in sorted(report.findings, key=Finding.sort_key):
-        state = states.get(f.fingerprint, StagedState(NEVER_COMMITTED))
-        lines.append(
-            f"{escape_text(f.path)}:{f.line}:{f.column}: {f.redacted}"
-            f" ({f.provider}, {f.confidence} confidence, {f.fingerprint[:19]})"
-        )
-        if f.violation:
-            shown = f.exposure_evidence if verbose else f.exposure_evidence[:3]
-            lines.append(f"    CLIENT-SIDE: {f.violation} ({'; '.join(shown)})")
-        if verbose:
-            lines.append(f"    fingerprint {f.fingerprint}; {escape_text(f.provider_evidence)}")
-            if f.decoded_from:
-                lines.append(f"    decoded from: {' > '.join(f.decoded_from)}")
-        if not message_file:
-            lines.append(f"    {_CASE[state.stage].format(ref=escape_text(state.ref or ''))}")
-    lines += ["", _blocked(len(report.findings), message_file), "Next steps:"]
-    if message_file:
-        lines += [
-            "  1. Rewrite the message without the key (the commit has not been made, so the key"
-            " has not left this machine through git).",
-            f"  2. Revoke it on {REVOKE_URL} only if it was shared some other way.",
-        ]
-    else:
-        lines += _file_steps({states.get(f.fingerprint, _UNSEEN).stage for f in report.findings})
-    lines += [
-        "  3. Run `keysentry guide` for the full steps.",
-        "A false positive? Add `keysentry: allow` to the line, or its fingerprint to"
-        " allowed_fingerprints in [tool.keysentry].",
-    ]
-    return "\n".join(lines)
-
-
-def _file_steps(stages: set[str]) -> list[str]:
-    """Steps 1 and 2 for keys in files: what to do depends on how far the keys got."""
-    lines = [
-        "  1. Remove the key from the file (load it from an environment variable or a secret"
-        " manager instead) and re-stage it.",
-    ]
-    if PUBLIC in stages:
-        lines.append(
-            f"  2. Revoke the pushed key(s) now on {REVOKE_URL}: a remote holds them, so"
-            " they are leaked."
-        )
-    elif COMMITTED in stages or UNKNOWN in stages:
-        lines.append(
-            "  2. Rewrite local history before you push (`keysentry guide` gives the commands);"
-            f" revoke the key on {REVOKE_URL} if this clone or a backup may be shared."
-        )
-    else:
-        lines.append(
-            "  2. No need to revoke: the key never left this machine through git (revoke it only"
-            " if it was shared some other way). git already wrote the staged file into"
-            " .git/objects; once the file is fixed and re-staged, drop that blob with:"
-        )
-        lines += [f"       {command}" for command in CLEAR_COMMANDS]
-    return lines
-
-
-_UNSEEN = StagedState(NEVER_COMMITTED)
-
-
-_CASE = {
-    NEVER_COMMITTED: "caught before any commit: not leaked through git",
-    COMMITTED: "already committed ({ref} holds it in this file) but never pushed",
-    PUBLIC: "already PUSHED ({ref} holds it in this file): revoke it now",
-    UNKNOWN: "whether it was committed could not be checked (a line break in the file name)",
-}
+from keysentry.cli.common import examples, scan_options
 
 
 @click.command(epilog=examples(
@@ -141,26 +38,6 @@ def hook(
     """
     if message_file and len(files) != 1:
         raise click.UsageError("--commit-msg takes exactly one FILE: the commit message file")
-    config = load_config(config_path, excludes, verbose)
-    if pre_push:
-        from keysentry.cli.pre_push import pre_push_hook
+    from keysentry.cli.hook_check import run_hook
 
-        pre_push_hook(files[0] if files else None, config)
-    if files:
-        report = scan_paths(list(files), config)
-    else:
-        from keysentry.audits.scan_staged import scan_staged
-
-        report = scan_staged(config)
-    if report.findings:  # keys the team already triaged do not block commits
-        from keysentry.audits.publish import baseline_file  # only then: every commit pays
-
-        accepted = baseline_file(None, config)
-        if accepted is not None:
-            apply_baseline_or_exit(report, accepted, "hook")
-    print_problems(report)
-    if report.findings:
-        states = {} if message_file else staged_states(report.findings)
-        message = hook_message(report, states, message_file=message_file, verbose=verbose)
-        click.echo(message, err=True)
-    sys.exit(report.exit_code())
+    run_hook(files, config_path, pre_push, message_file, excludes, verbose)

@@ -12,6 +12,8 @@ from keysentry.cli.common import finish, load_config, report_options
 from keysentry.model.report import EXIT_INCOMPLETE
 
 EXIT_INTERRUPTED = 130  # what a shell reports for SIGINT
+MIB = 1 << 20
+DEFAULT_SPLIT_MIB = 32  # audits/org_split.py DEFAULT_SPLIT_BYTES (not imported: no git here)
 
 
 @click.command()
@@ -57,6 +59,15 @@ EXIT_INTERRUPTED = 130  # what a shell reports for SIGINT
     help="Stop a repository's audit after this long and record it as failed.",
 )
 @click.option(
+    "--split-above",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_SPLIT_MIB,
+    show_default=True,
+    metavar="MIB",
+    help="Split a local repository whose object store is larger than this (MiB) into"
+    " object ranges audited by several tasks; 0: never split.",
+)
+@click.option(
     "--state",
     "state_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -72,6 +83,7 @@ def org(
     workers: int | None,
     memory_limit: str,
     timeout_per_repo: float | None,
+    split_above: float,
     state_path: Path | None,
     quiet: bool,
     config_path: Path | None,
@@ -108,7 +120,7 @@ def org(
         keep_secrets=options["show_secrets"] or options["verify"],
         timeout=timeout_per_repo,
     )
-    settings = ClusterSettings(scheduler, workers, memory_limit)
+    settings = ClusterSettings(scheduler, workers, memory_limit, int(split_above * MIB) or None)
     timing = org_audit.Timing()
     try:
         report = org_audit.audit_organisation(

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
-import click
-
-from keysentry.config import Config
+from keysentry.cli.output import apply_baseline_or_exit, echo_err, print_problems
+from keysentry.config import Config, config_path
 
 BYPASS = "Bypass once (only if you are sure): git push --no-verify"
 
@@ -15,18 +14,15 @@ BYPASS = "Bypass once (only if you are sure): git push --no-verify"
 def pre_push_hook(remote: str | None, config: Config) -> None:
     """``keysentry hook --pre-push``: the client-side check; exit 1 stops the push."""
     from keysentry.audits.push_verdict import pre_push
-    from keysentry.cli.common import apply_baseline_or_exit, print_problems
 
     stdin = "" if sys.stdin.isatty() else sys.stdin.read()
     report = pre_push(stdin, os.environ, remote, config)
     if config.baseline:
-        from keysentry.audits.publish import config_path
-
         apply_baseline_or_exit(report, config_path(config, config.baseline), "hook")
     print_problems(report)
     if report.findings:
         from keysentry.audits.push_message import rejection
 
         for line in rejection(report.findings, action="push", bypass=BYPASS):
-            click.echo(line, err=True)
+            echo_err(line)
     sys.exit(report.exit_code())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from pathlib import Path
 
@@ -62,13 +60,6 @@ def pre_receive(**overrides: object) -> None:
     no ref had before (quarantined objects included): blobs at every path, commit and
     tag messages, merges. Messages go to standard error, which git shows the pusher.
     """
-    started = time.monotonic()
-    from keysentry.audits.push_verdict import pre_receive as check
+    from keysentry.cli.pre_receive_check import run_pre_receive
 
-    verdict = check(sys.stdin.read(), os.environ, overrides, started)
-    for line in verdict.lines:
-        click.echo(line, err=True)
-    if verdict.timed_out:  # the worker thread and its git processes are abandoned
-        sys.stderr.flush()
-        os._exit(verdict.code)
-    sys.exit(verdict.code)
+    run_pre_receive(overrides, time.monotonic())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 import sys
 from typing import Any
 
@@ -125,6 +126,13 @@ def _cookies(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
     help="Send this cookie with every request; repeat for several.",
 )
 @click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Trust the CAs in this PEM file (a staging site's own CA) instead of the"
+    " system's; SSL_CERT_FILE does the same from the environment.",
+)
+@click.option(
     "--respect-robots", is_flag=True, help="Obey robots.txt (it is always read for URLs to audit)."
 )
 @click.option(
@@ -151,6 +159,7 @@ def site(
     rate: float,
     headers: tuple[tuple[str, str], ...],
     cookies: tuple[tuple[str, str], ...],
+    ca_bundle: str | None,
     respect_robots: bool,
     no_map_probe: bool,
     no_decode: bool,
@@ -176,6 +185,13 @@ def site(
             normalize(origin)
         except BadURL as exc:
             raise click.BadParameter(str(exc), param_hint="--allow-origin") from exc
+    if ca_bundle is not None:
+        try:
+            ssl.create_default_context(cafile=ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise click.BadParameter(
+                f"{ca_bundle}: not a PEM file of CA certificates ({exc})", param_hint="--ca-bundle"
+            ) from exc
     config = load_config(config_path, excludes, options["verbose"])
     if no_decode:
         config.decode = False
@@ -192,6 +208,7 @@ def site(
         cookies=cookies,
         respect_robots=respect_robots,
         probe_maps=not no_map_probe,
+        ca_bundle=ca_bundle,
     )
     progress = not quiet and sys.stderr.isatty()
     report = audit_site(list(urls), config, site_options, progress=progress)

@@ -179,7 +179,7 @@ def find_encoded(
         if kind in (_B64, _NESTED) and at < claimed_to:
             continue
         if not _may_hold_key(data, at, kind, back, max_nesting):
-            if kind == "concat" and not arrays_tried and _array_piece(data, at + back):
+            if kind == "concat" and not arrays_tried and _array_piece(data, at, back):
                 arrays_tried = True  # javascript-obfuscator's string array: pieces out of order
                 if string_array.looks_obfuscated(data):  # reads the whole chunk: once
                     found = [DecodedKey(*k) for k in string_array.find_keys(data, at + back)]
@@ -196,9 +196,11 @@ def find_encoded(
     return result
 
 
-def _array_piece(data: bytes, start: int) -> bool:
-    """A literal in an array of strings that can start a key."""
-    return concat.START.match(data, start) is not None and concat.in_array(data, start)
+def _array_piece(data: bytes, at: int, back: int) -> bool:
+    """A literal in an array of strings that can start a key (the hit's "s" at at + back)."""
+    if back:  # a whole quoted 's' or 'sk' piece: its own quote opens it, no search needed
+        return concat.before_piece(data, at) in concat.ARRAY_LEADS
+    return concat.START.match(data, at) is not None and concat.in_array(data, at)
 
 
 def _may_hold_key(data: bytes, at: int, kind: str, back: int, max_nesting: int) -> bool:

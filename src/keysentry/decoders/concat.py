@@ -40,6 +40,7 @@ _ARRAY_JOIN = re.compile(rb"\s*,\s*")
 _JOINED_ARRAY_END = re.compile(rb"\s*\]\s*\.\s*join\(\s*(?:''|\"\"|``)\s*\)")
 _TEMPLATE_LITERAL = re.compile(rb"\$\{\s*(['\"])([^'\"\\\n]*)\1\s*\}")
 _MAX_PIECES = KEY_LENGTH + 1
+ARRAY_LEADS = (b",", b"[")  # what stands before a piece of an array literal (spaces skipped)
 
 
 def _content(data: bytes, quote_at: int) -> tuple[bytes, int, int] | None:
@@ -58,7 +59,7 @@ def _content(data: bytes, quote_at: int) -> tuple[bytes, int, int] | None:
     return text, match.end() - 1, pieces
 
 
-def _before_piece(data: bytes, opening: int) -> bytes:
+def before_piece(data: bytes, opening: int) -> bytes:
     """The character before a literal's opening quote, whitespace skipped (b"" at the start)."""
     pos = opening - 1
     while pos >= 0 and data[pos] in b" \t\r\n":
@@ -70,7 +71,7 @@ def in_array(data: bytes, at: int) -> bool:
     """A piece whose "s" is data[at] inside an array literal of strings (``['sk-c',…]``)."""
     lo = max(0, at - 80)
     opening = max(data.rfind(b"'", lo, at), data.rfind(b'"', lo, at))
-    return opening > 0 and _before_piece(data, opening) in (b",", b"[")
+    return opening > 0 and before_piece(data, opening) in ARRAY_LEADS
 
 
 def decode_key_at(data: bytes, at: int) -> tuple[int, int, str, tuple[str, ...], str] | None:
@@ -88,7 +89,7 @@ def decode_key_at(data: bytes, at: int) -> tuple[int, int, str, tuple[str, ...],
         return None
     text, close, pieces = piece
     joined, last_close = bytearray(text[len(before) :]), close
-    in_array = _before_piece(data, opening) in (b"[", b",")
+    in_array = before_piece(data, opening) in ARRAY_LEADS
     join = _ARRAY_JOIN if in_array else _JOIN
     while len(joined) <= KEY_LENGTH and pieces < _MAX_PIECES:
         link = join.match(data, last_close + 1)

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from keysentry import decoders, exposure
+from keysentry import decoders
 from keysentry.config import Config
-from keysentry.engine import attribution
 from keysentry.engine.detector import Candidate, find_candidates
 from keysentry.engine.windows import (
     WINDOW,
@@ -31,6 +30,9 @@ from keysentry.model.key import fingerprint
 from keysentry.model.report import Report
 from keysentry.model.target import ScanTarget
 
+if TYPE_CHECKING:
+    from keysentry import exposure
+
 # what the layers do with a payload a window holds (an inline source map, base64 gzip data)
 PayloadHandler = Callable[[Window, decoders.Payload], list[Finding]]
 
@@ -45,6 +47,8 @@ class WindowScanner:
     @cached_property
     def judge(self) -> exposure.Judge:
         """Exposure verdicts for this scan (folder lookups cached across files)."""
+        from keysentry import exposure  # with the first key: a clean scan never needs it
+
         return exposure.Judge(self.config)
 
     def scan_windows(
@@ -108,6 +112,9 @@ class WindowScanner:
         self, window: Window, candidates: list[Candidate], target: ScanTarget
     ) -> Iterator[Finding]:
         """A finding for each candidate of the window that no allow rule suppresses."""
+        from keysentry import exposure  # here, not above: a clean scan never needs these
+        from keysentry.engine import attribution
+
         data = window.data
         hints = attribution.find_hints(data)
         line, counted_to = window.line, 0

@@ -12,8 +12,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import tomllib
-
 from keysentry.exposure.projects import BROWSER, DEVICE, HYBRID, SERVER_SIDE, Area
 from keysentry.exposure.signals import CLIENT, JS_LIKE, SERVER
 
@@ -55,6 +53,8 @@ def _load_json(raw: bytes | None) -> dict[str, object] | None:
 def _load_toml(raw: bytes | None) -> dict[str, object]:
     if raw is None:
         return {}
+    import tomllib  # here: only a project that has a TOML marker file pays for the parser
+
     try:
         return tomllib.loads(raw.decode("utf-8", "replace"))
     except tomllib.TOMLDecodeError:

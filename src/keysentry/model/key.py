@@ -7,7 +7,6 @@ placeholders); everything that prints a key, or something that may hold one, use
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 # where a key is revoked and its spend is seen (there is no revoke API)
@@ -22,6 +21,8 @@ TEXT_KEY_PATTERN = re.compile(KEY_REGEX.decode())
 
 def fingerprint(key: str) -> str:
     """The stable identity of a key: ``sha256:`` + hex SHA-256 of its text."""
+    import hashlib  # here: loading OpenSSL costs a clean commit's hook a few ms
+
     return "sha256:" + hashlib.sha256(key.encode("ascii")).hexdigest()
 
 

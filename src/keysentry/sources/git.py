@@ -29,6 +29,12 @@ MEMORY_LIMITS = (
 )  # fmt: skip
 
 
+_REPOSITORY_ARGS = (
+    "rev-parse", "--absolute-git-dir", "--is-bare-repository", "--is-shallow-repository",
+    "--is-inside-work-tree", "--show-toplevel",
+)  # fmt: skip
+
+
 class GitError(Exception):
     """git could not be run, or answered with an error; the message is git's own."""
 
@@ -50,6 +56,7 @@ class Repository:
 
     git_dir: Path
     work_tree: Path | None
+    shallow: bool = False
 
     @property
     def bare(self) -> bool:
@@ -92,6 +99,36 @@ class Git:
         if check and done.returncode != 0:
             raise GitError(first_error_line(done.stderr.decode("utf-8", "replace"), args))
         return done.stdout
+
+    def run_together(self, *commands: Sequence[str]) -> list[bytes | GitError]:
+        """Commands started at once, so that their start-ups overlap: each one's output, or
+        the GitError ``run`` would have raised for it (the caller picks which counts)."""
+        started: list[subprocess.Popen[bytes] | GitError] = []
+        for args in commands:
+            try:
+                started.append(
+                    subprocess.Popen(
+                        self._argv(args),
+                        cwd=self.cwd,
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                        env=self._environment(),
+                    )
+                )
+            except OSError as exc:
+                started.append(GitError(f"cannot run git: {exc.strerror or exc}"))
+        results: list[bytes | GitError] = []
+        for args, proc in zip(commands, started, strict=True):
+            if isinstance(proc, GitError):
+                results.append(proc)
+                continue
+            out, err = proc.communicate()
+            ok = proc.returncode == 0
+            results.append(
+                out if ok else GitError(first_error_line(err.decode("utf-8", "replace"), args))
+            )
+        return results
 
     def ok(self, *args: str) -> bool:
         """Whether the command succeeds (its output is not wanted)."""
@@ -139,22 +176,38 @@ class Git:
         return out
 
     def repository(self) -> Repository:
-        """The repository holding ``cwd`` (parents searched); GitError saying why not."""
+        """The repository holding ``cwd`` (parents searched); GitError saying why not.
+
+        One ``rev-parse`` answers it all; ``--show-toplevel`` comes last, so that where
+        there is no work tree (bare, or inside the git directory) git has printed the
+        rest before it refuses."""
         if self.cwd is not None and not os.path.isdir(self.cwd):
             raise GitError("no such directory")
         try:
-            out = self.run("rev-parse", "--absolute-git-dir", "--is-bare-repository")
-        except GitError as exc:
-            message = str(exc)
+            done = subprocess.run(
+                self._argv(_REPOSITORY_ARGS),
+                cwd=self.cwd,
+                capture_output=True,
+                check=False,
+                env=self._environment(),
+                stdin=subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc.strerror or exc}") from exc
+        lines = done.stdout.decode("utf-8", "surrogateescape").splitlines()
+        if len(lines) < 4:
+            message = first_error_line(done.stderr.decode("utf-8", "replace"), _REPOSITORY_ARGS)
             if "not a git repository" in message:
-                raise GitError("not a git repository") from exc
-            raise GitError(f"cannot open the repository: {message}") from exc
-        git_dir, bare = out.decode("utf-8", "surrogateescape").splitlines()[:2]
+                raise GitError("not a git repository")
+            raise GitError(f"cannot open the repository: {message}")
+        git_dir, bare, shallow, inside = lines[:4]
         work_tree = None
-        if bare != "true":
+        if done.returncode == 0 and len(lines) > 4 and bare != "true":
+            work_tree = Path(lines[4])
+        elif bare != "true" and inside != "true":  # in the git directory: core.worktree?
             top = self.run("rev-parse", "--show-toplevel", check=False).rstrip(b"\n")
             work_tree = Path(os.fsdecode(top)) if top else None
-        return Repository(Path(git_dir), work_tree)
+        return Repository(Path(git_dir), work_tree, shallow == "true")
 
     def top_level(self) -> Path:
         """The top of the work tree holding ``cwd``; GitError naming the folder if none."""

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from keysentry.sources.git import MEMORY_LIMITS, Git, GitError, failure, feed
+from keysentry.sources.git import MEMORY_LIMITS, Git, GitError, Repository, failure, feed
 from keysentry.sources.git_batch import read_resumable
 from keysentry.sources.git_objects import PIPE_SIZE, GitObject, ObjectContent, read_batch
 from keysentry.sources.git_refs import RefTip, reaching_refs, ref_tips
@@ -75,14 +75,15 @@ class ObjectList:
     def __len__(self) -> int:
         return len(self.oids) // 20
 
-    def parts(self, count: int) -> list[bytes]:
-        """``count`` contiguous parts of about equal bytes, as ``cat-file --batch`` input.
+    def parts(self, count: int, minimum: int = PART_MINIMUM) -> list[bytes]:
+        """``count`` contiguous parts of about equal bytes, as ``cat-file --batch`` input,
+        each of at least ``minimum`` objects (fewer parts if need be).
 
         Equal bytes, not equal counts: pack order puts small commits first, and
         the part that holds them would otherwise finish long before the other.
         """
         total = len(self)
-        count = max(1, min(count, total // PART_MINIMUM or 1))
+        count = max(1, min(count, total // max(minimum, 1) or 1))
         bounds, done, index = [0], 0, 0
         for part in range(1, count):
             target = self.size * part // count
@@ -108,6 +109,7 @@ class Batch:
     # one per stream: its objects, going on past one git cannot read (sources/git_batch.py)
     readers: list[Iterator[tuple[GitObject, ObjectContent]]] = field(default_factory=list)
     started: bool = False
+    one_pass: bool = False  # one --batch-all-objects pass: it stops at an unreadable object
 
     @property
     def request_fds(self) -> list[int]:
@@ -129,14 +131,18 @@ def _decode(raw: bytes) -> str:
 class HistoryRepository:
     """A git repository opened for a history audit (bare, shallow and partial ones too)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, opened: Repository | None = None) -> None:
+        """opened: what ``Git.repository()`` already said about path (saves asking again)."""
         try:
-            repo = Git(cwd=path).repository()
+            repo = opened or Git(cwd=path).repository()
         except GitError as exc:
             raise HistoryError(str(exc)) from exc
         self.git_dir = repo.git_dir
         self.bare = repo.bare
+        self.shallow = repo.shallow
         self.git = Git(cwd=repo.work_tree or repo.git_dir, options=MEMORY_LIMITS)
+        self._tips: list[RefTip] | None = None
+        self._head: tuple[str | None] | None = None
 
     # --- processes -----------------------------------------------------------------
 
@@ -152,14 +158,14 @@ class HistoryRepository:
     def run(self, args: list[str], stdin: bytes | None = None, check: bool = True) -> bytes:
         """A git command's whole output; HistoryError with git's message when it fails."""
         try:
-            return self.git.stream(*args, stdin=stdin, check=check)
+            return self.git.run(*args, stdin=stdin, check=check)  # no threads: poll(2)
         except GitError as exc:
             raise HistoryError(str(exc)) from exc
 
     # --- facts ---------------------------------------------------------------------
 
     def is_shallow(self) -> bool:
-        return self.run(["rev-parse", "--is-shallow-repository"]).strip() == b"true"
+        return self.shallow
 
     def object_count(self) -> int:
         """About how many objects the store holds (for progress; duplicates may count twice)."""
@@ -171,8 +177,10 @@ class HistoryRepository:
         return int(counts.get("count", 0)) + int(counts.get("in-pack", 0))
 
     def head(self) -> str | None:
-        out = self.run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False).strip()
-        return out.decode() or None
+        if self._head is None:
+            out = self.run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
+            self._head = (out.strip().decode() or None,)
+        return self._head[0]
 
     def verify_range(self, spec: str) -> list[str]:
         """rev-list arguments for a ``BASE..HEAD`` (or single) revision spec."""
@@ -216,15 +224,27 @@ class HistoryRepository:
         return listed
 
     @contextmanager
-    def objects(self, revisions: list[str] | None = None, streams: int = 1) -> Iterator[Batch]:
+    def objects(
+        self, revisions: list[str] | None = None, streams: int = 1, one_pass: bool = True
+    ) -> Iterator[Batch]:
         """Readers of every blob, commit and tag in the store, or of what revisions introduced.
 
-        For the whole store, the pack-ordered object list is cut into ``streams``
-        contiguous parts, each read by its own ``git cat-file --batch``: git's
-        decompression is most of the cost, and parts in pack order keep each
-        process's delta-base cache useful. Nothing is sent to those processes until
-        the caller calls ``Batch.start`` (after forking readers, if it forks).
+        For the whole store in one stream (and one_pass), one ``git cat-file
+        --batch-all-objects --batch`` reads it all: no object list first, one git
+        process. That pass stops at the first object git cannot read, so its reader
+        then ends with HistoryError and ``Batch.one_pass`` tells the caller to read
+        again with one_pass=False, which goes on past such objects.
+
+        Otherwise the pack-ordered object list is cut into ``streams`` contiguous
+        parts, each read by its own ``git cat-file --batch``: git's decompression is
+        most of the cost, and parts in pack order keep each process's delta-base
+        cache useful. Nothing is sent to those processes until the caller calls
+        ``Batch.start`` (after forking readers, if it forks).
         """
+        if revisions is None and streams == 1 and one_pass:
+            with self._one_pass() as batch:
+                yield batch
+            return
         listed = None
         if revisions is None:
             listed = self.object_list()
@@ -232,6 +252,13 @@ class HistoryRepository:
         else:
             args = ["rev-list", "--objects", "--no-object-names", "--missing=print", *revisions]
             parts = [self.run(args)]
+        with self.requested(parts, listed) as batch:
+            yield batch
+
+    @contextmanager
+    def requested(self, parts: list[bytes], listed: ObjectList | None = None) -> Iterator[Batch]:
+        """Readers of the objects named in each part (one object id a line), one
+        ``cat-file --batch`` per part, going on past objects git cannot read."""
         feeds = [(self.spawn(["cat-file", "--batch"], stdin=subprocess.PIPE), p) for p in parts]
         streams_ = [_buffered(proc) for proc, _ in feeds]
         readers = [
@@ -247,6 +274,25 @@ class HistoryRepository:
                 stream.close()
             for proc, _ in feeds:
                 proc.wait()
+
+    @contextmanager
+    def _one_pass(self) -> Iterator[Batch]:
+        proc = self.spawn(["cat-file", "--batch-all-objects", "--batch", "--unordered"])
+        stream = _buffered(proc)
+
+        def reader() -> Iterator[tuple[GitObject, ObjectContent]]:
+            for obj, content in read_batch(stream):
+                if obj.kind != "tree":  # trees are skipped unread
+                    yield obj, content
+            if proc.wait() != 0:
+                raise HistoryError(failure(["cat-file"], proc))
+
+        batch = Batch([stream], None, [], [reader()], one_pass=True)
+        try:
+            yield batch
+        finally:
+            stream.close()
+            proc.wait()
 
     def _restart(self, requests: bytes) -> tuple[subprocess.Popen[bytes], BinaryIO]:
         """A new ``cat-file --batch`` for the requests after an object git stopped at."""
@@ -295,7 +341,7 @@ class HistoryRepository:
 
     def index_paths(self, blobs: set[str]) -> dict[str, list[bytes]]:
         """Paths at which the index (staged, never committed) holds given blobs."""
-        if self.bare:
+        if self.bare or not blobs:
             return {}
         out = self.run(["ls-files", "-s", "-z"], check=False)
         found: dict[str, list[bytes]] = {}
@@ -328,7 +374,9 @@ class HistoryRepository:
     # --- which refs reach what (sources/git_refs.py) ------------------------------------
 
     def ref_tips(self) -> list[RefTip]:
-        return ref_tips(self.run)
+        if self._tips is None:  # asked by the ref-name scan and by attribution
+            self._tips = ref_tips(self.run)
+        return self._tips
 
     def reaching_refs(self, targets: Iterable[str], tips: list[RefTip]) -> dict[str, list[str]]:
         return reaching_refs(self.run, targets, tips, self.head())

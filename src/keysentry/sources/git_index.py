@@ -28,8 +28,17 @@ ADDED_OR_CHANGED = "ACMRT"
 # Flags that keep the porcelain ``git diff`` machine-readable whatever the user's
 # config says (diff.relative, diff.external, diff.renames, color.diff, core.abbrev).
 _DIFF_ARGS = (
-    "diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames", "--no-relative",
-    "--no-ext-diff", "--no-textconv", "--no-color", "--ignore-submodules=none",
+    "diff",
+    "--cached",
+    "--raw",
+    "-z",
+    "--no-abbrev",
+    "--no-renames",
+    "--no-relative",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-color",
+    "--ignore-submodules=none",
     f"--diff-filter={ADDED_OR_CHANGED}",
 )
 
@@ -45,13 +54,6 @@ class StagedBlob:
     path: bytes  # relative to the top of the work tree, as git stores it
     oid: str
     mode: str
-
-
-def _git(args: Sequence[str], cwd: str | None) -> bytes:
-    try:
-        return Git(cwd).run(*args)
-    except GitError as exc:
-        raise GitIndexError(str(exc)) from exc
 
 
 def parse_raw_diff(output: bytes) -> list[StagedBlob]:
@@ -72,10 +74,16 @@ def staged_blobs(
     Submodule pointers are left out, and so are deleted paths: removing a key is
     never a leak.
     """
-    # Outside a work tree `git diff` would silently fall back to comparing files.
-    top = _git(["rev-parse", "--show-toplevel"], cwd).rstrip(b"\n")
-    args = [*_DIFF_ARGS, "--", *pathspecs]
-    return top, [b for b in parse_raw_diff(_git(args, cwd)) if b.mode != GITLINK_MODE]
+    # Outside a work tree `git diff` would silently fall back to comparing files: its
+    # output counts only once rev-parse has found the work tree (both start at once).
+    top, diff = Git(cwd).run_together(
+        ["rev-parse", "--show-toplevel"], [*_DIFF_ARGS, "--", *pathspecs]
+    )
+    for out in (top, diff):
+        if isinstance(out, GitError):
+            raise GitIndexError(str(out))
+    assert isinstance(top, bytes) and isinstance(diff, bytes)
+    return top.rstrip(b"\n"), [b for b in parse_raw_diff(diff) if b.mode != GITLINK_MODE]
 
 
 def read_blobs(

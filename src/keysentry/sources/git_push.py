@@ -170,6 +170,12 @@ class PushRepository:
         )
         return {line.decode() for line in out.splitlines() if not line.endswith(b"missing")}
 
+    def branches(self) -> list[tuple[str, str]]:
+        """(refs/heads/NAME, the commit it points at) of every local branch."""
+        out = self.run(["for-each-ref", "--format=%(refname) %(objectname)", "refs/heads"])
+        lines = out.decode("utf-8", "surrogateescape").splitlines()
+        return [(ref, oid) for ref, _, oid in (line.rpartition(" ") for line in lines)]
+
     def file_at(self, commit: str, path: str) -> bytes | None:
         """A file's content in a commit's tree, or None when it has none there."""
         proc = self.run(["cat-file", "blob", f"{commit}:{path}"], check=False)

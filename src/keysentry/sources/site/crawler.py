@@ -91,6 +91,11 @@ def url_path(url: str) -> str:
     return unquote(urlsplit(url).path).lstrip("/")
 
 
+def protocol_stat(http_version: str) -> str:
+    """``responses_http2``, ``responses_http1_1``: how many responses came over each."""
+    return "responses_" + http_version.lower().replace("/", "").replace(".", "_")
+
+
 def target_of(url: str) -> ScanTarget:
     """What findings in the response at url show as their path: the URL's path."""
     return ScanTarget(escape_text(urlsplit(url).path or "/"), SourceKind.SITE)
@@ -224,6 +229,7 @@ class Crawl:
         response = result
         self.seen.add(response.url)
         self.stats[f"responses_{response.status}"] += 1
+        self.stats[protocol_stat(response.http_version)] += 1
         self.stats["bytes_fetched"] += response.wire_bytes
         self.bytes_read += len(response.body)
         if request.guessed and response.status >= 400:

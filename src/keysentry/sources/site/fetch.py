@@ -39,6 +39,7 @@ class Response:
     body: bytes  # decoded
     wire_bytes: int
     problem: str | None = None  # why the body is not all of the response
+    http_version: str = "HTTP/1.1"  # as httpx says: "HTTP/1.1", "HTTP/2"
 
 
 class _Cut(ContainerError):
@@ -87,6 +88,11 @@ def describe(exc: BaseException) -> str:
     """What went wrong with a request, in a user's words."""
     cause: BaseException | None = exc
     while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return (
+                f"TLS error: the certificate is not trusted ({cause.verify_message});"
+                " --ca-bundle FILE or SSL_CERT_FILE names the CA that signed it"
+            )
         if isinstance(cause, ssl.SSLError):
             return f"TLS error: {cause.reason or cause}"
         cause = cause.__cause__ or cause.__context__
@@ -126,6 +132,18 @@ def _http2_available() -> bool:
     return True
 
 
+def _verify(options: SiteOptions) -> ssl.SSLContext | bool:
+    """The CAs to trust: --ca-bundle's file, else the system's (or SSL_CERT_FILE's)."""
+    if not options.verify_tls:
+        return False
+    if options.ca_bundle is None:
+        return True  # httpx reads SSL_CERT_FILE / SSL_CERT_DIR (trust_env)
+    try:
+        return ssl.create_default_context(cafile=options.ca_bundle)
+    except (OSError, ssl.SSLError) as exc:
+        raise FetchError(f"--ca-bundle {options.ca_bundle}: cannot be read ({exc})") from exc
+
+
 class Fetcher:
     """One httpx client for a crawl, shared by its threads (httpx pools connections)."""
 
@@ -141,7 +159,7 @@ class Fetcher:
             follow_redirects=False,
             headers=headers,
             cookies=dict(options.cookies),
-            verify=options.verify_tls,
+            verify=_verify(options),
             limits=httpx.Limits(
                 max_connections=options.concurrency,
                 max_keepalive_connections=options.concurrency,
@@ -206,6 +224,7 @@ class Fetcher:
                     body=decoded.body,
                     wire_bytes=raw.count,
                     problem=decoded.problem,
+                    http_version=answer.http_version,
                 )
         except httpx.HTTPError as exc:
             raise FetchError(describe(exc)) from exc

@@ -94,6 +94,9 @@ _CHUNK_BUILDER = re.compile(
     rb'\s*\)|[\w$]+)\s*\+\s*"([^"\s]{0,60})"\s*\+\s*\{([^{}]{1,2000000})\}\s*\[\s*[\w$]+\s*\]'
     rb'\s*\+\s*"([^"\s]{0,60})"'
 )
+# the builder's hash lookup, ``}[e]+".js"``: rare in other code, so a body without one is
+# not searched with the whole pattern (which tries a match at every quote)
+_CHUNK_LOOKUP = re.compile(rb'\}\s*\[\s*[\w$]+\s*\]\s*\+\s*"')
 _PAIR = re.compile(rb'([\w$]+|"[^"]{0,300}")\s*:\s*"([^"]{0,300})"')
 _PUBLIC_PATH = re.compile(rb'\.p\s*=\s*"([^"]{0,500})"')
 
@@ -323,6 +326,8 @@ def _is_specifier(literal: str) -> bool:
 
 
 def _chunk_builders(body: bytes, url: str, out: _Collector) -> None:
+    if _CHUNK_LOOKUP.search(body) is None:
+        return
     public = _PUBLIC_PATH.search(body)
     public_path = _text(public.group(1)) if public else ""
     for match in _CHUNK_BUILDER.finditer(body):

@@ -25,3 +25,4 @@ class SiteOptions:
     respect_robots: bool = False  # robots.txt is always read for URLs; obeyed only if asked
     probe_maps: bool = True  # ask for ``X.js.map`` when a script names no map
     verify_tls: bool = True
+    ca_bundle: str | None = None  # a PEM file of CAs to trust instead of the system's

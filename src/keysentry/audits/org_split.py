@@ -1,0 +1,196 @@
+"""A large repository audited as several tasks: its objects split into ranges.
+
+``history`` splits a store between ``cat-file`` streams on one machine
+(sources/git_history.py: the pack-ordered object list, cut into parts of equal
+bytes); ``keysentry org`` does the same across workers. Three kinds of task:
+
+1. ``plan_task``: opens the repository, reads its configuration, lists its objects
+   and cuts the list into ``parts`` ranges of about equal bytes;
+2. ``part_task`` (one per range, on any worker): scans its range's objects, as a
+   history stream does, and returns what held keys (StreamScan, no full key unless
+   asked);
+3. ``merge_task``: scans the working tree, then runs history's second phase over the
+   parts' results (where each key lives: commits, paths, refs, HEAD), so the merged
+   result is the one an unsplit audit gives: each object was in exactly one range,
+   and nothing is merged before every part is in.
+
+Dask passes each task its inputs' results; a part whose worker died is run again by
+Dask, and only the merge's result reaches the report, so nothing is lost or counted
+twice. Each task runs in a forked child with the per-repository timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from keysentry.audits.history_scan import StreamScan, scan_threaded
+from keysentry.audits.org_fork import run_forked
+from keysentry.audits.org_task import (
+    Opened,
+    RepoResult,
+    RepoSpec,
+    TaskOptions,
+    audit_opened,
+    failed_result,
+    guarded,
+    open_repository,
+    task_config,
+    warm,
+    worker_name,
+)
+from keysentry.audits.progress import Progress
+from keysentry.config import Config
+from keysentry.model.report import Report
+from keysentry.sources.git_history import HistoryError, HistoryRepository
+
+DEFAULT_SPLIT_BYTES = 32 * 1024 * 1024  # object store on disk above which a repository splits
+MAX_PARTS = 16
+
+
+@dataclass
+class SplitPlan:
+    """What the parts and the merge of one split repository share."""
+
+    spec: RepoSpec
+    opened: Opened | None = None
+    config: Config | None = None
+    report: Report = field(default_factory=Report)  # configuration errors, kept for the merge
+    ranges: list[bytes] = field(default_factory=list)  # object ids, one a line, per part
+    result: RepoResult | None = None  # set when there is nothing to split: failed, unchanged
+    seconds: float = 0.0
+
+
+@dataclass
+class PartResult:
+    scanned: list[StreamScan]
+    seconds: float = 0.0
+
+
+def store_bytes(location: str) -> int:
+    """The size on disk of a local repository's object store (0 when it cannot be seen)."""
+    for git_dir in (os.path.join(location, ".git"), location):
+        objects = os.path.join(git_dir, "objects")
+        if os.path.isdir(objects):
+            return _folder_bytes(objects)
+    return 0
+
+
+def _folder_bytes(folder: str) -> int:
+    total = 0
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "info":
+                        total += _folder_bytes(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_size
+    except OSError:
+        pass
+    return total
+
+
+def parts_for(size: int, split_bytes: int | None) -> int:
+    """Tasks for a repository of this store size: 1 (not split) unless above split_bytes."""
+    if not split_bytes or size <= split_bytes:
+        return 1
+    return min(-(-size // split_bytes), MAX_PARTS)
+
+
+def plan_task(
+    spec: RepoSpec, options: TaskOptions, known_digest: str | None, parts: int
+) -> SplitPlan:
+    warm()
+    return run_forked(
+        [lambda: _timed_plan(spec, options, known_digest, parts)],
+        lambda _, why: SplitPlan(spec, result=failed_result(spec, why)),
+        options.timeout,
+    )[0]
+
+
+def _timed_plan(
+    spec: RepoSpec, options: TaskOptions, known_digest: str | None, parts: int
+) -> SplitPlan:
+    started = time.monotonic()
+    try:
+        plan = _plan(spec, options, known_digest, parts)
+    except Exception as exc:  # a bug must cost one repository, not the run
+        why = f"the audit failed: {type(exc).__name__}: {exc}"
+        plan = SplitPlan(spec, result=failed_result(spec, why))
+    plan.seconds = time.monotonic() - started
+    return plan
+
+
+def _plan(spec: RepoSpec, options: TaskOptions, known_digest: str | None, parts: int) -> SplitPlan:
+    opened = open_repository(spec, Path(spec.location), options, None)
+    if isinstance(opened, RepoResult):
+        return SplitPlan(spec, result=opened)
+    if opened.digest is not None and opened.digest == known_digest:
+        return SplitPlan(spec, result=RepoResult(spec, opened.ref, opened.digest, unchanged=True))
+    plan = SplitPlan(spec, opened)
+    plan.config = task_config(opened, options, plan.report)
+    try:
+        listed = HistoryRepository(opened.path, opened.repository).object_list()
+    except HistoryError:  # the merge's unsplit audit reports it, and goes on past it
+        return plan
+    plan.ranges = listed.parts(parts, minimum=1)
+    return plan
+
+
+def part_task(plan: SplitPlan, objects: bytes, options: TaskOptions) -> PartResult:
+    """Scan one range of a split repository's objects (object ids, one a line)."""
+    warm()
+    opened, config = plan.opened, plan.config or Config()
+    assert opened is not None
+
+    def scan() -> PartResult:
+        started = time.monotonic()
+        try:
+            repo = HistoryRepository(opened.path, opened.repository)
+            with repo.requested([objects]) as batch:
+                scanned = [p.portable() for p in scan_threaded(config, batch, Progress(False, 0))]
+        except (HistoryError, OSError) as exc:
+            return failed(0, f"reading objects failed: {exc}")
+        return PartResult(scanned, time.monotonic() - started)
+
+    def failed(_: int, why: str) -> PartResult:
+        part = StreamScan(config, iter(()))
+        part.failure = why
+        return PartResult([part.portable()])
+
+    return run_forked([scan], failed, options.timeout)[0]
+
+
+def merge_task(
+    plan: SplitPlan, parts: list[PartResult], options: TaskOptions, ranges: int = 0
+) -> RepoResult:
+    """The working tree, then history's second phase over every part (ranges of them;
+    none: the plan found nothing to split, and the repository is audited here whole)."""
+    spent = plan.seconds + sum(p.seconds for p in parts)
+    if plan.result is not None:
+        plan.result.seconds += spent
+        plan.result.worker = worker_name()
+        return plan.result
+    warm()
+    opened = plan.opened
+    assert opened is not None
+    scanned = [s for p in parts for s in p.scanned] if ranges else None
+
+    def merge() -> RepoResult:
+        started = time.monotonic()
+        config = plan.config or Config()
+        result = guarded(
+            lambda: audit_opened(opened, options, config, plan.report, scanned), plan.spec
+        )
+        result.seconds = time.monotonic() - started
+        return result
+
+    result = run_forked([merge], lambda _, why: failed_result(plan.spec, why), options.timeout)[0]
+    if ranges:
+        result.stats["object_ranges"] += ranges
+    result.seconds += spent
+    result.worker = worker_name()
+    return result

@@ -1,0 +1,111 @@
+"""A large repository split into object ranges across tasks: one result, the one an unsplit
+``keysentry history`` gives, on a LocalCluster and through a worker killed mid-split."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+
+import pytest
+
+from keysentry.audits import org
+from keysentry.audits.org_cluster import ClusterSettings, plan_tasks
+from keysentry.audits.org_split import parts_for, store_bytes
+from keysentry.audits.org_task import RepoSpec, TaskOptions
+from keysentry.formats import FORMATS, RenderOptions
+from keysentry.model.key import fingerprint
+from keysentry.model.report import AUDITED
+from org_support import (
+    big_repository,
+    descendants,
+    history_places,
+    org_history_places,
+    start_cluster,
+)
+
+SPLIT = 2 * 1024 * 1024  # so that the 8 MiB test repository becomes several tasks
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    path = tmp_path_factory.mktemp("big") / "big"
+    path.mkdir()
+    return big_repository(path)
+
+
+def _json(report) -> dict:
+    return json.loads(FORMATS["json"](report, RenderOptions(command="org")))
+
+
+def _check_same_as_history(big, report) -> None:
+    report_json = _json(report)
+    location = str(big.path)
+    (outcome,) = [r for r in report_json["repositories"] if r["name"] == location]
+    assert outcome["status"] == AUDITED and outcome["errors"] == []
+    assert org_history_places(report_json, location) == history_places(big.history_json)
+    assert {f["fingerprint"] for f in report_json["findings"]} == {fingerprint(k) for k in big.keys}
+    # each history place once: nothing lost, nothing counted twice
+    places = [
+        (f["fingerprint"], f["path"], f["line"], f["source"], f.get("commit"))
+        for f in report_json["findings"]
+        if f["source"] != "file"
+    ]
+    assert len(places) == len(big.history_json["findings"])
+
+
+def test_a_large_repository_is_split_and_merged_into_the_unsplit_result(big):
+    size = store_bytes(str(big.path))
+    parts = parts_for(size, SPLIT)
+    assert parts >= 3  # the test repository is big enough to split
+    plan = plan_tasks([RepoSpec(str(big.path))], SPLIT, workers=2)
+    assert plan.split == [(0, parts)] and plan.batches == []
+    report = org.audit_organisation(
+        [RepoSpec(str(big.path))], TaskOptions(), ClusterSettings(workers=2, split_bytes=SPLIT)
+    )
+    _check_same_as_history(big, report)
+    assert report.stats["object_ranges"] == parts
+    assert report.stats["objects_scanned"] == big.history_json["stats"]["objects_scanned"]
+    # not split (the default threshold is far above it): the same report
+    whole = org.audit_organisation(
+        [RepoSpec(str(big.path))], TaskOptions(), ClusterSettings(workers=2)
+    )
+    assert "object_ranges" not in whole.stats
+    assert _json(whole)["findings"] == _json(report)["findings"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="watches /proc")
+def test_a_worker_killed_during_a_split_repository_loses_nothing(big, tmp_path):
+    """A scheduler and two workers: one is killed while it runs a task of the split
+    repository (its forked audit process is alive); Dask runs that task again."""
+    cluster = start_cluster(tmp_path)
+    victim = cluster.workers[0]
+    killed = threading.Event()
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            if descendants(victim.pid):  # a task of the split repository is running there
+                victim.send_signal(signal.SIGKILL)
+                killed.set()
+                return
+            time.sleep(0.001)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        report = org.audit_organisation(
+            [RepoSpec(str(big.path))],
+            TaskOptions(),
+            ClusterSettings(cluster.address, split_bytes=SPLIT),
+        )
+    finally:
+        stop.set()
+        watcher.join()
+        cluster.stop()
+    assert killed.is_set(), "the victim worker ran no task of the split repository"
+    assert victim.wait(10) == -signal.SIGKILL
+    _check_same_as_history(big, report)
+    assert report.repositories[0].worker.endswith(f":{cluster.workers[1].pid}")
