@@ -21,6 +21,7 @@ kingfisher's, <= 2.5x ripgrep's, and >= 100x faster than detect-secrets, on 2 co
 from __future__ import annotations
 
 import argparse
+import compileall
 import hashlib
 import json
 import os
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jstree
-from measure import Run, measure
+from measure import Run, compile_bytecode, measure
 
 BIN = Path(sys.executable).parent
 
@@ -47,6 +48,7 @@ KEYSENTRY, BETTERLEAKS, DETECT_SECRETS, KINGFISHER, RIPGREP = (
     _tool(n) for n in ("keysentry", "betterleaks", "detect-secrets", "kingfisher", "rg")
 )
 KEY_REGEX = "sk-[0-9a-f]{32}"  # the shape keysentry looks for (model/key.py), for ripgrep
+READ_FLOOR = Path(__file__).resolve().parent / "read_floor.py"
 
 
 @dataclass(frozen=True)
@@ -72,13 +74,28 @@ def keysentry_tool(tree: Path, out: Path) -> Tool:
     return Tool("keysentry", argv, found, (1,))
 
 
+def other_keysentry_tool(src: Path, tree: Path, out: Path) -> Tool:
+    """keysentry from another checkout's src/ (the same interpreter and dependencies)."""
+    tool = keysentry_tool(tree, out)
+    argv = ["env", f"PYTHONPATH={src}", sys.executable, "-m", "keysentry", *tool.argv[1:]]
+    return Tool("keysentry (other)", argv, tool.found, tool.ok_codes)
+
+
 def betterleaks_tool(tree: Path, out: Path) -> Tool:
     def found() -> set[str]:
         return {_sha256(f["match"]["value"]) for f in json.loads(out.read_text())["findings"]}
 
     argv = [
-        BETTERLEAKS, "fs", "--isolate-rule", "deepseek-api-key", "--silent",
-        "--log-level", "error", "--output", str(out), str(tree),
+        BETTERLEAKS,
+        "fs",
+        "--isolate-rule",
+        "deepseek-api-key",
+        "--silent",
+        "--log-level",
+        "error",
+        "--output",
+        str(out),
+        str(tree),
     ]
     return Tool("betterleaks", argv, found, (1,))
 
@@ -88,8 +105,17 @@ def kingfisher_tool(tree: Path, out: Path) -> Tool:
         return {_sha256(f["finding"]["snippet"]) for f in json.loads(out.read_text())["findings"]}
 
     argv = [
-        KINGFISHER, "scan", str(tree), "-n", "--no-update-check",
-        "--rule", "betterleaks.deepseek-api-key", "--format", "json", "--output", str(out),
+        KINGFISHER,
+        "scan",
+        str(tree),
+        "-n",
+        "--no-update-check",
+        "--rule",
+        "betterleaks.deepseek-api-key",
+        "--format",
+        "json",
+        "--output",
+        str(out),
     ]
     return Tool("kingfisher", argv, found, (200,))  # 200: findings
 
@@ -100,9 +126,23 @@ def ripgrep_tool(tree: Path, out: Path) -> Tool:
     def found() -> set[str]:
         return {_sha256(line) for line in out.read_text().split()}
 
-    argv = ["sh", "-c", 'exec "$0" --no-ignore --hidden --text --only-matching --no-filename'
-            ' --no-line-number "$1" "$2" > "$3"', RIPGREP, KEY_REGEX, str(tree), str(out)]
+    argv = [
+        "sh",
+        "-c",
+        'exec "$0" --no-ignore --hidden --text --only-matching --no-filename'
+        ' --no-line-number "$1" "$2" > "$3"',
+        RIPGREP,
+        KEY_REGEX,
+        str(tree),
+        str(out),
+    ]
     return Tool("ripgrep", argv, found, (0,))
+
+
+def read_floor_tool(tree: Path) -> Tool:
+    """Not a scanner: Python walking the tree and reading every file in two processes."""
+    argv = [sys.executable, str(READ_FLOOR), str(tree), "--processes", "2"]
+    return Tool("python read floor", argv, set, (0,))
 
 
 def detect_secrets_tool(tree: Path, out: Path, keys: list[str]) -> Tool:
@@ -115,10 +155,22 @@ def detect_secrets_tool(tree: Path, out: Path, keys: list[str]) -> Tool:
         return {by_sha1[h] for h in hashes if h in by_sha1}
 
     # detect-secrets silently skips paths outside its working directory: run it from the parent.
-    argv = ["sh", "-c", 'exec "$0" scan --all-files "$1" > "$2"', DETECT_SECRETS, tree.name,
-            str(out)]
-    return Tool("detect-secrets", argv, found, (0,), cwd=tree.parent,
-                skips="*.map: detect-secrets never scans .map files")
+    argv = [
+        "sh",
+        "-c",
+        'exec "$0" scan --all-files "$1" > "$2"',
+        DETECT_SECRETS,
+        tree.name,
+        str(out),
+    ]
+    return Tool(
+        "detect-secrets",
+        argv,
+        found,
+        (0,),
+        cwd=tree.parent,
+        skips="*.map: detect-secrets never scans .map files",
+    )
 
 
 def _run(tool: Tool) -> Run:
@@ -170,19 +222,39 @@ def _row(name: str, runs: list[Run], note: str = "") -> str:
     cpu = statistics.median(r.cpu for r in runs)
     proc_rss = max(r.max_process_rss_mb for r in runs)
     tree_rss = max(r.tree_rss_mb for r in runs)
-    return (f"{name:16s} {wall:9.2f} {cpu:8.2f} {proc_rss:12.0f} {tree_rss:10.0f} {len(runs):5d}"
-            f"  {note}")
+    return (
+        f"{name:16s} {wall:9.2f} {cpu:8.2f} {proc_rss:12.0f} {tree_rss:10.0f} {len(runs):5d}"
+        f"  {note}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5,
-                        help="timed rounds of keysentry and betterleaks (median; default 5)")
-    parser.add_argument("--detect-secrets", choices=("full", "sample", "skip"), default="full",
-                        help="the whole tree once (default), a sample, extrapolated, or skip")
-    parser.add_argument("--sample-mb", type=float, default=20.0,
-                        help="size of the detect-secrets sample (with --detect-secrets sample)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=5,
+        help="timed rounds of keysentry and betterleaks (median; default 5)",
+    )
+    parser.add_argument(
+        "--detect-secrets",
+        choices=("full", "sample", "skip"),
+        default="full",
+        help="the whole tree once (default), a sample, extrapolated, or skip",
+    )
+    parser.add_argument(
+        "--sample-mb",
+        type=float,
+        default=20.0,
+        help="size of the detect-secrets sample (with --detect-secrets sample)",
+    )
     parser.add_argument("--work", type=Path, default=jstree.WORK)
+    parser.add_argument(
+        "--other-src",
+        type=Path,
+        help="another checkout's src/ timed beside as 'keysentry (other)', e.g. before a"
+        " change: git archive main src | tar -x -C /tmp/before (then /tmp/before/src)",
+    )
     args = parser.parse_args()
 
     tree = jstree.build(args.work)
@@ -190,10 +262,15 @@ def main() -> None:
     facts = jstree.facts(tree)
     if facts.bytes < jstree.MIN_BYTES:
         raise SystemExit(f"{tree} holds only {facts.bytes / 1e6:.0f} MB")
-    print(f"tree: {tree}: {facts.files} JavaScript files, {facts.bytes / 1e6:.1f} MB"
-          f" ({_bytes_but_maps(tree) / 1e6:.1f} MB without .map files), {len(keys)} planted keys")
-    print(f"machine: {os.cpu_count()} cores, load average at start"
-          f" {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"tree: {tree}: {facts.files} JavaScript files, {facts.bytes / 1e6:.1f} MB"
+        f" ({_bytes_but_maps(tree) / 1e6:.1f} MB without .map files), {len(keys)} planted keys"
+    )
+    print(
+        f"machine: {os.cpu_count()} cores, load average at start"
+        f" {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    print(compile_bytecode())
 
     with tempfile.TemporaryDirectory(prefix="scan-bench-", dir=args.work) as tmp:
         reports = Path(tmp)
@@ -203,10 +280,14 @@ def main() -> None:
             kingfisher_tool(tree, reports / "kingfisher.json"),
             ripgrep_tool(tree, reports / "ripgrep.txt"),
         ]
+        if args.other_src is not None:
+            compileall.compile_dir(str(args.other_src), quiet=1)
+            fast.append(other_keysentry_tool(args.other_src, tree, reports / "other.json"))
         print("warm-up round (fills the page cache) and finding check:")
         for tool in fast:
             _run(tool)
             _check(tool, keys)
+        fast.append(read_floor_tool(tree))  # finds nothing: timed, not checked
         timed: dict[str, list[Run]] = {tool.name: [] for tool in fast}
         for round_no in range(args.runs):  # each round in another order
             shift = round_no % len(fast)
@@ -222,40 +303,69 @@ def main() -> None:
                 target = _sample(tree, args.work / "jstree-sample", args.sample_mb)
                 # scaled by the bytes detect-secrets reads: it skips .map files
                 ds_scale = _bytes_but_maps(tree) / _bytes_but_maps(target)
-                ds_note = (f"EXTRAPOLATED: ran on {jstree.facts(target).bytes / 1e6:.1f} MB,"
-                           f" time x{ds_scale:.1f}")
+                ds_note = (
+                    f"EXTRAPOLATED: ran on {jstree.facts(target).bytes / 1e6:.1f} MB,"
+                    f" time x{ds_scale:.1f}"
+                )
             ds = detect_secrets_tool(target, reports / "detect-secrets.json", keys)
             print("detect-secrets (one run; this takes minutes) ...", flush=True)
             ds_runs.append(_run(ds))
             _check(ds, keys, target)
 
     print()
-    print(f"{'tool':16s} {'wall s':>9s} {'CPU s':>8s} {'max proc MB':>12s} {'tree MB':>10s}"
-          f" {'runs':>5s}")
+    print(
+        f"{'tool':16s} {'wall s':>9s} {'CPU s':>8s} {'max proc MB':>12s} {'tree MB':>10s}"
+        f" {'runs':>5s}"
+    )
     for name, runs in timed.items():
         print(_row(name, runs, "median"))
     ks = statistics.median(r.wall for r in timed["keysentry"])
     bl = statistics.median(r.wall for r in timed["betterleaks"])
     if ds_runs:
-        scaled = [Run(r.wall * ds_scale, r.cpu * ds_scale, r.max_process_rss_mb, r.tree_rss_mb,
-                      r.returncode, "") for r in ds_runs]
+        scaled = [
+            Run(
+                r.wall * ds_scale,
+                r.cpu * ds_scale,
+                r.max_process_rss_mb,
+                r.tree_rss_mb,
+                r.returncode,
+                "",
+            )
+            for r in ds_runs
+        ]
         print(_row("detect-secrets", scaled, ds_note))
     print()
     kf = statistics.median(r.wall for r in timed["kingfisher"])
     rg = statistics.median(r.wall for r in timed["ripgrep"])
-    print(f"keysentry / betterleaks wall    = {ks / bl:.2f}  (target <= 1.00)"
-          f" {'met' if ks <= bl else 'NOT MET'}")
-    print(f"keysentry / kingfisher wall     = {ks / kf:.2f}  (target <= 0.60)"
-          f" {'met' if ks <= 0.6 * kf else 'NOT MET'}")
-    print(f"keysentry / ripgrep wall        = {ks / rg:.2f}  (target <= 2.50)"
-          f" {'met' if ks <= 2.5 * rg else 'NOT MET'}")
-    print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-          " (the machine is shared: other engineers' jobs run beside these timings)")
+    print(
+        f"keysentry / betterleaks wall    = {ks / bl:.2f}  (target <= 1.00)"
+        f" {'met' if ks <= bl else 'NOT MET'}"
+    )
+    print(
+        f"keysentry / kingfisher wall     = {ks / kf:.2f}  (target <= 0.60)"
+        f" {'met' if ks <= 0.6 * kf else 'NOT MET'}"
+    )
+    print(
+        f"keysentry / ripgrep wall        = {ks / rg:.2f}  (target <= 2.50)"
+        f" {'met' if ks <= 2.5 * rg else 'NOT MET'}"
+    )
+    floor = statistics.median(r.wall for r in timed["python read floor"])
+    print(
+        f"python read floor / ripgrep     = {floor / rg:.2f}  (Python reading the tree in two"
+        " processes, no scan)"
+    )
+    print(f"keysentry / python read floor   = {ks / floor:.2f}")
+    print(
+        f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        " (the machine is shared: other engineers' jobs run beside these timings)"
+    )
     if ds_runs:
         ratio = ds_runs[0].wall * ds_scale / ks
         label = " (extrapolated)" if ds_scale != 1.0 else ""
-        print(f"detect-secrets / keysentry wall = {ratio:.0f}x{label}  (target >= 100x)"
-              f" {'met' if ratio >= 100 else 'NOT MET'}")
+        print(
+            f"detect-secrets / keysentry wall = {ratio:.0f}x{label}  (target >= 100x)"
+            f" {'met' if ratio >= 100 else 'NOT MET'}"
+        )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
@@ -9,6 +10,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,9 +50,13 @@ def make_key() -> Callable[[], str]:
 
 
 def run_keysentry(
-    *args: str, cwd: Path | None = None, stdin: bytes | None = None, env: dict | None = None
+    *args: str,
+    cwd: Path | None = None,
+    stdin: bytes | None = None,
+    env: dict | None = None,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """The real CLI in a subprocess, as a user runs it."""
+    """The real CLI in a subprocess, as a user runs it (``timeout``: a hang guard)."""
     # COLUMNS only when a test sets it: pytest-xdist workers set it to 80, and text output
     # wraps to it
     inherited = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
@@ -62,6 +68,7 @@ def run_keysentry(
         capture_output=True,
         text=True,
         env=full_env,
+        timeout=timeout,
         check=False,
     )
 
@@ -129,9 +136,19 @@ def commit_file(repo: Path, path: str, content: str | bytes, message: str = "cha
 
 
 CI_VARIABLES = (
-    "GITHUB_ACTIONS", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_SHA", "GITHUB_BASE_REF",
-    "GITHUB_STEP_SUMMARY", "GITLAB_CI", "CI_MERGE_REQUEST_DIFF_BASE_SHA", "CI_MERGE_REQUEST_IID",
-    "CI_COMMIT_SHA", "CI_COMMIT_BEFORE_SHA", "CI_DEFAULT_BRANCH", "CI_COMMIT_BRANCH",
+    "GITHUB_ACTIONS",
+    "GITHUB_EVENT_NAME",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_SHA",
+    "GITHUB_BASE_REF",
+    "GITHUB_STEP_SUMMARY",
+    "GITLAB_CI",
+    "CI_MERGE_REQUEST_DIFF_BASE_SHA",
+    "CI_MERGE_REQUEST_IID",
+    "CI_COMMIT_SHA",
+    "CI_COMMIT_BEFORE_SHA",
+    "CI_DEFAULT_BRANCH",
+    "CI_COMMIT_BRANCH",
 )
 
 
@@ -149,8 +166,13 @@ def fast_import_commits(repo: Path, commits: int, keys: dict[int, str]) -> None:
         stream.append(b"committer A <a@example.com> %d +0000\n" % (1_600_000_000 + i))
         stream.append(b"data 2\nc\n")
         stream.append(b"M 100644 inline f%d.py\ndata %d\n%s\n" % (i % 50, len(body), body))
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream),
-                   check=True, env=git_env())
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        cwd=repo,
+        input=b"".join(stream),
+        check=True,
+        env=git_env(),
+    )
 
 
 @pytest.fixture
@@ -169,6 +191,17 @@ def tool(name: str) -> str:
     if found is None:
         raise RuntimeError(f"{name} is not installed; run the README's test command")
     return found
+
+
+def tar_bytes(members: dict[str, bytes], mode: str = "w") -> bytes:
+    """A tar archive (``mode`` "w:gz" etc. to compress it) holding these members."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode) as archive:  # type: ignore[call-overload]
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
 
 
 # the pre-commit framework's hook environment, built once per session (precommit_support.py)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git_env, run_keysentry
+from conftest import git_env, run_keysentry, tar_bytes
 
 GOLDEN = Path(__file__).parent / "golden"
 SEED = 20261201
@@ -66,8 +66,24 @@ def build_tree(root: Path, keys: list[str]) -> None:
         info = zipfile.ZipInfo("config/settings.json", date_time=(2024, 1, 1, 0, 0, 0))
         archive.writestr(info, json.dumps({"deepseek_api_key": keys[4]}))
     (root / "release.zip").write_bytes(buffer.getvalue())
+    (root / "image.tar").write_bytes(_image(keys[10]))
     encoded = base64.b64encode(keys[5].encode()).decode()
     (root / "notes.txt").write_text(f"placeholder sk-{'0' * 32} and base64 of a key:\n{encoded}\n")
+
+
+def _image(key: str) -> bytes:
+    """A ``docker save`` tarball whose top layer deletes the file holding the key."""
+    base = tar_bytes({"app/.env": f"DEEPSEEK_API_KEY={key}\n".encode()})
+    top = tar_bytes({"app/.wh..env": b""})
+    manifest = [{"Config": "config.json", "Layers": ["base/layer.tar", "top/layer.tar"]}]
+    return tar_bytes(
+        {
+            "base/layer.tar": base,
+            "top/layer.tar": top,
+            "config.json": b'{"config": {"Cmd": ["sh"]}}',
+            "manifest.json": json.dumps(manifest).encode(),
+        }
+    )
 
 
 def build_repo(repo: Path, keys: list[str]) -> None:
@@ -100,7 +116,7 @@ def mask(text: str, *roots: Path) -> str:
 @pytest.fixture(scope="module")
 def fixtures(tmp_path_factory) -> tuple[Path, Path, Path]:
     base = tmp_path_factory.mktemp("golden")
-    keys = seeded_keys(10)
+    keys = seeded_keys(11)
     tree, repo = base / "tree", base / "repo"
     build_tree(tree, keys)
     build_repo(repo, keys)

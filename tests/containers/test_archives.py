@@ -9,14 +9,13 @@ import json
 import os
 import struct
 import subprocess
-import tarfile
 import zipfile
 from pathlib import Path
 
 import brotli
 import pytest
 
-from conftest import REPO_ROOT, git, new_key, run_keysentry
+from conftest import REPO_ROOT, git, new_key, run_keysentry, tar_bytes
 
 JS_BIN = REPO_ROOT / "tests" / "js" / "node_modules" / ".bin"
 
@@ -41,16 +40,6 @@ def zip_bytes(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> 
     with zipfile.ZipFile(buf, "w", method) as archive:
         for name, data in members.items():
             archive.writestr(zipfile.ZipInfo(name), data, compress_type=method)
-    return buf.getvalue()
-
-
-def tar_bytes(members: dict[str, bytes], mode: str = "w") -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode=mode) as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
     return buf.getvalue()
 
 
@@ -130,7 +119,9 @@ def test_electron_asar_built_with_electron_asar(tmp_path):
     assert code == 1
     [finding] = report["findings"]
     assert (finding["path"], finding["decoded_from"], finding["line"]) == (
-        "app.asar!dist/main.js", ["asar"], 3,
+        "app.asar!dist/main.js",
+        ["asar"],
+        3,
     )
 
 
@@ -140,18 +131,24 @@ def test_notebook_names_cell_and_line(tmp_path):
         "cells": [
             {"cell_type": "markdown", "metadata": {}, "source": ["# Setup\n"]},
             {
-                "cell_type": "code", "metadata": {}, "execution_count": 1, "outputs": [],
+                "cell_type": "code",
+                "metadata": {},
+                "execution_count": 1,
+                "outputs": [],
                 "source": ["import os\n", "\n", f'client = OpenAI(api_key="{key}")\n'],
             },
         ],
-        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
     (tmp_path / "demo.ipynb").write_text(json.dumps(notebook, indent=1))
     code, report, _ = scan("demo.ipynb", cwd=tmp_path)
     assert code == 1
     [finding] = report["findings"]
     raw_line = next(
-        i for i, text in enumerate((tmp_path / "demo.ipynb").read_text().splitlines(), 1)
+        i
+        for i, text in enumerate((tmp_path / "demo.ipynb").read_text().splitlines(), 1)
         if key in text
     )
     assert finding["path"] == "demo.ipynb" and finding["line"] == raw_line
@@ -249,7 +246,9 @@ def test_corrupt_truncated_and_encrypted(tmp_path):
     assert code == 1
     found = {f["fingerprint"]: f["path"] for f in report["findings"]}
     assert found == {
-        fp(stored_key): "cut.zip", fp(gz_key): "cut.js.gz", fp(good_key): "locked.zip!open.js",
+        fp(stored_key): "cut.zip",
+        fp(gz_key): "cut.js.gz",
+        fp(good_key): "locked.zip!open.js",
         fp(tar_key): "cut.tgz!first.js",
     }
     errors = {e["path"]: e["message"] for e in report["errors"]}

@@ -39,6 +39,9 @@ def _scan(*paths: Path) -> tuple[int, dict]:
     return proc.returncode, json.loads(proc.stdout)
 
 
+HANG_GUARD = 120  # seconds: a hang fails the test instead of stalling the suite
+
+
 def _settings(key: str) -> bytes:
     return b"# settings\n" * 40 + f'API_KEY = "{key}"\n'.encode()
 
@@ -156,6 +159,25 @@ def _scan_with_control(name: str, blob: bytes) -> Scanner:
 @given(kind=st.sampled_from(sorted(_MAGICS)), tail=st.binary(max_size=2048))
 def test_fuzz_random_bytes_behind_each_magic(kind: str, tail: bytes) -> None:
     _scan_with_control(f"blob.{kind}", _MAGICS[kind] + tail)
+
+
+@pytest.mark.parametrize("tail", [b"\x28", b"\x28\xb5", b"\x00\x00\x00"])
+def test_a_zst_with_a_few_stray_bytes_after_its_frame_is_cut_short(
+    tail: bytes, tmp_path: Path
+) -> None:
+    # one to three bytes after the last frame are not yet a magic: the frame walker waited
+    # for more in a loop that never ended (found by the fuzz test below)
+    key, control = new_key(), new_key()
+    (tmp_path / "stray.zst").write_bytes(zstandard.ZstdCompressor().compress(_settings(key)) + tail)
+    (tmp_path / "control.py").write_bytes(_settings(control))
+    proc = run_keysentry("scan", "--format", "json", ".", cwd=tmp_path, timeout=HANG_GUARD)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1, proc.stderr
+    assert {f["fingerprint"] for f in report["findings"]} == {
+        fingerprint(key),
+        fingerprint(control),
+    }
+    assert [e["path"] for e in report["errors"]] == ["stray.zst"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

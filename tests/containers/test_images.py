@@ -8,36 +8,26 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import json
 import subprocess
-import tarfile
 
 import pytest
 
-from conftest import KEYSENTRY, new_key
+from conftest import KEYSENTRY, new_key, tar_bytes
 from keysentry.model.key import fingerprint
 
 
-def _tar(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 def _image(keys: dict[str, str], oci: bool) -> tuple[bytes, list[str]]:
-    base = _tar(
+    base = tar_bytes(
         {
             "app/settings.py": f"API_KEY = '{keys['settings']}'\n".encode(),
             "app/old.env": f"DEEPSEEK_API_KEY={keys['deleted']}\n".encode(),
             "etc/app/conf.py": f"KEY = '{keys['opaque']}'\n".encode(),
         }
     )
-    top = _tar({"app/.wh.old.env": b"", "etc/app/.wh..wh..opq": b"", "app/main.py": b"run()\n"})
+    top = tar_bytes(
+        {"app/.wh.old.env": b"", "etc/app/.wh..wh..opq": b"", "app/main.py": b"run()\n"}
+    )
     config = json.dumps(
         {
             "config": {
@@ -63,7 +53,7 @@ def _image(keys: dict[str, str], oci: bool) -> tuple[bytes, list[str]]:
     ).encode()
     if oci:
         files["oci-layout"] = b'{"imageLayoutVersion": "1.0.0"}'
-    return _tar(files), names
+    return tar_bytes(files), names
 
 
 @pytest.mark.parametrize("oci", [False, True], ids=["docker-save", "oci-layout"])
@@ -97,7 +87,7 @@ def test_docker_save_piped_to_scan(oci: bool) -> None:
 
 def test_a_plain_tar_has_no_image_fields(tmp_path) -> None:
     key = new_key()
-    (tmp_path / "src.tar").write_bytes(_tar({"app/settings.py": f"K = '{key}'\n".encode()}))
+    (tmp_path / "src.tar").write_bytes(tar_bytes({"app/settings.py": f"K = '{key}'\n".encode()}))
     proc = subprocess.run(
         [*KEYSENTRY, "scan", str(tmp_path / "src.tar"), "--format", "json"],
         capture_output=True,
@@ -106,3 +96,37 @@ def test_a_plain_tar_has_no_image_fields(tmp_path) -> None:
     )
     [finding] = json.loads(proc.stdout)["findings"]
     assert "image_path" not in finding and "image_note" not in finding
+
+
+def _scan_image(tarball: bytes, *args: str) -> tuple[int, str, bytes]:
+    proc = subprocess.run(
+        [*KEYSENTRY, "scan", "-", "--no-color", *args],
+        input=tarball,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    return proc.returncode, proc.stdout.decode(), proc.stderr
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "github", "junit", "gitlab", "sarif"])
+def test_every_format_says_where_in_the_image_and_that_it_was_deleted(fmt: str) -> None:
+    """Issue 12 gap 4: not only JSON carries ``image_path`` and ``image_note``."""
+    keys = {name: new_key() for name in ("settings", "deleted", "opaque", "env", "arg")}
+    tarball, _ = _image(keys, oci=True)
+    code, out, stderr = _scan_image(tarball, "--format", fmt)
+    assert code == 1, stderr
+    if fmt == "markdown":
+        out = out.replace("\\", "")  # markdown escapes punctuation in table cells
+    deleted = "/app/old.env in the image (deleted in a later layer, still in the image)"
+    assert deleted in out
+    assert "/app/settings.py in the image" in out
+    assert "/app/settings.py in the image (" not in out  # not deleted: no note
+    if fmt == "sarif":
+        results = json.loads(out)["runs"][0]["results"]
+        by_print = {r["properties"]["fingerprint"]: r for r in results}
+        props = by_print[fingerprint(keys["deleted"])]["properties"]
+        assert props["imagePath"] == "/app/old.env"
+        assert props["imageNote"] == "deleted in a later layer, still in the image"
+        assert deleted in by_print[fingerprint(keys["deleted"])]["message"]["text"]
+        assert "imageNote" not in by_print[fingerprint(keys["settings"])]["properties"]

@@ -4,6 +4,7 @@ output of javascript-obfuscator (tests/js), found at their first piece as ``conc
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -93,18 +94,20 @@ def test_javascript_obfuscator_split_strings(string_array: str, tmp_path: Path) 
     assert key not in proc.stdout
 
 
-def test_javascript_obfuscator_encoded_string_array_is_a_known_gap(tmp_path: Path) -> None:
-    """Pieces stored base64-encoded with the obfuscator's own alphabet are not joined
-    (docs/decoders.md says so); this documents the limit rather than hiding it."""
+def test_string_array_found_when_the_rotation_loop_is_outside_the_searched_part(
+    tmp_path: Path,
+) -> None:
+    """A window searched from its array piece on still tells the obfuscator's loop (which
+    the multi-needle pass notes) from the bytes around the part it searched."""
     key = new_key()
-    out = _obfuscate(
-        tmp_path,
-        f"const k = '{key}';\nconsole.log(k);\n",
-        "--string-array",
-        "true",
-        "--string-array-threshold",
-        "1",
-        "--string-array-encoding",
-        "rc4",
-    )
-    assert find_encoded(out.read_bytes()).keys == []
+    source = f"const client = {{ apiKey: '{key}' }};\nconsole.log(client);\n"
+    out = _obfuscate(tmp_path, source, "--string-array", "true", "--string-array-threshold", "1")
+    data = out.read_bytes()
+    piece = re.search(rb"['\"]sk-[0-9a-f]*['\"]", data)
+    assert piece is not None and b"['push'](" in data
+    whole = [(k.start, k.key) for k in find_encoded(data).keys]
+    assert [found for _, found in whole] == [key]
+    at = piece.start() + 1  # the piece's first letter, where the pass meets it
+    for start, stop in ((at, at + 1), (0, at + 1)):
+        assert [(k.start, k.key) for k in find_encoded(data, start, stop).keys] == whole
+

@@ -113,7 +113,7 @@ def obfuscate(tmp_path: Path, key: str, *options: str) -> str:
     [
         (("--unicode-escape-sequence", "true"), ["js-escape"]),
         (("--string-array-encoding", "base64", "--string-array-rotate", "true",
-          "--string-array-shuffle", "true", "--compact", "true"), ["base64-swapcase"]),
+          "--string-array-shuffle", "true", "--compact", "true"), ["string-array", "base64"]),
     ],
 )
 def test_javascript_obfuscator_string_array(tmp_path, options, chain):

@@ -103,22 +103,61 @@ def test_hex_of_a_longer_string_or_a_placeholder_is_not_a_key() -> None:
     assert [(k.key, k.start) for k in inside] == [(key, len("token=") * 2)]
 
 
+CONTEXTS = {  # where nested base64 sits: each format's quoting around the run
+    "json": ("config.json", '{{"data": "{run}"}}\n'),
+    "env": (".env", "SECRET_BLOB={run}\n"),
+    "yaml": ("values.yaml", "secret:\n  data: {run}\n"),
+    "js": ("config.js", "export const blob = '{run}';\n"),
+}
+
+
+@pytest.mark.parametrize("context", sorted(CONTEXTS))
+def test_base64_inside_base64_at_every_alignment(tmp_path: Path, context: str) -> None:
+    """Gap 1: the key at each byte offset of the inner run's 3-byte group, the inner run at
+    each offset of the outer's, padded or not: all nine pairs, in four file formats."""
+    name, template = CONTEXTS[context]
+    keys = []
+    for inner_lead in range(3):
+        for outer_lead in range(3):
+            for padded in (True, False):
+                key = new_key()
+                inner = base64.b64encode(b"=" * inner_lead + key.encode() + b";")
+                outer = base64.b64encode(b"x" * outer_lead + inner + b"!")
+                run = (outer if padded else outer.rstrip(b"=")).decode()
+                case = tmp_path / f"i{inner_lead}-o{outer_lead}-{'pad' if padded else 'bare'}"
+                case.mkdir()
+                (case / name).write_text(template.format(run=run))
+                keys.append(key)
+    found = {f["fingerprint"]: f for f in _scan(tmp_path)}
+    assert set(found) == {fingerprint(k) for k in keys}
+    for finding in found.values():
+        assert finding["decoded_from"] == ["base64", "base64"]
+        assert finding["path"].endswith("/" + name)
+        assert finding["line"] == (2 if context == "yaml" else 1)
+
+
 def test_base64_inside_base64_up_to_the_depth_limit(tmp_path: Path) -> None:
     depth = 2  # the targeted needles reach two layers (docs/decoders.md)
-    key = new_key()
+    key, control = new_key(), new_key()
     payload = json.dumps({"auth": {"token": key}}).encode()
     for _ in range(depth):
         payload = base64.b64encode(payload)
     path = tmp_path / "values.yaml"
-    path.write_text(f"secret:\n  data: {payload.decode()}\n")
-    finding = _one(path, key)
+    path.write_text(f"secret:\n  data: {payload.decode()}\nplain: {control}\n")
+    finding = {f["fingerprint"]: f for f in _scan(path)}[fingerprint(key)]
     assert finding["decoded_from"] == ["base64"] * depth
     # placed where the key's encoded form begins, inside the run (as for one layer)
     assert finding["line"] == 2
     assert len("  data: ") < finding["column"] <= len("  data: ") + len(payload) - 40
     (tmp_path / ".keysentry.toml").write_text(f"max_decode_depth = {depth - 1}\n")
     proc = run_keysentry("scan", "--format", "json", "values.yaml", cwd=tmp_path)
-    assert json.loads(proc.stdout)["findings"] == []  # past the limit: not decoded
+    report = json.loads(proc.stdout)
+    # past the limit: not decoded, said in an error naming the file; the control key is found
+    assert [f["fingerprint"] for f in report["findings"]] == [fingerprint(control)]
+    [error] = report["errors"]
+    assert error["path"] == "values.yaml"
+    assert "nested deeper than 1 level(s) (max_decode_depth)" in error["message"]
+    assert proc.returncode == 1
 
 
 # --- bad input: random and truncated bytes always finish, the control key is found ----------

@@ -65,8 +65,9 @@ OTHER_PROVIDERS = {
     "OpenAI service account key": lambda: PREFIX + "svcacct-" + hex_chars(32) + "T3Blbk",
     "OpenAI admin key": lambda: PREFIX + "admin-" + hex_chars(32),
     "Anthropic key": lambda: PREFIX + "ant-api03-" + hex_chars(32) + "-" + hex_chars(20),
-    "sk- + 48 alphanumerics": lambda: PREFIX
-    + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(48)),
+    "sk- + 48 alphanumerics": lambda: (
+        PREFIX + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(48))
+    ),
     "sk- + 48, hex first": lambda: PREFIX + hex_chars(32) + "ABCDEFGHIJKLmnop",
     "Stripe live key": lambda: "sk_live_" + hex_chars(32),
     "Stripe test key": lambda: "sk_test_" + hex_chars(32),
@@ -196,8 +197,12 @@ PATTERNED_PLACEHOLDERS = [
 @pytest.mark.parametrize("body", ISSUE_PLACEHOLDERS + OTHER_PLACEHOLDERS + PATTERNED_PLACEHOLDERS)
 def test_placeholders_rejected(body: str) -> None:
     body = body.format(
-        r10=hex_chars(10), r12=hex_chars(12), r14=hex_chars(14), r16=hex_chars(16),
-        r20=hex_chars(20), r22=hex_chars(22),
+        r10=hex_chars(10),
+        r12=hex_chars(12),
+        r14=hex_chars(14),
+        r16=hex_chars(16),
+        r20=hex_chars(20),
+        r22=hex_chars(22),
     )
     key = PREFIX + body
     assert len(body) == 32
@@ -223,8 +228,37 @@ def test_ten_thousand_random_keys_all_found() -> None:
 
 
 SEPARATORS = st.sampled_from(
-    [" ", "\n", "\r\n", "\t", '"', "'", "`", "=", ":", ",", ";", "&", "?", "<", ">", "(", ")",
-     "[", "]", "{", "}", "/", "|", "\x00", "é", "%3D", "\\n", "\\x3d", "\\u003d"]
+    [
+        " ",
+        "\n",
+        "\r\n",
+        "\t",
+        '"',
+        "'",
+        "`",
+        "=",
+        ":",
+        ",",
+        ";",
+        "&",
+        "?",
+        "<",
+        ">",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "/",
+        "|",
+        "\x00",
+        "é",
+        "%3D",
+        "\\n",
+        "\\x3d",
+        "\\u003d",
+    ]
 )
 
 
@@ -263,3 +297,17 @@ def test_text_without_nul_keeps_strict_boundaries() -> None:
     key = new_key()
     assert found("x" * 2000 + "deepseek_key" + key + "N") == []
     assert found("\x00" + "x" * 2000 + "deepseek_key" + key + "N") == []  # NUL far away
+
+
+def test_keys_among_a_flood_of_prefixes_are_all_found_where_they_are() -> None:
+    """A slice dense with ``sk-`` is searched by the regex instead of hit by hit; keys in
+    it, on both sides of a slice edge and after it, are still each found once."""
+    flood = bytearray(b"sk-" * 200_000)
+    keys = [new_key() for _ in range(4)]
+    places = [0, (1 << 18) - 10, (1 << 18) + 60, len(flood) - 40]
+    for at, key in zip(places, keys, strict=True):
+        flood[at : at + 37] = b" " + key.encode() + b" "
+    found = find_candidates(bytes(flood))
+    assert [(c.start, c.key) for c in found] == [
+        (at + 1, k) for at, k in zip(places, keys, strict=True)
+    ]

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import KEYSENTRY, new_key
 from keysentry.config import Config
+from keysentry.decoders import TRIGGERS
 from keysentry.engine.scanner import Scanner
 from keysentry.engine.windows import OVERLAP, WINDOW
 from keysentry.model.finding import Finding
@@ -45,7 +46,19 @@ def put(buf: bytearray, offset: int, key: str) -> None:
 FILLER = (b"x" * 63 + "é".encode() + b"\n") * ((2 * WINDOW + 4096) // 66)
 
 BOUNDARY_SHIFTS = [
-    -OVERLAP - 2, -OVERLAP - 1, -OVERLAP, -OVERLAP + 1, -36, -35, -34, -33, -20, -1, 0, 1, 7,
+    -OVERLAP - 2,
+    -OVERLAP - 1,
+    -OVERLAP,
+    -OVERLAP + 1,
+    -36,
+    -35,
+    -34,
+    -33,
+    -20,
+    -1,
+    0,
+    1,
+    7,
 ]
 
 
@@ -250,3 +263,17 @@ def test_allowed_fingerprint_suppresses() -> None:
     found = scanner.scan_bytes(f"{allowed}\n{reported}\n".encode(), ScanTarget("a"))
     assert [f.secret for f in found] == [reported]
     assert scanner.report.stats["suppressed_allowlist"] == 1
+
+
+def test_a_key_right_after_any_piece_of_a_decoder_trigger_is_found() -> None:
+    """With decoding on, one multi-needle pass finds the decoders' triggers and where plain
+    keys begin: no trigger may swallow the start of a key that follows it."""
+    for trigger in TRIGGERS:
+        for cut in range(1, len(trigger) + 1):
+            key = new_key()
+            data = b"x = " + trigger[:cut] + key.encode() + b"\n"
+            on = [f.secret for f in scan(data) if not f.decoded_from]
+            off = [
+                f.secret for f in Scanner(Config(decode=False)).scan_bytes(data, ScanTarget("f"))
+            ]
+            assert on == off, (trigger, cut)

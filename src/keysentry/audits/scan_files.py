@@ -13,8 +13,11 @@ from itertools import chain
 from keysentry.audits import pool
 from keysentry.audits.bundle_origins import place_in_sources
 from keysentry.config import Config
-from keysentry.engine.names import KEY_START, keys_in_path
+from keysentry.containers import image_layout
+from keysentry.engine.layers import limits
+from keysentry.engine.names import keys_in_path
 from keysentry.engine.scanner import Scanner
+from keysentry.model.key import KEY_PREFIX
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import STDIN_PATH, ScanTarget, SourceKind
 from keysentry.model.text import escape_text
@@ -38,6 +41,7 @@ BATCH_FILES = 256
 
 # A walked file, and the walk errors (unreadable folders) met just before it.
 _Walked = tuple[list[ScanError], FileEntry]
+_Sized = tuple[_Walked, int]  # and the work it adds: FILE_COST and its size
 
 
 def scan_paths(
@@ -54,19 +58,20 @@ def scan_paths(
         scanner.report.stats["files_scanned"] += 1
     walk = _Walk(paths, config)
     workers = pool.available_workers(jobs)
-    head: list[_Walked] = []
+    head: list[_Sized] = []
     if workers > 1:
         work = 0
-        for item in walk:
+        sized = _sized(walk)
+        for item in sized:
             head.append(item)
-            work += FILE_COST + _size(item[1])
+            work += item[1]
             if work >= PARALLEL_MIN_WORK:
-                _scan_in_pool(chain(head, walk), scanner, workers)
+                _scan_in_pool(chain(head, sized), scanner, workers)
                 break
         else:
             workers = 1
     if workers == 1:
-        for errors, entry in chain(head, walk):
+        for errors, entry in chain((walked for walked, _ in head), walk):
             scanner.report.errors.extend(errors)
             scan_entry(scanner, entry)
     scanner.report.errors.extend(walk.new_errors())
@@ -98,8 +103,8 @@ def scan_entry(scanner: Scanner, entry: FileEntry) -> None:
     A key in the file's name, or in a folder's on its path, is a finding too (folders
     are checked with each of their files; scan_paths keeps one finding per folder)."""
     target = ScanTarget(entry.display, fs_path=entry.fs_path)
-    raw = os.fsdecode(entry.fs_path)
-    if KEY_START in raw:
+    if KEY_PREFIX in entry.fs_path:
+        raw = os.fsdecode(entry.fs_path)
         scanner.report.findings.extend(keys_in_path(scanner.config, raw, entry.display, target))
     first = len(scanner.report.findings)
     started = time.perf_counter()
@@ -109,9 +114,12 @@ def scan_entry(scanner: Scanner, entry: FileEntry) -> None:
     except OSError as exc:
         scanner.report.errors.append(ScanError(entry.display, exc.strerror or str(exc)))
         return
-    scanner.report.stats["files_scanned"] += 1
-    if len(scanner.report.findings) > first:
-        place_in_sources(scanner.report.findings[first:], entry.fs_path)
+    report = scanner.report
+    report.stats["files_scanned"] += 1
+    if scanner.config.decode:  # a layer or the index of an OCI layout folder
+        image_layout.after_scan(report, first, os.fsdecode(entry.fs_path), limits(scanner.config))
+    if len(report.findings) > first:
+        place_in_sources(report.findings[first:], entry.fs_path)
     if scanner.config.timings:
         _print_timing(entry, time.perf_counter() - started)
 
@@ -149,12 +157,18 @@ def _size(entry: FileEntry) -> int:
         return 0  # the scan reports it
 
 
-def _batches(walked: Iterable[_Walked]) -> Iterator[list[_Walked]]:
+def _sized(walked: Iterable[_Walked]) -> Iterator[_Sized]:
+    """Each walked file with its work (one stat per file)."""
+    for item in walked:
+        yield item, FILE_COST + _size(item[1])
+
+
+def _batches(sized: Iterable[_Sized]) -> Iterator[list[_Walked]]:
     batch: list[_Walked] = []
     work = 0
-    for item in walked:
+    for item, cost in sized:
         batch.append(item)
-        work += FILE_COST + _size(item[1])
+        work += cost
         if work >= BATCH_WORK or len(batch) >= BATCH_FILES:
             yield batch
             batch, work = [], 0
@@ -181,7 +195,7 @@ def _scan_batch(entries: list[FileEntry]) -> tuple[Report, list[tuple[int, int]]
     return scanner.report, ends
 
 
-def _scan_in_pool(walked: Iterator[_Walked], scanner: Scanner, workers: int) -> None:
+def _scan_in_pool(walked: Iterator[_Sized], scanner: Scanner, workers: int) -> None:
     """Batches of files to workers; their reports merged as one process would have made them."""
     report = scanner.report
     sent: deque[list[_Walked]] = deque()

@@ -53,6 +53,8 @@ class FrameWalker:
         """One header read; False when more bytes are needed."""
         if self._state == "magic":
             head = self._buffer[:8]
+            if len(head) < 4:
+                return False  # the next magic (or the end, which leaves it incomplete)
             if head[:4] == _MAGIC:
                 self._take(4)
                 self._state = "frame"
@@ -61,7 +63,7 @@ class FrameWalker:
                     return False
                 self._take(8)
                 self._pass_over(int.from_bytes(head[4:8], "little"))
-            elif len(head) >= 4:
+            else:
                 self.problem = "data after the last zstd frame is not a zstd frame"
             return len(self._buffer) > 0 and self.problem is None
         if self._state == "frame":

@@ -22,20 +22,23 @@ from __future__ import annotations
 
 import binascii
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import product
 
 import ahocorasick_rs
 
 from keysentry.decoders import (
     base64_runs,
     concat,
+    encoded_array,
     escapes,
     hex_text,
     shapes,
     string_array,
     utf16,
 )
+from keysentry.model.key import KEY_PREFIX
 
 MAX_ENCODED = 512  # raw bytes an encoded key spans after a hit (\\u{73} x 35, and context)
 MAX_DECODES = 4096  # hits of one decoder decoded per window once past their shape test
@@ -82,10 +85,17 @@ class Encoded:
     keys: list[DecodedKey] = field(default_factory=list)
     payloads: list[Payload] = field(default_factory=list)
     over_budget: int = 0  # hits that passed the shape test but were not decoded
+    too_deep: int = 0  # nested base64 keys past max_nesting, not decoded
+    too_deep_at: int = -1  # where the first of them starts in the chunk
 
 
 _B64 = "b64"
 _NESTED = "b64-nested"
+_LOOP = "obfuscator-loop"
+NESTED_NEEDLE_DEPTH = 2  # layers the needles reach (a third layer's 27 needles made the
+# needle pass six times slower on JavaScript: docs/decoders.md)
+NESTED = list(product((0, 1, 2), repeat=NESTED_NEEDLE_DEPTH))  # alignments, innermost first
+_NESTED_NEEDLES = [shapes.nested_needle(leads) for leads in NESTED]
 _MIN_PAYLOAD = 28  # base64 characters of the smallest gzip stream (header, block, trailer)
 _NEEDLES: dict[bytes, tuple[str, int]] = {
     # alignment of "sk-" in the decoded bytes: the quad holding the 's' starts this far back
@@ -95,15 +105,9 @@ _NEEDLES: dict[bytes, tuple[str, int]] = {
     b"C2ST": (_B64, 0),  # javascript-obfuscator's alphabet: standard with letters' case swapped
     b"nRl": (_B64, 2),
     b"ZAY": (_B64, 3),
-    # base64 of the above (base64 inside base64): the outer quad starts this far back
-    # (the inner needle's own alignment is the tens: 0 c2st, 20 NrL, 30 zay); the 3-character
-    # forms (NrL and zay one or two bytes into the outer group) are left out: they cost the
-    # needle pass more than half again on ordinary JavaScript (docs/decoders.md)
-    b"YzJzd": (_NESTED, 0),
-    b"Myc3": (_NESTED, 2),
-    b"jMnN0": (_NESTED, 3),
-    b"TnJM": (_NESTED, 20),
-    b"emF5": (_NESTED, 30),
+    # base64 of the above (base64 inside base64), at each of the nine alignments of the two
+    # layers: the value indexes NESTED (decoders/shapes.py computes each needle)
+    **{needle: (_NESTED, form) for form, (needle, _) in enumerate(_NESTED_NEEDLES)},
     b"\\x73": ("js-escape", 0),
     b"\\u0073": ("js-escape", 0),
     b"\\u{73}": ("js-escape", 0),
@@ -123,12 +127,19 @@ _NEEDLES: dict[bytes, tuple[str, int]] = {
     b"s\0k\0-\0": ("utf-16", 0),  # little endian at the start of a run
     b"sourceMappingURL=data:": ("inline-map", 0),
     b"H4sI": ("gzip-base64", 0),
+    # javascript-obfuscator's base64/rc4 string-array decoder (decoders/encoded_array.py)
+    encoded_array.ALPHABET: ("string-array", 0),
     # a literal piece that can start a key, joined to the next (decoders/concat.py)
     **{needle: ("concat", skip) for needle, skip in concat.NEEDLES.items()},
+    # javascript-obfuscator's rotation loop: noted, so that telling an obfuscated chunk
+    # costs no search of its own (decoders/string_array.py)
+    **{marker: (_LOOP, 0) for marker in string_array.LOOP_MARKERS},
 }
 TRIGGERS = tuple(_NEEDLES)  # every needle: what a flood of hits is made of (bench, tests)
 _KINDS = list(_NEEDLES.values())
 _KINDS_BY_NAME = {kind for kind, _ in _KINDS}
+_KEY_PREFIX_INDEX = TRIGGERS.index(KEY_PREFIX)  # a plain key's start, and a concat piece's
+_LOOP_INDEXES = frozenset(i for i, (kind, _) in enumerate(_KINDS) if kind == _LOOP)
 _LONGEST = max(map(len, _NEEDLES))
 _MATCHER = ahocorasick_rs.BytesAhoCorasick(
     list(_NEEDLES), matchkind=ahocorasick_rs.MatchKind.LeftmostFirst
@@ -152,20 +163,33 @@ def find_encoded(
     max_payload: int = 64 << 20,
     max_nesting: int = MAX_NESTING,
     base: int = 0,
+    on_key_prefix: Callable[[int], bool] | None = None,
 ) -> Encoded:
     """Encoded keys whose encoding begins in data[start:stop], and payloads to scan whole.
 
     ``stop == len(data)`` means data ends where the stream ends (the last window); ``base``
-    is where data[0] sits in the stream (UTF-16 alignment).
+    is where data[0] sits in the stream (UTF-16 alignment). ``on_key_prefix`` is told
+    where each KEY_PREFIX in data[start:stop] begins, until it answers False: the pass
+    finds every one (no other needle can overlap it), so the plain-key search need not
+    look again.
     """
     stop = len(data) if stop is None else stop
     result = Encoded()
     decodes_left = dict.fromkeys(_KINDS_BY_NAME, MAX_DECODES)  # per decoder: a flood of
     # one kind of needle never starves the others
-    arrays_tried = False  # javascript-obfuscator's string array: looked for once per chunk
+    # javascript-obfuscator's string array: looked for once per chunk, at the first piece
+    # of an array that can start a key, once the pass has met (or not) its rotation loop
+    array_piece: tuple[int, int] | None = None  # where, and how many keys came before it
+    loop_seen: set[int] = set()  # the loop's markers the pass met
+    encoded_tried = False  # javascript-obfuscator's base64/rc4 string array: once
     claimed_to = -1  # base64 inside a payload already decoded whole is not decoded again
     for index, at, end in _hits(data, start, stop):
+        if index == _KEY_PREFIX_INDEX and on_key_prefix and not on_key_prefix(at):
+            on_key_prefix = None  # a flood: the caller searches for itself
         kind, back = _KINDS[index]
+        if kind == _LOOP:
+            loop_seen.add(index)
+            continue
         if kind in ("inline-map", "gzip-base64"):
             if len(result.payloads) >= MAX_PAYLOADS:
                 result.over_budget += 1
@@ -178,12 +202,20 @@ def find_encoded(
             continue
         if kind in (_B64, _NESTED) and at < claimed_to:
             continue
+        if kind == "string-array":
+            if not encoded_tried:  # the whole chunk is read: once
+                encoded_tried = True
+                found = [DecodedKey(*k) for k in encoded_array.find_keys(data)]
+                result.keys.extend(k for k in found if start <= k.start < stop)
+            continue
+        if kind == _NESTED and max_nesting <= 1:  # past the depth limit: said, not decoded
+            if _may_hold_key(data, at, kind, back, 2):
+                result.too_deep += 1
+                result.too_deep_at = at if result.too_deep_at < 0 else result.too_deep_at
+            continue
         if not _may_hold_key(data, at, kind, back, max_nesting):
-            if kind == "concat" and not arrays_tried and _array_piece(data, at, back):
-                arrays_tried = True  # javascript-obfuscator's string array: pieces out of order
-                if string_array.looks_obfuscated(data):  # reads the whole chunk: once
-                    found = [DecodedKey(*k) for k in string_array.find_keys(data, at + back)]
-                    result.keys.extend(found)
+            if kind == "concat" and array_piece is None and _array_piece(data, at, back):
+                array_piece = (at + back, len(result.keys))  # pieces out of order
             continue
         if decodes_left[kind] <= 0:
             result.over_budget += 1
@@ -193,7 +225,28 @@ def find_encoded(
             last = result.keys[-1] if result.keys else None
             if last is None or (key.start, key.key) != (last.start, last.key):
                 result.keys.append(key)  # a hit a slice's edge showed twice
+    if array_piece is not None and _has_loop(data, start, stop, loop_seen):
+        piece_at, keys_before = array_piece
+        found = [DecodedKey(*k) for k in string_array.find_keys(data, piece_at)]
+        result.keys[keys_before:keys_before] = found
+    if encoded_tried:  # an array item's base64 is reported at its call, not twice
+        called = {k.key for k in result.keys if k.chain[0] == "string-array"}
+        if called:
+            result.keys = [
+                k for k in result.keys if k.chain[0] != "base64-swapcase" or k.key not in called
+            ]
     return result
+
+
+def _has_loop(data: bytes, start: int, stop: int, seen: set[int]) -> bool:
+    """string_array.looks_obfuscated(data), from what the pass met in data[start:stop]:
+    only the edges it did not search are searched here."""
+    for index in _LOOP_INDEXES - seen:
+        marker = TRIGGERS[index]
+        before = data.find(marker, 0, start + len(marker) - 1) >= 0
+        if not (before or data.find(marker, stop) >= 0):
+            return False
+    return True
 
 
 def _array_piece(data: bytes, at: int, back: int) -> bool:
@@ -209,11 +262,10 @@ def _may_hold_key(data: bytes, at: int, kind: str, back: int, max_nesting: int) 
         quad = at - back
         return quad >= 0 and shapes.base64_may_hold_key(data, quad, back, data[at] in b"CnZ")
     if kind == _NESTED:
-        outer_back = back % 10
-        if max_nesting <= 1 or at < outer_back:
+        quad = at - _NESTED_NEEDLES[back][1]
+        if max_nesting <= 1 or quad < 0:
             return False
-        pattern = shapes.nested_base64_key(outer_back, back // 10)
-        return pattern.match(data, at - outer_back) is not None
+        return shapes.nested_base64_key(NESTED[back]).match(data, quad) is not None
     if kind == "hex":
         return hex_text.KEY_SHAPE.match(data, at) is not None
     if kind == "concat":
@@ -248,10 +300,9 @@ _OUTER_BACK_QUADS = 16  # context in front of the inner "sk-" (3 bytes per quad,
 _OUTER_AHEAD_QUADS = 48  # the inner key and its context, base64 of base64
 
 
-def _outer_decoded(data: bytes, at: int, back: int) -> tuple[bytes, int]:
-    """The outer base64 around data[at] decoded (no line breaks), and where the byte of the
-    hit's quad is in it."""
-    quad = at - back
+def _outer_decoded(data: bytes, quad: int) -> tuple[bytes, int, int]:
+    """The outer base64 run around the quad at data[quad] decoded (no line breaks), where
+    that quad's bytes start in it, and where the run starts in data."""
     back_from = max(0, quad - 4 * _OUTER_BACK_QUADS)
     behind = data[back_from:quad][::-1]
     run_back = base64_runs.run_end(behind, 0) if behind else 0
@@ -260,18 +311,21 @@ def _outer_decoded(data: bytes, at: int, back: int) -> tuple[bytes, int]:
     try:
         inner = base64_runs.decode_run(data[first:last])
     except (binascii.Error, ValueError):
-        return b"", -1
-    return inner, (quad - first) // 4 * 3 + shapes.LEAD[back]
+        return b"", -1, first
+    return inner, (quad - first) // 4 * 3, first
 
 
-def _nested(data: bytes, at: int, back: int, max_nesting: int) -> list[DecodedKey]:
-    """A key in the base64 that the base64 around data[at] decodes to."""
-    inner, inner_at = _outer_decoded(data, at, back % 10)
-    found = find_encoded(inner, inner_at, inner_at + 1, max_nesting=max_nesting - 1)
+def _nested(data: bytes, at: int, form: int, max_nesting: int) -> list[DecodedKey]:
+    """A key in the base64 that the base64 around data[at] decodes to (NESTED[form]: the
+    alignment of each layer)."""
+    leads = NESTED[form]
+    inner, inner_quad, first = _outer_decoded(data, at - _NESTED_NEEDLES[form][1])
+    if inner_quad < 0:
+        return []
+    hit = inner_quad + leads[-1] + shapes.HIT_BACK[leads[-2]]  # the inner layer's needle
+    found = find_encoded(inner, hit, hit + 1, max_nesting=max_nesting - 1)
     for key in found.keys:
         if key.chain[0].startswith("base64"):
-            quad = at - back % 10
-            first = quad - (inner_at - shapes.LEAD[back % 10]) // 3 * 4
             end = min(len(data), first + -(-key.end * 4 // 3))
             return [DecodedKey(at, end, key.key, ("base64", *key.chain), key.context)]
     return []

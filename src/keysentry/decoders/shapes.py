@@ -106,11 +106,40 @@ def base64_key(back: int, swapped: bool) -> re.Pattern[bytes]:
     return _pattern(_base64_classes(_key_bytes(LEAD[back]), swapped))
 
 
+HIT_BACK = {lead: back for back, lead in LEAD.items()}  # where a one-layer needle sits
+NEEDLE_MIN = 4  # characters of a nested needle: 3-character forms hit ordinary text too often
+_ANY = bytes(range(256))
+
+
+def _nested_classes(leads: tuple[int, ...]) -> list[bytes]:
+    """Base64 of base64 ... of a key, one class per character of the outermost layer from
+    its quad's start; ``leads`` are the bytes before each layer's encoding in its decoded
+    quad, innermost first (0, 1 or 2: the nine alignments of two layers, and so on)."""
+    classes = _base64_classes(_key_bytes(leads[0]))
+    for lead in leads[1:]:
+        classes = _base64_classes([_ANY] * lead + classes)
+    return classes
+
+
 @functools.cache
-def nested_base64_key(outer_back: int, inner_back: int) -> re.Pattern[bytes]:
-    """The pattern of base64 of a base64 key, from the outer quad of the inner hit."""
-    inner = _base64_classes(_key_bytes(LEAD[inner_back]))[inner_back:]
-    return _pattern(_base64_classes([bytes(range(256))] * LEAD[outer_back] + inner))
+def nested_base64_key(leads: tuple[int, ...]) -> re.Pattern[bytes]:
+    """The pattern of a whole nested base64 key, from its outermost quad's start."""
+    return _pattern(_nested_classes(leads))
+
+
+def nested_needle(leads: tuple[int, ...]) -> tuple[bytes, int]:
+    """The longest run of characters every encoding at these alignments shares (standard
+    alphabet), and how far into the outermost quad it starts."""
+    known = [c if len(c) == 1 else b"" for c in _nested_classes(leads)]
+    best, at, run = b"", 0, 0
+    for i, chars in enumerate([*known, b""]):
+        if chars:
+            run += 1
+        elif run:
+            if run > len(best):
+                best, at = b"".join(known[i - run : i]), i - run
+            run = 0
+    return best, at
 
 
 _RUN = re.compile(rb"[A-Za-z0-9+/_-]*")

@@ -19,7 +19,7 @@ MAX_ARRAY = 1 << 20  # bytes of an array literal
 _STRING = rb"(?:'[^'\\\n]*'|\"[^\"\\\n]*\")"
 _ITEMS = re.compile(rb"\[\s*" + _STRING + rb"(?:\s*,\s*" + _STRING + rb")*\s*\]")
 _ITEM = re.compile(rb"'([^'\\\n]*)'|\"([^\"\\\n]*)\"")
-_OFFSET = re.compile(rb"([\w$]+)=\1-(0x[0-9a-fA-F]+|\d+);")
+OFFSET = re.compile(rb"([\w$]+)=\1-(0x[0-9a-fA-F]+|\d+);")  # the accessor's index offset
 _CALL = rb"[\w$]+\((0x[0-9a-fA-F]+)\)"
 _CHAIN = re.compile(rb"(?:" + _CALL + rb"\s*\+\s*)+" + _CALL)
 _INDEX = re.compile(_CALL)
@@ -40,9 +40,13 @@ def _array(data: bytes, at: int) -> tuple[int, list[bytes]] | None:
     return None
 
 
+# the rotation loop javascript-obfuscator writes: ``_0x2c['push'](_0x2c['shift']())``
+LOOP_MARKERS = (b"['push'](", b"['shift']()")
+
+
 def looks_obfuscated(data: bytes) -> bool:
-    """The rotation loop javascript-obfuscator writes (``_0x2c['push'](_0x2c['shift']())``)."""
-    return b"['push'](" in data and b"['shift']()" in data
+    """The rotation loop javascript-obfuscator writes is in data (both its markers)."""
+    return all(marker in data for marker in LOOP_MARKERS)
 
 
 def find_keys(data: bytes, at: int) -> list[tuple[int, int, str, tuple[str, ...], str]]:
@@ -55,7 +59,7 @@ def find_keys(data: bytes, at: int) -> list[tuple[int, int, str, tuple[str, ...]
     _, items = found
     size = len(items)
     starts = [i for i, item in enumerate(items) if _STARTS.search(item) or b"sk-" in item]
-    offsets = {int(m.group(2), 0) for m in _OFFSET.finditer(data)}
+    offsets = {int(m.group(2), 0) for m in OFFSET.finditer(data)}
     keys = []
     for chain in _CHAIN.finditer(data):
         indices = [int(i, 16) for i in _INDEX.findall(chain.group())]

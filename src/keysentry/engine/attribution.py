@@ -6,9 +6,10 @@ DeepSeek and Alibaba DashScope keys share one shape; the words around the key
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+
+import ahocorasick_rs
 
 DEEPSEEK = "deepseek"
 DASHSCOPE = "dashscope"
@@ -22,13 +23,11 @@ _WORDS = {
 # count only at the start of a word.
 _WORD_START_ONLY = frozenset(w for words in _WORDS.values() for w in words if len(w) < 8)
 _ALNUM = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789")
-# One literal search per word over lowercased bytes: ten times faster than one
-# case-insensitive alternation, which matters on multi-megabyte bundles.
-_HINTS = [
-    (provider, word, re.compile(re.escape(word.encode())))
-    for provider, words in _WORDS.items()
-    for word in words
-]
+# One multi-word SIMD pass over lowercased bytes (every match, overlapping ones too):
+# several times faster than a literal search per word, and than one case-insensitive
+# alternation, which matters on multi-megabyte bundles.
+_HINTS = [(provider, word) for provider, words in _WORDS.items() for word in words]
+_HINT_FINDER = ahocorasick_rs.BytesAhoCorasick([word.encode() for _, word in _HINTS])
 NEAR_BYTES = 1024
 NEAR_LINES = 5
 
@@ -85,15 +84,12 @@ def _gap(hint: _Hint, start: int, end: int) -> int:
 def find_hints(data: bytes) -> Hints:
     """Every provider mention in a chunk, found once and shared by its keys."""
     lowered = data.lower()  # ASCII only, so offsets are unchanged
-    found = sorted(
-        (
-            _Hint(provider, word, m.start())
-            for provider, word, pattern in _HINTS
-            for m in pattern.finditer(lowered)
-            if not (word in _WORD_START_ONLY and m.start() and lowered[m.start() - 1] in _ALNUM)
-        ),
-        key=lambda h: h.offset,
-    )
+    found = []
+    for index, at, _ in _HINT_FINDER.find_matches_as_indexes(lowered, overlapping=True):
+        provider, word = _HINTS[index]
+        if not (word in _WORD_START_ONLY and at and lowered[at - 1] in _ALNUM):
+            found.append(_Hint(provider, word, at))
+    found.sort(key=lambda h: h.offset)
     return Hints(tuple(found), tuple(h.offset for h in found), frozenset(h.provider for h in found))
 
 

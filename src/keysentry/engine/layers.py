@@ -34,18 +34,17 @@ from keysentry.containers.limits import (
     Limits,
     RatioExceeded,
 )
-from keysentry.containers.members import read_bounded
-from keysentry.containers.sniff import PeekedStream, peek, sniff
+from keysentry.containers.sniff import PeekedStream, sniff
 from keysentry.containers.tar import tar_members
 from keysentry.decoders import documents
 from keysentry.engine.names import keys_in_name
 from keysentry.engine.window_scanner import PayloadHandler, WindowScanner
-from keysentry.engine.windows import Window, is_allowed_inline, position
+from keysentry.engine.windows import WINDOW, Window, is_allowed_inline, position
 from keysentry.model.finding import Finding
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import ScanTarget
 
-FIRST_READ = 8 << 20  # what a scan window reads first: containers are told by its start
+FIRST_READ = WINDOW  # what a scan window reads first: containers are told by its start
 
 
 @functools.cache
@@ -81,8 +80,11 @@ class _Layers:
     def error(self, path: str, message: str) -> None:
         self.scanner.report.errors.append(ScanError(path, message))
 
-    def plain(self, stream: BinaryIO, target: ScanTarget, depth: int) -> list[Finding]:
-        return self.scanner.scan_windows(stream, target, self.payloads(target, depth))
+    def plain(
+        self, stream: BinaryIO, target: ScanTarget, depth: int, head: bytes | None = None
+    ) -> list[Finding]:
+        """The stream's bytes as they are (``head``: its first FIRST_READ bytes, read)."""
+        return self.scanner.scan_windows(stream, target, self.payloads(target, depth), head)
 
     def layer(
         self,
@@ -93,13 +95,14 @@ class _Layers:
         outer: LimitedStream | None = None,  # the decompressed stream this one is
     ) -> list[Finding]:
         path = target.path
-        head, stream = peek(stream, FIRST_READ)
+        head = stream.read(FIRST_READ)
         kind = sniff(head, path if named else "")
         if kind is None:
             document = documents.kind_of(path) if named else None
             if document is not None:
-                return self.document(stream, target, document, depth)
-            return self.plain(stream, target, depth)
+                return self.document(head, stream, target, document, depth)
+            return self.plain(stream, target, depth, head)  # the common case: no re-reading
+        stream = PeekedStream(head, stream)  # a container is read from its first byte
         if depth >= self.budget.limits.max_depth:
             self.error(
                 path,
@@ -134,7 +137,7 @@ class _Layers:
         found: list[Finding] = []
         opened = 0
         names = self.tar_names.setdefault(target.path, []) if kind == "tar" else []
-        manifest: bytes | None = None
+        parts = image.ImageParts() if kind == "tar" else None
 
         def skipped(name: str, message: str) -> None:
             self.error(target.member(name).path, message)
@@ -157,10 +160,7 @@ class _Layers:
                         " it was scanned in place"
                     )
                 names.append(member.name)
-                content: BinaryIO = member.stream
-                if kind == "tar" and member.name.removeprefix("./") == image.MANIFEST:
-                    manifest = read_bounded(member.stream, image.MAX_MANIFEST, "a manifest")
-                    content = io.BytesIO(manifest)
+                content = member.stream if parts is None else parts.take(member.name, member.stream)
                 found.extend(_prefix(self.layer(content, inner, depth), kind))
                 report.stats["archive_members_scanned"] += 1
                 problem = getattr(member.stream, "problem", None)
@@ -181,21 +181,33 @@ class _Layers:
             if opened == 0 and stream.seekable():
                 stream.seek(0)  # what is stored uncompressed may still be read
                 found.extend(self.plain(stream, target, depth))
-        if manifest is not None and image.annotate(found, target.path, manifest, self.tar_names):
+        if parts is not None and image.annotate(found, target.path, parts, self.tar_names):
             report.stats["container_images"] += 1
         return found
 
     def document(
-        self, stream: BinaryIO, target: ScanTarget, kind: str, depth: int
+        self, first: bytes, stream: BinaryIO, target: ScanTarget, kind: str, depth: int
     ) -> list[Finding]:
-        head = stream.read(documents.MAX_DOCUMENT + 1)
+        """A source map or notebook (``first``: its first bytes, read), whole in memory up
+        to MAX_DOCUMENT, read a window at a time (no buffer of MAX_DOCUMENT per file)."""
+        parts, size = [first], len(first)
+        while first and size <= documents.MAX_DOCUMENT:
+            part = stream.read(min(FIRST_READ, documents.MAX_DOCUMENT + 1 - size))
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+        head = b"".join(parts)
         if len(head) > documents.MAX_DOCUMENT:
             self.scanner.report.notes.append(
                 f"{target.path}: larger than {documents.MAX_DOCUMENT >> 20} MiB: findings in it"
                 f" do not name the original {'source' if kind == 'sourcemap' else 'cell'}"
             )
             return self.plain(PeekedStream(head, stream), target, depth)
-        found = self.plain(io.BytesIO(head), target, depth)
+        if len(head) <= FIRST_READ:  # one window: scanned as read, not copied out again
+            found = self.plain(io.BytesIO(), target, depth, head)
+        else:
+            found = self.plain(io.BytesIO(head), target, depth)
         if found:
             annotate(found, kind, head)
         return found

@@ -12,10 +12,11 @@ from dataclasses import replace
 
 from keysentry.config import Config
 from keysentry.model.finding import Finding
+from keysentry.model.key import KEY_PREFIX
 from keysentry.model.report import Report
 from keysentry.model.target import ScanTarget, SourceKind
 
-KEY_START = "sk-"  # every key begins so: names without it cost one substring test
+KEY_START = KEY_PREFIX.decode()  # names without it cost one substring test
 
 
 def keys_in_name(config: Config, name: str, target: ScanTarget) -> list[Finding]:

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from keysentry import decoders
 from keysentry.config import Config
-from keysentry.engine.detector import Candidate, find_candidates
+from keysentry.engine.detector import (
+    DENSE_PREFIXES,
+    Candidate,
+    candidate_at,
+    find_candidates,
+)
 from keysentry.engine.windows import (
     WINDOW,
     Window,
@@ -27,7 +32,7 @@ from keysentry.engine.windows import (
 )
 from keysentry.model.finding import Finding
 from keysentry.model.key import fingerprint
-from keysentry.model.report import Report
+from keysentry.model.report import Report, ScanError
 from keysentry.model.target import ScanTarget
 
 if TYPE_CHECKING:
@@ -52,34 +57,61 @@ class WindowScanner:
         return exposure.Judge(self.config)
 
     def scan_windows(
-        self, stream: BinaryIO, target: ScanTarget, on_payload: PayloadHandler | None = None
+        self,
+        stream: BinaryIO,
+        target: ScanTarget,
+        on_payload: PayloadHandler | None = None,
+        head: bytes | None = None,
     ) -> list[Finding]:
         """The stream's bytes as they are: plain keys, and encoded ones when decoding is on.
 
-        ``on_payload`` is given each embedded payload the decoders find (decoding on)."""
+        ``on_payload`` is given each embedded payload the decoders find (decoding on);
+        ``head`` is the stream's first WINDOW bytes when they were read already."""
         found: list[Finding] = []
         size = 0
-        for window in windows(stream):
+        for window in windows(stream, head=head):
             size = window.offset + len(window.data)
-            candidates = find_candidates(window.data, window.accept_from, window.accept_to)
+            if self.config.decode:  # one pass finds the triggers and the plain keys' starts
+                starts: list[int] = []
+                encoded = self._find_encoded(window, target, starts)
+                candidates = self._plain(window, starts)
+            else:
+                candidates = find_candidates(window.data, window.accept_from, window.accept_to)
             if candidates:
                 found.extend(self.findings_at(window, candidates, target))
             if self.config.decode:
-                found.extend(self._encoded(window, target, on_payload))
+                found.extend(self._encoded(window, encoded, target, on_payload))
         self.report.stats["bytes_scanned"] += size
         self.report.findings.extend(found)
         return found
 
-    def _encoded(
-        self, window: Window, target: ScanTarget, on_payload: PayloadHandler | None
-    ) -> Iterator[Finding]:
-        """Keys in encoded form inside one window of plain content, and its payloads."""
+    @staticmethod
+    def _plain(window: Window, starts: list[int]) -> list[Candidate]:
+        """The plain keys at the key prefixes the decoders' pass met; past DENSE_PREFIXES of
+        them (a flood), the detector's own search, which leaves floods to the regex."""
+        data = window.data
+        if len(starts) > DENSE_PREFIXES:
+            return find_candidates(data, window.accept_from, window.accept_to)
+        found = (candidate_at(data, begin) for begin in starts)
+        return [candidate for candidate in found if candidate is not None]
+
+    def _find_encoded(
+        self, window: Window, target: ScanTarget, starts: list[int]
+    ) -> decoders.Encoded:
+        """The decoders' pass over one window; where it meets key prefixes goes to
+        ``starts`` (up to one more than DENSE_PREFIXES)."""
+
+        def at_prefix(begin: int) -> bool:
+            starts.append(begin)
+            return len(starts) <= DENSE_PREFIXES
+
         encoded = decoders.find_encoded(
             window.data,
             window.accept_from,
             window.accept_to,
             max_nesting=self.config.max_decode_depth,
             base=window.offset,
+            on_key_prefix=at_prefix,
         )
         if encoded.over_budget:
             self.report.stats["decoder_hits_over_budget"] += encoded.over_budget
@@ -90,6 +122,25 @@ class WindowScanner:
                 f" from byte {window.offset}"
                 " were not decoded; plain keys are all still found"
             )
+        if encoded.too_deep:
+            self.report.errors.append(
+                ScanError(
+                    target.path,
+                    f"{encoded.too_deep} base64 run(s) nested deeper than"
+                    f" {self.config.max_decode_depth} level(s) (max_decode_depth), from byte"
+                    f" {window.offset + encoded.too_deep_at}: not decoded",
+                )
+            )
+        return encoded
+
+    def _encoded(
+        self,
+        window: Window,
+        encoded: decoders.Encoded,
+        target: ScanTarget,
+        on_payload: PayloadHandler | None,
+    ) -> Iterator[Finding]:
+        """Findings for the keys in encoded form one window holds, and for its payloads."""
         keys = encoded.keys
         if keys:
             self.report.stats["decoded_keys"] += len(keys)

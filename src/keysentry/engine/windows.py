@@ -45,15 +45,16 @@ class Window:
     accept_to: int  # keys starting here or later are left to the next window
 
 
-def windows(stream: BinaryIO, size: int = WINDOW) -> Iterator[Window]:
+def windows(stream: BinaryIO, size: int = WINDOW, head: bytes | None = None) -> Iterator[Window]:
     """Overlapping windows over a stream, in bounded memory.
 
     One block is read ahead, so the last window of a stream still holds the
     CONTEXT bytes before its keys (their line, allow comments, provider hints)
-    and a stream that fits one block is one window.
+    and a stream that fits one block is one window. ``head`` is the stream's first
+    read of ``size`` bytes when a caller made it already (to tell a container by it).
     """
-    data = stream.read(size)
-    pending = stream.read(size) if data else b""
+    data, ended = _first_block(stream, size, head)
+    pending = stream.read(size) if data and not ended else b""
     offset, line, column_chars, accept_from = 0, 1, 0, 0
     while True:
         eof = not pending
@@ -67,6 +68,18 @@ def windows(stream: BinaryIO, size: int = WINDOW) -> Iterator[Window]:
         column_chars = char_count(data[newline + 1 : cut]) + (column_chars if newline < 0 else 0)
         data, offset, accept_from = data[cut:] + pending, offset + cut, accept_to - cut
         pending = stream.read(size)
+
+
+def _first_block(stream: BinaryIO, size: int, head: bytes | None) -> tuple[bytes, bool]:
+    """The first block, topped up to size as a second read would (a pipe's or an archive
+    member's first read may be short), and whether the stream is known to have ended."""
+    if head is None:
+        data = stream.read(size)
+        return data, not data
+    if not head or len(head) >= size:
+        return head, not head
+    more = stream.read(size - len(head))
+    return head + more, not more
 
 
 def line_bounds(data: bytes, start: int, end: int) -> tuple[int, int]:

@@ -10,7 +10,13 @@ import html
 import re
 from typing import TYPE_CHECKING
 
-from keysentry.formats.rules import REVOKE_URL, rule_for, source_note, verification_status
+from keysentry.formats.rules import (
+    REVOKE_URL,
+    image_note,
+    rule_for,
+    source_note,
+    verification_status,
+)
 from keysentry.model.location import locate
 
 if TYPE_CHECKING:
@@ -32,6 +38,8 @@ def escape_markdown(text: str) -> str:
 def _row(finding: Finding) -> str:
     where = locate(finding)
     location = where.label
+    if image := image_note(finding):
+        location += f" (image path: {image})"
     if source := source_note(finding):
         location += f" (fix in source: {source})"
     exposure = finding.exposure

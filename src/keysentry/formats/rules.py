@@ -114,6 +114,15 @@ def source_note(finding: Finding) -> str | None:
     return f"{place} (source map{via})"
 
 
+def image_note(finding: Finding) -> str | None:
+    """``/app/old.env in the image (deleted in a later layer, still in the image)``: where a
+    finding inside a container image's layer sits in the container (containers/image.py)."""
+    if finding.image_path is None:
+        return None
+    note = f" ({finding.image_note})" if finding.image_note else ""
+    return f"{finding.image_path} in the image{note}"
+
+
 def describe(finding: Finding) -> str:
     """One paragraph about a finding, key redacted: what, where, why it matters."""
     where = locate(finding)
@@ -130,6 +139,8 @@ def describe(finding: Finding) -> str:
         parts.append(f"Exposure {finding.exposure}: {evidence}.")
     if finding.decoded_from:
         parts.append(f"Decoded from {' > '.join(finding.decoded_from)}.")
+    if image := image_note(finding):
+        parts.append(f"Image path: {image}.")
     if source := source_note(finding):
         parts.append(f"Fix it in the source: {source}.")
     if status := verification_status(finding):

@@ -112,6 +112,10 @@ def _properties(finding: Finding, where: Where) -> dict[str, Any]:
         props["archiveMember"] = where.member
     if finding.repository is not None:  # keysentry org: paths are relative to this one
         props["repository"] = finding.repository.to_dict()
+    if finding.image_path is not None:
+        props["imagePath"] = finding.image_path
+    if finding.image_note is not None:
+        props["imageNote"] = finding.image_note
     if finding.site is not None:
         props["url"] = finding.site.url
         props["httpStatus"] = finding.site.status

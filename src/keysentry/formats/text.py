@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from keysentry.formats.rules import source_note
+from keysentry.formats.rules import image_note, source_note
 from keysentry.formats.wrap import Wrapper, strongest, terminal_width
 from keysentry.guide.verify import describe
 from keysentry.model.key import REVOKE_URL
@@ -46,6 +46,8 @@ def _finding_lines(finding: Finding, options: RenderOptions, wrap: Wrapper) -> l
         lines.append(f"      commit: {at.commit[:12]}{when}{by}{pushed}")
     if finding.decoded_from:
         lines.append(f"      decoded from: {' > '.join(finding.decoded_from)}")
+    if image := image_note(finding):
+        lines.append(f"      image path: {escape_text(image)}")
     if source := source_note(finding):
         lines.append(f"      fix in source: {source}")
     if finding.verification is not None:

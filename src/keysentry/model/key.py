@@ -14,9 +14,11 @@ REVOKE_URL = "https://platform.deepseek.com/api_keys"
 USAGE_URL = "https://platform.deepseek.com/usage"
 
 KEY_LENGTH = 35  # "sk-" + 32 hex
-KEY_REGEX = rb"sk-[0-9a-f]{32}"
+KEY_PREFIX = b"sk-"
+KEY_REGEX = KEY_PREFIX + rb"[0-9a-f]{32}"
 KEY_PATTERN = re.compile(KEY_REGEX)
 TEXT_KEY_PATTERN = re.compile(KEY_REGEX.decode())
+_TEXT_PREFIX = KEY_PREFIX.decode()
 
 
 def fingerprint(key: str) -> str:
@@ -33,4 +35,6 @@ def redact(key: str) -> str:
 
 def redact_text(text: str) -> str:
     """Every key-shaped run in text replaced by its redacted form."""
+    if _TEXT_PREFIX not in text:
+        return text
     return TEXT_KEY_PATTERN.sub(lambda m: redact(m.group()), text)

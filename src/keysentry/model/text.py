@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from keysentry.model.key import redact_text
+
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
@@ -23,14 +25,14 @@ def escape_text(text: str) -> str:
     A file name or snippet cannot move the cursor, recolour the terminal or
     reorder what is shown around it.
     """
+    if text.isascii() and text.isprintable():
+        return text  # the common case: nothing to escape
     return _UNSAFE.sub(_escape, text)
 
 
 def decode_path(raw: bytes | str) -> str:
     """A path (or ref) as printable text: undecodable bytes become ``\\xNN``, and a key in
     it is redacted (engine/names.py reports it as a finding of its own)."""
-    from keysentry.model.key import redact_text
-
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "surrogateescape")
     return redact_text(escape_text(raw))

@@ -1,0 +1,145 @@
+"""Issue 12 gap 3: javascript-obfuscator's string array with ``--string-array-encoding
+base64`` and ``rc4`` (alone and with ``--split-strings``, rotation, shuffling and
+wrappers), made by the real obfuscator from tests/js at run time, decoded statically
+(decoders/encoded_array.py): found at the call's line, ``decoded_from`` naming the steps.
+The decoder is fuzzed with hypothesis (random arrays, calls and bytes)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import REPO_ROOT, new_key, run_keysentry
+from keysentry.decoders import array_rotation, encoded_array, find_encoded
+from keysentry.engine.detector import find_candidates
+from keysentry.model.key import fingerprint
+
+OBFUSCATOR = REPO_ROOT / "tests" / "js" / "node_modules" / ".bin" / "javascript-obfuscator"
+CASES = {
+    "base64": ["--string-array-encoding", "base64"],
+    "rc4": ["--string-array-encoding", "rc4"],
+    "base64-split": ["--string-array-encoding", "base64", "--split-strings", "true"],
+    "rc4-split": ["--string-array-encoding", "rc4", "--split-strings", "true"],
+    "rc4-split-rotate-shuffle-wrappers": [
+        "--string-array-encoding", "rc4", "--split-strings", "true",
+        "--string-array-rotate", "true", "--string-array-shuffle", "true",
+        "--string-array-wrappers-count", "2",
+    ],
+    "base64-split-rotate-shuffle-wrappers": [
+        "--string-array-encoding", "base64", "--split-strings", "true",
+        "--string-array-rotate", "true", "--string-array-shuffle", "true",
+        "--string-array-wrappers-count", "2",
+    ],
+}  # fmt: skip
+STEPS = {"base64": ["string-array", "base64"], "rc4": ["string-array", "base64", "rc4"]}
+
+
+def _obfuscate(tmp_path: Path, source: str, options: list[str]) -> Path:
+    entry, out = tmp_path / "in.js", tmp_path / "app.min.js"
+    entry.write_text(source)
+    subprocess.run(
+        [str(OBFUSCATOR), str(entry), "--output", str(out), "--compact", "false",
+         "--string-array", "true", "--string-array-threshold", "1",
+         "--split-strings-chunk-length", "5", *options],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_encoded_string_array_of_the_real_obfuscator(case: str, tmp_path: Path) -> None:
+    key = new_key()
+    source = f"const client = {{ apiKey: '{key}', base: 'https://api.example.com' }};\n"
+    source += "console.log(client.base, ['alpha', 'beta']);\n"
+    out = _obfuscate(tmp_path, source, CASES[case])
+    text = out.read_text()
+    assert key not in text
+    proc = run_keysentry("scan", "--format", "json", str(out))
+    assert proc.returncode == 1, proc.stderr
+    [finding] = json.loads(proc.stdout)["findings"]
+    assert finding["fingerprint"] == fingerprint(key)
+    steps = STEPS["rc4" if case.startswith("rc4") else "base64"]
+    line = text.splitlines()[finding["line"] - 1][finding["column"] - 1 :]
+    split = "split" in case
+    assert finding["decoded_from"] == steps + (["concat"] if split else [])
+    assert line.startswith(("a0_0x", "_0x"))  # at the call (or its chain)
+    assert key not in proc.stdout
+
+
+def test_a_wrong_rotation_is_never_reported(tmp_path: Path) -> None:
+    """A key only counts when a rotation decrypts the calls to text: the array of another
+    program with the same calls gives nothing."""
+    key = new_key()
+    out = _obfuscate(tmp_path, f"const k = '{key}';\nconsole.log(k);\n", CASES["rc4"])
+    text = out.read_bytes()
+    assert [k.key for k in find_encoded(text).keys] == [key]
+    other = _obfuscate(tmp_path, "const k = 'nothing here';\nconsole.log(k);\n", CASES["rc4"])
+    assert find_encoded(other.read_bytes()).keys == []
+
+
+def _obfuscator_b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode().rstrip("=").swapcase()
+
+
+_ITEMS = st.lists(
+    st.one_of(st.text(max_size=12), st.builds(_obfuscator_b64, st.text(max_size=12))),
+    max_size=20,
+)
+_CALLS = st.lists(
+    st.tuples(st.integers(0, 0x200), st.none() | st.text("abcdefXYZ0@%", min_size=1, max_size=4)),
+    max_size=10,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=_ITEMS, calls=_CALLS, noise=st.binary(max_size=64), offset=st.integers(0, 0x200))
+def test_fuzz_arrays_and_calls(items: list[str], calls: list, noise: bytes, offset: int) -> None:
+    key = new_key()
+    array = ",".join(
+        "'" + i.replace("'", "").replace("\\", "").replace("\n", "") + "'" for i in items
+    )
+    call = "+".join(f"f(0x{i:x}" + (f",'{k}')" if k else ")") for i, k in calls) or "f(0x1)"
+    data = (
+        (
+            f"function a(){{const b=[{array}];a=function(){{return b;}};return a();}}"
+            f"function f(c,d){{c=c-0x{offset:x};const e={encoded_array.ALPHABET.decode()};}}"
+            f"var x={call};\n"
+        ).encode()
+        + noise
+        + f"\nplain = '{key}'\n".encode()
+    )
+    found = find_encoded(data)
+    assert all(0 <= k.start < k.end <= len(data) for k in found.keys)
+    assert encoded_array.find_keys(data[: len(data) // 2]) is not None  # cut short: no error
+    assert key in [c.key for c in find_candidates(data)]
+
+
+def _loop(expression: str, target: int) -> bytes:
+    return (
+        "(function(a,b){const f=g,c=a();while(!![]){try{const d="
+        f"{expression};if(d===b)break;else c['push'](c['shift']());}}catch(e){{c['push']"
+        f"(c['shift']());}}}}}}(h,0x{target:x}));"
+    ).encode()
+
+
+def test_the_rotation_is_read_from_the_checksum() -> None:
+    items: list[str | None] = ["5", "7x", "11"]
+    data = _loop("parseInt(f(0x0))*0x2+parseInt(f(0x1))", 25)  # 7 * 2 + 11: rotated by one
+    slot = array_rotation.rotation(data, items, {0})
+    assert slot is not None and slot(0) == 1
+    assert array_rotation.rotation(_loop("parseInt(f(0x0))", 99), items, {0}) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(expression=st.text("parseInt(f0x1239)+-*/ ", max_size=80), target=st.integers(0, 1 << 20))
+def test_fuzz_checksum_expressions(expression: str, target: int) -> None:
+    items: list[str | None] = ["12", "abc", None, "-4"]
+    slot = array_rotation.rotation(_loop(expression, target), items, {0, 1})
+    assert slot is None or 0 <= slot(7) < len(items)
