@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import stat
 from pathlib import Path
@@ -66,3 +67,37 @@ def test_a_baseline_drops_accepted_keys_and_an_unusable_one_stops_publishing(tmp
     path.write_text("{not json")
     with pytest.raises(PublishError, match="baseline error"):
         publish(report_with(new), Request("scan", baseline=path), Config())
+
+
+def test_each_repositorys_sarif_is_capped_and_the_note_names_the_file(tmp_path: Path):
+    from keysentry.audits.org import report_file_name
+    from keysentry.formats.sarif import MAX_RESULTS_PER_RULE
+    from keysentry.model.finding import RepositoryRef
+    from keysentry.model.report import AUDITED, RepositoryOutcome
+
+    many = MAX_RESULTS_PER_RULE + 100
+    report = report_with(new_key())
+    [found] = report.findings  # the same finding on many lines: what a generated file holds
+    report.findings[:] = [
+        dataclasses.replace(found, line=i + 1, fingerprint=f"sha256:{i:064x}")
+        for i in range(many + 1)
+    ]
+    big, small = RepositoryRef("/srv/big"), RepositoryRef("/srv/small")
+    for index, finding in enumerate(report.findings):
+        finding.repository = big if index < many else small
+    report.repositories += [
+        RepositoryOutcome(big, AUDITED, findings=many, keys=many),
+        RepositoryOutcome(small, AUDITED, findings=1, keys=1),
+    ]
+    out = tmp_path / "sarif"
+    request = Request("org", format="jsonl", targets=(ReportTarget("sarif-dir", out),))
+    published = publish(report, request, Config())
+    assert published.exit_code == EXIT_FOUND  # a capped upload file is not an incomplete audit
+    name = report_file_name("/srv/big", "sarif")
+    [note] = [line for line in published.after if line.startswith("note: ")]
+    assert note.startswith(f"note: {name}: the SARIF report holds {MAX_RESULTS_PER_RULE} of")
+    run = json.loads((out / name).read_text())["runs"][0]
+    assert len(run["results"]) == MAX_RESULTS_PER_RULE
+    assert run["invocations"][0]["properties"]["resultsDropped"] == 100
+    small_run = json.loads((out / report_file_name("/srv/small", "sarif")).read_text())["runs"][0]
+    assert len(small_run["results"]) == 1

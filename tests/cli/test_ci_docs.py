@@ -49,14 +49,27 @@ def test_the_pre_commit_config_is_valid_and_blocks_a_key(
     local = PRE_COMMIT.read_text(encoding="utf-8")
     local = re.sub(r"repo: \S+", f"repo: {hook_source.repo}", local)
     local = re.sub(r"rev: \S+", f"rev: {hook_source.rev}", local)
-    (git_repo / ".pre-commit-config.yaml").write_text(local)
+    assert_blocks_a_key(git_repo, hook_source, local)  # as pre-commit.ci runs it on a PR
+
+
+def assert_blocks_a_key(git_repo: Path, hook_source: HookSource, config: str) -> None:
+    """`pre-commit run --all-files` with this configuration blocks a staged key."""
+    (git_repo / ".pre-commit-config.yaml").write_text(config)
     (git_repo / "settings.py").write_text(f'DEEPSEEK_API_KEY = "{new_key()}"\n')
     git(git_repo, "add", ".")
     env = git_env(PRE_COMMIT_HOME=str(hook_source.home), PRE_COMMIT_COLOR="never")
-    # what pre-commit.ci runs on a pull request
     result = subprocess.run(
         [tool("pre-commit"), "run", "--all-files"], cwd=git_repo, env=env,
         capture_output=True, text=True, check=False,
-    )
+    )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
     assert "settings.py:1:" in result.stdout
+
+
+def test_the_from_a_clone_recipe_blocks_a_key(git_repo: Path, hook_source: HookSource):
+    """docs/ci.md's configuration for a clone of keysentry, with a clone's path and commit."""
+    [block] = [b for b in fenced_yaml(REPO_ROOT / "docs" / "ci.md") if "/path/to/keysentry" in b]
+    config = block.replace("/path/to/keysentry", str(hook_source.repo))
+    config = config.replace("rev: COMMIT", f"rev: {hook_source.rev}")
+    assert hook_source.rev in config
+    assert_blocks_a_key(git_repo, hook_source, config)

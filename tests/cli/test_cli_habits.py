@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import ci_env, git, git_env, new_key, run_keysentry
+from conftest import KEYSENTRY, ci_env, commit_file, git, git_env, new_key, run_keysentry
+from keysentry.model.key import fingerprint
+from push_support import clone, make_server
+from push_support import push as push_to
 
 
 @pytest.fixture
@@ -157,3 +161,69 @@ def test_history_since_date_and_until_date_bound_the_commits_audited(git_repo):
     assert audited("--since-date", "2026-01-01") == set()
     bad = run_keysentry("history", "--since-date", "last tuesday", cwd=git_repo)
     assert bad.returncode == 2 and "--since-date" in bad.stderr
+
+
+def test_exclude_on_the_guide(git_repo, tree):
+    everything = json.loads(run_keysentry("guide", "-f", "json", cwd=git_repo).stdout)
+    fewer = json.loads(
+        run_keysentry(
+            "guide", "-f", "json", "--exclude", "vendor/", "--exclude", "*.min.js", cwd=git_repo
+        ).stdout
+    )
+    keys = {name: fingerprint(key) for name, key in tree.items()}
+    assert {item["key"] for item in everything["checklist"]} == set(keys.values())
+    assert {item["key"] for item in fewer["checklist"]} == {keys["src"]}
+
+
+def test_exclude_on_the_pre_push_hook_through_a_real_push(git_repo, tree, tmp_path):
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    git(git_repo, "remote", "add", "origin", str(remote))
+    git(git_repo, "push", "-q", "--no-verify", "origin", "main")  # the keys of `tree` are old
+    hook = git_repo / ".git" / "hooks" / "pre-push"
+    command = " ".join(shlex.quote(word) for word in KEYSENTRY)
+    hook.write_text(f'#!/bin/sh\nexec {command} hook --pre-push --exclude vendor/ "$@"\n')
+    hook.chmod(0o755)
+
+    def push() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "push", "origin", "main"],
+            cwd=git_repo, env=git_env(), capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    (git_repo / "vendor" / "new.py").write_text(f'KEY = "{new_key()}"  # deepseek\n')
+    git(git_repo, "add", ".")
+    git(git_repo, "commit", "-qm", "vendored")
+    assert push().returncode == 0  # the only new key is under vendor/
+    (git_repo / "src" / "new.py").write_text(f'KEY = "{new_key()}"  # deepseek\n')
+    git(git_repo, "add", ".")
+    git(git_repo, "commit", "-qm", "mine")
+    blocked = push()
+    assert blocked.returncode != 0 and "src/new.py" in blocked.stderr, blocked.stderr
+    assert "vendor/" not in blocked.stderr
+
+
+def test_the_pre_receive_hook_takes_excludes_from_the_servers_configuration(tmp_path):
+    server = make_server(tmp_path)
+    server_config = tmp_path / "server.toml"
+    server_config.write_text('exclude = ["vendor/"]\n')
+    server.config("keysentry.config", str(server_config))
+    work = clone(server, tmp_path / "work")
+    commit_file(work, "vendor/lib.py", f'KEY = "{new_key()}"  # deepseek\n', "vendored")
+    assert push_to(work, "origin", "main").returncode == 0
+    commit_file(work, "src/app.py", f'KEY = "{new_key()}"  # deepseek\n', "mine")
+    rejected = push_to(work, "origin", "main")
+    assert rejected.returncode != 0 and "src/app.py" in rejected.stderr, rejected.stderr
+
+
+@pytest.mark.parametrize("command", EXCLUDING_COMMANDS[:3], ids=lambda c: " ".join(c))
+def test_jsonl_and_verbose_on_every_reporting_command(git_repo, tree, command):
+    as_json = json.loads(run_keysentry(*command, "-f", "json", cwd=git_repo, env=ci_env()).stdout)[
+        "findings"
+    ]
+    lines = run_keysentry(*command, "-f", "jsonl", cwd=git_repo, env=ci_env()).stdout
+    as_jsonl = [json.loads(line) for line in lines.splitlines()]
+    assert [{k: v for k, v in f.items() if k != "type"} for f in as_jsonl[:-1]] == as_json
+    assert as_jsonl[-1]["type"] == "summary"
+    verbose = run_keysentry(*command, "-v", cwd=git_repo, env=ci_env()).stdout
+    assert all(f"fingerprint: {f['fingerprint']}" in verbose for f in as_json)

@@ -204,6 +204,46 @@ def test_the_proxy_comes_from_the_environment(tmp_path):
     assert finding["fingerprint"] == fingerprint(key)
 
 
+def test_exclude_globs_match_url_paths_and_those_urls_are_never_fetched(served, tmp_path):
+    keys, site, cdn = served
+    done = run_keysentry(
+        "site", site.url("/"), "--allow-origin", cdn.origin, "-f", "jsonl",
+        "--exclude", "assets/chunks/", "--exclude", "/next", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    found = {f["fingerprint"] for f in lines if f["type"] == "finding"}
+    assert fingerprint(keys.lazy_chunk) not in found  # only its chunk and the chunk's map
+    assert fingerprint(keys.inline_state) not in found  # only the /next page
+    assert {fingerprint(keys.service_worker), fingerprint(keys.cdn)} <= found
+    asked = [path.split("?", 1)[0] for path in site.requests]
+    assert not [p for p in asked if p.startswith("/assets/chunks/") or p == "/next"], asked
+    assert "/assets/main.js" in asked
+    [summary] = [line for line in lines if line["type"] == "summary"]
+    assert summary["stats"]["skipped_excluded"] >= 2
+    assert summary["stats"]["complete"] is True  # an excluded URL is asked for, not missed
+
+
+def test_site_sarif_points_every_result_at_its_url_with_a_region_and_says_if_incomplete(
+    served, tmp_path
+):
+    _, site, cdn = served
+    site.routes["/assets/sw.js"] = Reply(b"unavailable", 503)  # makes the audit incomplete
+    done = run_keysentry(
+        "site", site.url("/"), "--allow-origin", cdn.origin, "-f", "sarif", cwd=tmp_path
+    )
+    assert done.returncode == 1, done.stderr
+    sarif = json.loads(done.stdout)
+    jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text()))
+    run = sarif["runs"][0]
+    assert run["invocations"][0]["executionSuccessful"] is False
+    for result in run["results"]:
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"]["uri"].startswith("http://127.0.0.1:")
+        assert physical["region"]["startLine"] >= 1 and physical["region"]["endLine"] >= 1
+        assert result["partialFingerprints"]["primaryLocationLineHash"].endswith(":1")
+
+
 def test_a_progress_line_on_a_terminal_and_none_with_quiet(served, tmp_path):
     keys, site, cdn = served
     shown = run_on_tty("site", site.url("/"), "--allow-origin", cdn.origin, cwd=tmp_path)

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import click
 import pytest
+import yaml
 
 from conftest import REPO_ROOT, git, new_key, run_keysentry
-from keysentry import __version__
 from keysentry.cli.group import group as main  # the click group every command hangs from
 
 DOCS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
@@ -90,12 +92,61 @@ def test_relative_links_point_at_files_that_exist():
             assert (doc.parent / target).exists(), f"{doc.name} links to missing {target}"
 
 
-def test_install_lines_name_the_repository_and_this_versions_tag():
-    tag = f"v{__version__}"
-    pins = []
-    for doc in [*DOCS, *sorted((REPO_ROOT / "docs" / "examples").glob("*"))]:
-        pins += re.findall(rf"git\+{re.escape(REPOSITORY)}@([^\"'\s]+)", doc.read_text())
-    assert pins and set(pins) <= {tag, "${KEYSENTRY_REF}", "$KEYSENTRY_REF"}, pins
+RECIPES = [*DOCS, *sorted((REPO_ROOT / "docs" / "examples").glob("*"))]
+# where a recipe names the keysentry it installs: pip's URL, the action, pre-commit, GitLab
+PINS = [
+    re.compile(rf"git\+{re.escape(REPOSITORY)}@([^\"'\s]+)"),
+    re.compile(r"uses: keysentry/keysentry@(\S+)"),
+    re.compile(rf"repo: {re.escape(REPOSITORY)}\n\s+rev: (\S+)"),
+    re.compile(r"KEYSENTRY_REF: (\S+)"),
+]
+
+
+def recipe_pins() -> dict[str, list[str]]:
+    """Each ref the recipes pin (variables such as ${KEYSENTRY_REF} left out) -> where."""
+    pins: dict[str, list[str]] = {}
+    for doc in RECIPES:
+        text = doc.read_text(encoding="utf-8")
+        for pattern in PINS:
+            for ref in pattern.findall(text):
+                if not ref.startswith("$"):
+                    pins.setdefault(ref, []).append(doc.name)
+    return pins
+
+
+def test_every_recipe_pins_one_commit_this_repository_holds(tmp_path):
+    """What a user of a clone can run: the pinned ref resolves in a clone of this repository,
+    the tree descends from it, it has the action, hooks and inputs the recipes use, and pip
+    installs from the clone's URL at that ref."""
+    pins = recipe_pins()
+    assert len(pins) == 1, pins  # one ref everywhere: a release moves them all at once
+    [(pin, where)] = pins.items()
+    assert len(where) >= 8, where
+    if git(REPO_ROOT, "rev-parse", "--is-shallow-repository").strip() == "true":
+        pytest.skip("a shallow clone: the history that holds the pinned commit is not here")
+    clone = tmp_path / "keysentry"
+    git(tmp_path, "clone", "-q", "--no-checkout", str(REPO_ROOT), str(clone))
+    commit = git(clone, "rev-parse", "--verify", "-q", f"{pin}^{{commit}}").strip()
+    assert subprocess.run(
+        ["git", "merge-base", "--is-ancestor", commit, "HEAD"], cwd=REPO_ROOT, check=False
+    ).returncode == 0, f"{pin} is not an ancestor of this tree"
+    files = set(git(clone, "ls-tree", "--name-only", commit).split())
+    assert {"action.yml", ".pre-commit-hooks.yaml", "pyproject.toml"} <= files
+    hooks = yaml.safe_load(git(clone, "show", f"{commit}:.pre-commit-hooks.yaml"))
+    used = {i for doc in RECIPES for i in re.findall(r"- id: (keysentry[\w-]*)", doc.read_text())}
+    assert used and used <= {h["id"] for h in hooks}
+    inputs = yaml.safe_load(git(clone, "show", f"{commit}:action.yml"))["inputs"]
+    workflow = yaml.safe_load((REPO_ROOT / "docs" / "examples" / "github-workflow.yml").read_text())
+    given = [s.get("with", {}) for s in workflow["jobs"]["keysentry"]["steps"]]
+    assert {name for step in given for name in step} - {"fetch-depth"} <= set(inputs)
+    # pip, given the URL of the clone in place of the repository's, finds and builds that ref
+    fetched = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+         "-d", str(tmp_path / "fetched"), f"keysentry @ git+file://localhost{clone}@{pin}"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert fetched.returncode == 0, fetched.stderr
+    assert list((tmp_path / "fetched").glob("keysentry*"))
 
 
 def test_the_quick_start_commands_run(git_repo):

@@ -17,8 +17,18 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import KEYSENTRY, REPO_ROOT, SARIF_SCHEMA, commit_file, run_keysentry, tool
+from conftest import (
+    KEYSENTRY,
+    REPO_ROOT,
+    SARIF_SCHEMA,
+    commit_file,
+    git,
+    new_key,
+    run_keysentry,
+    tool,
+)
 from keysentry.audits.org import report_file_name
+from keysentry.model.key import fingerprint
 from keysentry.model.report import FAILED, UNCHANGED
 from org_support import build, check_against_history, start_cluster
 
@@ -265,3 +275,58 @@ def test_the_docs_show_the_examples_verbatim_and_use_real_options():
             assert used <= _help_options(*commands[name]), line
             checked.add(name)
     assert checked == set(commands)
+
+
+def test_org_takes_exclude_jsonl_and_writes_sarif_github_ingests(cluster, tmp_path):
+    keys = {name: new_key() for name in ("app", "vendored", "other")}
+    first, second = tmp_path / "first", tmp_path / "second"
+    for repo in (first, second):
+        repo.mkdir()
+        git(repo, "init", "-q", "-b", "main")
+    commit_file(first, "src/app.py", f'DEEPSEEK_API_KEY = "{keys["app"]}"\n')
+    commit_file(first, "vendor/lib.py", f'DEEPSEEK_API_KEY = "{keys["vendored"]}"\n')
+    commit_file(second, "src/other.py", f'DEEPSEEK_API_KEY = "{keys["other"]}"\n')
+    missing = (tmp_path / "missing.git").as_uri()
+    done = run_keysentry(
+        "org", str(first), str(second), missing, "-q",
+        "--exclude", "vendor/", "--format", "jsonl",
+        "--report", f"sarif={tmp_path / 'org.sarif'}",
+        "--report", f"sarif-dir={tmp_path / 'sarif'}",
+        env={"DASK_SCHEDULER_ADDRESS": cluster.address},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    findings = [line for line in lines if line["type"] == "finding"]
+    # --exclude holds in the working tree and in history, in every repository
+    expected = {fingerprint(keys["app"]), fingerprint(keys["other"])}
+    assert {f["fingerprint"] for f in findings} == expected
+    assert {f["path"] for f in findings} == {"src/app.py", "src/other.py"}
+    assert {f["repository"]["name"] for f in findings} == {str(first), str(second)}
+    assert lines[-1]["type"] == "summary" and lines[-1]["stats"]["complete"] is False
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    combined = json.loads((tmp_path / "org.sarif").read_text())
+    jsonschema.validate(combined, schema)
+    run = combined["runs"][0]
+    assert run["invocations"][0]["executionSuccessful"] is False  # the missing repository
+    for result in run["results"]:
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+        assert physical["artifactLocation"]["uri"] in {"src/app.py", "src/other.py"}
+        assert physical["region"]["endLine"] == physical["region"]["startLine"]
+        assert result["properties"]["repository"]["name"] in {str(first), str(second)}
+    # one file per repository for upload to that repository: paths relative to its root
+    mine = json.loads((tmp_path / "sarif" / report_file_name(str(first), "sarif")).read_text())
+    jsonschema.validate(mine, schema)
+    assert mine["runs"][0]["invocations"][0]["executionSuccessful"] is True
+    [uri] = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in mine["runs"][0]["results"]
+    }
+    assert uri == "src/app.py"
+    failed = json.loads((tmp_path / "sarif" / report_file_name(missing, "sarif")).read_text())
+    assert failed["runs"][0]["invocations"][0]["executionSuccessful"] is False
+    assert all(key not in done.stdout + done.stderr for key in keys.values())
+    verbose = run_keysentry(
+        "org", str(first), "-q", "-v", env={"DASK_SCHEDULER_ADDRESS": cluster.address}
+    )
+    assert f"fingerprint: {fingerprint(keys['app'])}" in verbose.stdout, verbose.stderr

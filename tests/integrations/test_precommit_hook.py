@@ -112,7 +112,9 @@ def test_binary_and_placeholder_files(hooked_repo: Path, hook_source: HookSource
 
 
 def test_try_repo_blocks_a_key_and_passes_without_it(git_repo: Path, hook_source: HookSource):
-    """`pre-commit try-repo <this repo> keysentry`, as a team trying the hook would run it."""
+    """`pre-commit try-repo <this repo> keysentry`, as a team trying the hook would run it
+    (once: try-repo builds a new hook environment at every call), then the same hook on the
+    clean file alone."""
     key = new_key()
     (git_repo / "config.py").write_text(f'DEEPSEEK_API_KEY = "{key}"\n')
     (git_repo / "clean.py").write_text('import os\nKEY = os.environ["DEEPSEEK_API_KEY"]\n')
@@ -142,7 +144,7 @@ def test_try_repo_blocks_a_key_and_passes_without_it(git_repo: Path, hook_source
     assert blocked.returncode == 1, output
     assert "config.py:1:" in output and redact(key) in output and key not in output
     assert "clean.py" not in output.split("Failed", 1)[1]
-    passed = try_repo("clean.py")
+    passed = run_hook(git_repo, hook_source, "keysentry", "--files", "clean.py")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "Passed" in passed.stdout
 
@@ -174,11 +176,17 @@ def test_the_manifest_is_valid_and_says_where_each_hook_runs():
         assert tuple(map(int, hook["minimum_pre_commit_version"].split("."))) >= (3, 2, 0)
 
 
-def try_repo(
+def run_hook(
     repo: Path, source: HookSource, hook_id: str, *args: str
 ) -> subprocess.CompletedProcess[str]:
+    """`pre-commit run HOOK_ID ARGS` with this tree's hooks, as the git hook pre-commit
+    installs for each stage runs it (``--hook-stage``), in the session's one hook
+    environment (try-repo builds a new one at each call: one test runs it)."""
+    config = precommit_config(source) + "      - id: keysentry-commit-msg\n"
+    (repo / ".pre-commit-config.yaml").write_text(config)
+    git(repo, "add", ".pre-commit-config.yaml")
     return subprocess.run(
-        [tool("pre-commit"), "try-repo", str(source.repo), hook_id, "--ref", source.rev, *args],
+        [tool("pre-commit"), "run", hook_id, *args],
         cwd=repo,
         env=precommit_env(source.home),
         capture_output=True,
@@ -188,7 +196,7 @@ def try_repo(
 
 
 @pytest.mark.parametrize("stage", FILE_STAGES)
-def test_try_repo_at_each_file_stage_blocks_a_key(git_repo, hook_source, stage):
+def test_each_file_stage_blocks_a_key(git_repo, hook_source, stage):
     (git_repo / "README.md").write_text("demo\n")
     git(git_repo, "add", "-A")
     git(git_repo, "commit", "-qm", "init")
@@ -200,7 +208,7 @@ def test_try_repo_at_each_file_stage_blocks_a_key(git_repo, hook_source, stage):
         files = ("--from-ref", "HEAD~1", "--to-ref", "HEAD")
     else:
         files = ("--all-files",)
-    result = try_repo(git_repo, hook_source, "keysentry", *files, "--hook-stage", stage)
+    result = run_hook(git_repo, hook_source, "keysentry", *files, "--hook-stage", stage)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "config.py:1:" in output and key not in output and "README.md:" not in output
@@ -214,7 +222,7 @@ def test_the_file_hook_does_not_run_at_the_commit_msg_stage(git_repo, hook_sourc
     message = git_repo / "MSG"
     message.write_text("a clean message\n")
     git(git_repo, "add", "-A")
-    result = try_repo(
+    result = run_hook(
         git_repo,
         hook_source,
         "keysentry",
@@ -236,13 +244,13 @@ def test_the_commit_msg_hook_checks_the_message_file(git_repo, hook_source):
     message = git_repo / "MSG"
     message.write_text(f"configure the client\n\nkey was {key}\n")
     args = ("--hook-stage", "commit-msg", "--commit-msg-filename", str(message), "--all-files")
-    blocked = try_repo(git_repo, hook_source, "keysentry-commit-msg", *args)
+    blocked = run_hook(git_repo, hook_source, "keysentry-commit-msg", *args)
     output = blocked.stdout + blocked.stderr
     assert blocked.returncode == 1, output
     assert "its message holds 1 API key(s)" in output and redact(key) in output
     assert key not in output
     message.write_text("configure the client from the environment\n")
-    passed = try_repo(git_repo, hook_source, "keysentry-commit-msg", *args)
+    passed = run_hook(git_repo, hook_source, "keysentry-commit-msg", *args)
     assert passed.returncode == 0, passed.stdout + passed.stderr
 
 

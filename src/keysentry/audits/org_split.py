@@ -37,7 +37,7 @@ from keysentry.audits.org_task import (
     failed_result,
     guarded,
     open_repository,
-    own_config,
+    task_config,
     warm,
     worker_name,
 )
@@ -131,7 +131,7 @@ def _plan(spec: RepoSpec, options: TaskOptions, known_digest: str | None, parts:
     if opened.digest is not None and opened.digest == known_digest:
         return SplitPlan(spec, result=RepoResult(spec, opened.ref, opened.digest, unchanged=True))
     plan = SplitPlan(spec, opened)
-    plan.config = options.config if options.config is not None else own_config(opened, plan.report)
+    plan.config = task_config(opened, options, plan.report)
     try:
         listed = HistoryRepository(opened.path, opened.repository).object_list()
     except HistoryError:  # the merge's unsplit audit reports it, and goes on past it

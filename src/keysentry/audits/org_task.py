@@ -66,6 +66,7 @@ class TaskOptions:
     """What every task of one org run shares."""
 
     config: Config | None = None  # --config: for every repository; None: each its own
+    excludes: tuple[str, ...] = ()  # --exclude: added to each repository's own configuration
     show_secrets: bool = False  # full keys in the report (and the state file)
     keep_secrets: bool = False  # full keys back to the client (--show-secrets or --verify)
     timeout: float | None = None  # seconds per repository; None: no limit
@@ -76,7 +77,7 @@ class TaskOptions:
         config = None
         if self.config is not None:
             config = [(f.name, getattr(self.config, f.name)) for f in fields(self.config)]
-        text = repr((__version__, self.show_secrets, config))
+        text = repr((__version__, self.show_secrets, config, self.excludes))
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -320,8 +321,7 @@ def _audit_path(
     if opened.digest is not None and opened.digest == known_digest:
         return RepoResult(spec, opened.ref, opened.digest, unchanged=True)
     report = Report()
-    config = options.config if options.config is not None else own_config(opened, report)
-    return audit_opened(opened, options, config, report)
+    return audit_opened(opened, options, task_config(opened, options, report), report)
 
 
 def _relative_to(report: Report, top: str) -> None:
@@ -330,6 +330,16 @@ def _relative_to(report: Report, top: str) -> None:
     for finding in report.findings:
         if finding.path.startswith(prefix):
             finding.path = finding.path[len(prefix) :]
+
+
+def task_config(opened: Opened, options: TaskOptions, report: Report) -> Config:
+    """--config for every repository, else the repository's own plus --exclude (a --config
+    given already holds the --exclude globs)."""
+    if options.config is not None:
+        return options.config
+    config = own_config(opened, report)
+    config.add_excludes(options.excludes)
+    return config
 
 
 def own_config(opened: Opened, report: Report) -> Config:

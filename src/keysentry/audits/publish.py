@@ -147,6 +147,21 @@ def _write_per_repository(
     return []
 
 
+def _cap_notes(report: Report, formats: set[str]) -> list[str]:
+    """What GitHub's upload limits left out of the SARIF reports written (one per
+    repository for sarif-dir), for stderr; the reports say it too."""
+    if "sarif" not in formats and not formats & set(PER_REPOSITORY):
+        return []
+    from keysentry.formats.sarif import cap_note
+
+    parts = [("", report)] if "sarif" in formats else []
+    if formats & set(PER_REPOSITORY):
+        from keysentry.audits.org import per_repository
+
+        parts += [(f"{name}: ", part) for name, part in per_repository(report, "sarif")]
+    return [f"note: {name}{note}" for name, part in parts if (note := cap_note(part))]
+
+
 def apply_baseline(report: Report, path: Path, *, report_stale: bool) -> list[str]:
     """Drop findings the baseline accepts; notes for stderr. BaselineError if unusable."""
     accepted = baseline_mod.load(path)
@@ -221,10 +236,7 @@ def publish(report: Report, request: Request, config: Config) -> Published:
         main = ReportTarget(request.format, request.output)
         problems += _write_report(main, rendered, options, "the report", request.force)
     problems += write_targets(report, list(request.targets), options, request.force)
-    if "sarif" in (request.format, *(t.format for t in request.targets)):
-        from keysentry.formats.sarif import cap_note  # what GitHub's limits left out
-
-        notes += [f"note: {note}"] if (note := cap_note(report)) else []
+    notes += _cap_notes(report, {request.format, *(t.format for t in request.targets)})
     code = report.exit_code(resolve_fail_on(request.fail_on, config))
     return Published(
         before=report.problem_lines(),

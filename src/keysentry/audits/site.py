@@ -54,10 +54,11 @@ def audit_site(
     repeats: list[tuple[bytes, Fetched]] = []
     sent: deque[tuple[bytes, Fetched]] = deque()
     done = 0
+    excluded = config.is_excluded if config.exclude else None  # URL paths, not fetched
 
     def to_scan() -> Iterator[Fetched]:
         """The responses whose bodies were not scanned already (the crawl runs as they go)."""
-        for fetched in crawl(good, options, layers.limits(config), report):
+        for fetched in crawl(good, options, layers.limits(config), report, excluded):
             digest = hashlib.sha256(fetched.response.body).digest()
             if digest in first or any(d == digest for d, _ in sent):
                 report.stats["responses_repeated"] += 1

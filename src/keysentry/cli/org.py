@@ -87,6 +87,7 @@ def org(
     state_path: Path | None,
     quiet: bool,
     config_path: Path | None,
+    excludes: tuple[str, ...],
     **options: Any,
 ) -> None:
     """Audit many repositories at once: one report, each key grouped across repositories.
@@ -110,9 +111,11 @@ def org(
         raise click.UsageError(str(exc)) from exc
     if not specs:
         raise click.UsageError("no repository to audit: name some, or use --repos or --discover")
-    config = load_config(config_path)  # fail_on and baseline; repositories get it with --config
+    # fail_on and baseline; repositories get it with --config, and --exclude in any case
+    config = load_config(config_path, excludes, options["verbose"])
     task_options = TaskOptions(
         config=config if config_path is not None else None,
+        excludes=excludes,
         show_secrets=options["show_secrets"],
         keep_secrets=options["show_secrets"] or options["verify"],
         timeout=timeout_per_repo,

@@ -97,6 +97,8 @@ def _key_entry(number: int, findings: list[Finding], options: RenderOptions) -> 
         f"    provider: {best.provider} ({best.confidence} confidence): "
         f"{escape_text(best.provider_evidence)}",
     ]
+    if options.verbose:  # -v: the whole fingerprint, and every ref below
+        lines.append(f"    fingerprint: {first.fingerprint}")
     if any(f.exposure == "client" for f in findings):
         lines.append("    exposure: CLIENT-SIDE in at least one place (a §2.2 violation)")
     seen = _placed(first)
@@ -116,8 +118,9 @@ def _key_entry(number: int, findings: list[Finding], options: RenderOptions) -> 
     )
     total = max([len(refs), *(_placed(f).refs_total for f in findings)])
     if refs:
-        shown = ", ".join(escape_text(_short(r)) for r in refs[:REFS_SHOWN])
-        more = f" (+{total - REFS_SHOWN} more)" if total > REFS_SHOWN else ""
+        cut = len(refs) if options.verbose else REFS_SHOWN
+        shown = ", ".join(escape_text(_short(r)) for r in refs[:cut])
+        more = f" (+{total - cut} more)" if total > cut else ""
         lines.append(f"    refs that reach it: {shown}{more}")
     else:
         lines.append("    refs that reach it: none (only the reflog or dangling objects hold it)")

@@ -83,6 +83,8 @@ def _key_entry(number: int, key: LeakedKey, options: RenderOptions) -> list[str]
         f"  {provider} ({confidence})  {'  '.join(flags)}".rstrip(),
         f"    {key.spread()}",
     ]
+    if options.verbose:  # -v: the whole fingerprint
+        lines.insert(1, f"    fingerprint: {key.fingerprint}")
     by_repository: dict[RepositoryRef | None, list[Finding]] = defaultdict(list)
     for finding in key.findings:
         by_repository[finding.repository].append(finding)

@@ -110,6 +110,8 @@ def _properties(finding: Finding, where: Where) -> dict[str, Any]:
         props["decodedFrom"] = list(finding.decoded_from)
     if where.member is not None:
         props["archiveMember"] = where.member
+    if finding.repository is not None:  # keysentry org: paths are relative to this one
+        props["repository"] = finding.repository.to_dict()
     if finding.image_path is not None:
         props["imagePath"] = finding.image_path
     if finding.image_note is not None:

@@ -11,10 +11,10 @@ to another site), errors for what makes the audit incomplete.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 from keysentry.containers.limits import Limits
@@ -85,6 +85,12 @@ def kind_of_response(response: Response, expected: Kind) -> Kind:
     return expected
 
 
+def url_path(url: str) -> str:
+    """What exclude globs match for a URL: its path, percent-decoded, without the leading
+    slash (``https://cdn.example/lib/a%20b.js?v=2`` -> ``lib/a b.js``), whatever the origin."""
+    return unquote(urlsplit(url).path).lstrip("/")
+
+
 def protocol_stat(http_version: str) -> str:
     """``responses_http2``, ``responses_http1_1``: how many responses came over each."""
     return "responses_" + http_version.lower().replace("/", "").replace(".", "_")
@@ -97,9 +103,15 @@ def target_of(url: str) -> ScanTarget:
 
 class Crawl:
     def __init__(
-        self, start_urls: list[str], options: SiteOptions, limits: Limits, report: Report
+        self,
+        start_urls: list[str],
+        options: SiteOptions,
+        limits: Limits,
+        report: Report,
+        excluded: Callable[[str], bool] | None = None,
     ) -> None:
         self.options, self.report = options, report
+        self.excluded = excluded  # url_path -> whether --exclude (or the configuration) drops it
         self.start = [normalize(u) for u in start_urls]
         self.scope = Scope(self.start, options.allow_origins)
         self.fetcher = Fetcher(options, limits)
@@ -172,6 +184,10 @@ class Crawl:
     def add(self, request: Request) -> None:
         url = request.url
         if url in self.seen:
+            return
+        if self.excluded is not None and self.excluded(url_path(url)):
+            self.seen.add(url)
+            self.stats["skipped_excluded"] += 1  # asked for by the user: not a gap
             return
         if request.kind is Kind.PAGE and not self.scope.allows_page(url):
             self.stats["skipped_off_scope"] += 1
@@ -304,7 +320,12 @@ class Crawl:
 
 
 def crawl(
-    start_urls: list[str], options: SiteOptions, limits: Limits, report: Report
+    start_urls: list[str],
+    options: SiteOptions,
+    limits: Limits,
+    report: Report,
+    excluded: Callable[[str], bool] | None = None,
 ) -> Iterator[Fetched]:
-    """Every response of the site, as it arrives; errors and counts go into ``report``."""
-    return Crawl(start_urls, options, limits, report).run()
+    """Every response of the site, as it arrives; errors and counts go into ``report``.
+    ``excluded`` (a URL's url_path -> bool) names URLs never to fetch."""
+    return Crawl(start_urls, options, limits, report, excluded).run()
