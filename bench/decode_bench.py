@@ -37,7 +37,7 @@ import tempfile
 from pathlib import Path
 
 import jstree
-from measure import Run, compile_bytecode
+from measure import KINGFISHER_RULE, Run, compile_bytecode
 from scan_bench import Tool, _check, _row, _run, _sha256, betterleaks_tool, keysentry_tool
 
 
@@ -70,7 +70,7 @@ def kingfisher_tool(target: Path, out: Path) -> Tool:
         "-n",
         "--no-update-check",
         "--rule",
-        "betterleaks.deepseek-api-key",
+        KINGFISHER_RULE,
         "-f",
         "json",
         "-o",

@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from measure import Run, measure
+from measure import BETTERLEAKS_RULE, KINGFISHER_RULE, Run, measure
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
@@ -229,12 +229,12 @@ def main() -> None:
             *KEYSENTRY, "history", str(repo), "--format", "json", "--output", str(report_path)
         ],
         "betterleaks git": [
-            BETTERLEAKS, "git", str(repo), "--isolate-rule", "deepseek-api-key", "--no-banner",
+            BETTERLEAKS, "git", str(repo), "--isolate-rule", BETTERLEAKS_RULE, "--no-banner",
             "--output", str(leaks_path), "--log-level", "error",
         ],
         "kingfisher": [
             KINGFISHER, "scan", str(repo), "-n", "--no-update-check",
-            "--rule", "betterleaks.deepseek-api-key", "--format", "json",
+            "--rule", KINGFISHER_RULE, "--format", "json",
             "--output", str(kingfisher_path),
         ],
         # the pack-order stream through the same regex: reading plus the cheapest search

@@ -17,6 +17,9 @@ from pathlib import Path
 
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 SAMPLE_SECONDS = 0.02
+# the peers' DeepSeek rules, as every bench passes them
+KINGFISHER_RULE = "betterleaks.deepseek-api-key"  # kingfisher scan --rule
+BETTERLEAKS_RULE = "deepseek-api-key"  # betterleaks --isolate-rule
 
 
 @dataclass(frozen=True)

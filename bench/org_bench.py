@@ -38,7 +38,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from measure import Run, measure
+from measure import KINGFISHER_RULE, Run, measure
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work" / "org"
@@ -207,7 +207,7 @@ def main() -> None:
             "-n",
             "--no-update-check",
             "--rule",
-            "betterleaks.deepseek-api-key",
+            KINGFISHER_RULE,
             "--format",
             "json",
             "--output",

@@ -32,7 +32,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from measure import measure
+from measure import BETTERLEAKS_RULE, KINGFISHER_RULE, measure
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -94,14 +94,14 @@ def main() -> None:
                 "-n",
                 "--no-update-check",
                 "--rule",
-                "betterleaks.deepseek-api-key",
+                KINGFISHER_RULE,
             ]
         if betterleaks := _tool("betterleaks"):
             commands["betterleaks"] = [
                 betterleaks,
                 "fs",
                 "--isolate-rule",
-                "deepseek-api-key",
+                BETTERLEAKS_RULE,
                 "--silent",
                 "--log-level",
                 "error",

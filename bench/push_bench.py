@@ -50,6 +50,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from measure import BETTERLEAKS_RULE, KINGFISHER_RULE
 from staged_bench import GIT_ENV, compile_keysentry  # the same identity, isolated config
 
 BIN = Path(sys.executable).parent
@@ -265,7 +266,7 @@ def commands(bare: Path, push: Prepared) -> dict[str, tuple[list[str], bytes]]:
                 "--log-level",
                 "error",
                 "--isolate-rule",
-                "deepseek-api-key",
+                BETTERLEAKS_RULE,
                 ".",
             ],
             line,
@@ -282,7 +283,7 @@ def commands(bare: Path, push: Prepared) -> dict[str, tuple[list[str], bytes]]:
                 "-n",
                 "--no-update-check",
                 "--rule",
-                "betterleaks.deepseek-api-key",
+                KINGFISHER_RULE,
             ],
             b"",
         ),

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jstree
-from measure import Run, compile_bytecode, measure
+from measure import BETTERLEAKS_RULE, KINGFISHER_RULE, Run, compile_bytecode, measure
 
 BIN = Path(sys.executable).parent
 
@@ -89,7 +89,7 @@ def betterleaks_tool(tree: Path, out: Path) -> Tool:
         BETTERLEAKS,
         "fs",
         "--isolate-rule",
-        "deepseek-api-key",
+        BETTERLEAKS_RULE,
         "--silent",
         "--log-level",
         "error",
@@ -111,7 +111,7 @@ def kingfisher_tool(tree: Path, out: Path) -> Tool:
         "-n",
         "--no-update-check",
         "--rule",
-        "betterleaks.deepseek-api-key",
+        KINGFISHER_RULE,
         "--format",
         "json",
         "--output",

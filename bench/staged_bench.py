@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from measure import BETTERLEAKS_RULE
+
 FILES = 20
 LINES = 400
 BIN = Path(sys.executable).parent
@@ -94,7 +96,7 @@ def commands(names: list[str]) -> dict[str, list[str]]:
             "--staged",
             "--no-banner",
             "--isolate-rule",
-            "deepseek-api-key",
+            BETTERLEAKS_RULE,
             ".",
         ],
         "detect-secrets-hook": [str(BIN / "detect-secrets-hook"), *names],
