@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import KEYSENTRY, new_key
+from conftest import new_key, run_keysentry
 from keysentry import config as config_mod
 from keysentry.audits import baseline as baseline_mod
 from keysentry.model.key import fingerprint
@@ -24,15 +24,7 @@ HANG_GUARD = 60  # seconds: a hang fails the test instead of stalling the run
 
 
 def scan(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*KEYSENTRY, "scan", "-f", "json", *args, "."],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=HANG_GUARD,
-        env={**os.environ, "NO_COLOR": "1"},
-        check=False,
-    )
+    return run_keysentry("scan", "-f", "json", *args, ".", cwd=root, timeout=HANG_GUARD)
 
 
 @pytest.fixture

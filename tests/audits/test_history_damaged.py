@@ -9,7 +9,7 @@ import subprocess
 import zlib
 from pathlib import Path
 
-from conftest import KEYSENTRY, commit_file, fast_import_commits, git, new_key
+from conftest import commit_file, fast_import_commits, git, new_key, run_keysentry
 from keysentry.audits.history import audit
 from keysentry.config import Config
 from keysentry.model.key import fingerprint
@@ -18,13 +18,7 @@ HANG_GUARD = 120  # seconds: only so that a hang fails the test instead of the r
 
 
 def history(repo: Path, *args: str) -> tuple[int, dict, str]:
-    done = subprocess.run(
-        [*KEYSENTRY, "history", str(repo), "--format", "json", *args],
-        capture_output=True,
-        text=True,
-        timeout=HANG_GUARD,
-        check=False,
-    )
+    done = run_keysentry("history", str(repo), "--format", "json", *args, timeout=HANG_GUARD)
     return done.returncode, json.loads(done.stdout), done.stderr
 
 

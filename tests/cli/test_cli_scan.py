@@ -342,10 +342,7 @@ def test_symlinks_neither_loop_nor_escape_the_tree(tmp_path: Path) -> None:
     (tree / "self").symlink_to(".", target_is_directory=True)
     (tree / "escape").symlink_to(outside, target_is_directory=True)
     (tree / "escape-file.env").symlink_to(outside / "secret.env")
-    result = subprocess.run(
-        [*KEYSENTRY, "scan", "--format", "json", str(tree)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )
+    result = run_keysentry("scan", "--format", "json", str(tree), timeout=60)
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert [(f["path"], f["fingerprint"]) for f in report["findings"]] == [

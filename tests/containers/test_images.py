@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import KEYSENTRY, new_key, tar_bytes
+from conftest import KEYSENTRY, new_key, run_keysentry, tar_bytes
 from keysentry.model.key import fingerprint
 
 
@@ -88,12 +88,7 @@ def test_docker_save_piped_to_scan(oci: bool) -> None:
 def test_a_plain_tar_has_no_image_fields(tmp_path) -> None:
     key = new_key()
     (tmp_path / "src.tar").write_bytes(tar_bytes({"app/settings.py": f"K = '{key}'\n".encode()}))
-    proc = subprocess.run(
-        [*KEYSENTRY, "scan", str(tmp_path / "src.tar"), "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run_keysentry("scan", str(tmp_path / "src.tar"), "--format", "json")
     [finding] = json.loads(proc.stdout)["findings"]
     assert "image_path" not in finding and "image_note" not in finding
 

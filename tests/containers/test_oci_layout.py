@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KEYSENTRY, new_key
+from conftest import new_key, run_keysentry
 from keysentry.model.key import fingerprint
 
 pytestmark = pytest.mark.skipif(
@@ -74,14 +74,7 @@ def _tar_folder(layout: Path) -> Path:
 
 
 def _scan(path: Path) -> dict:
-    proc = subprocess.run(
-        [*KEYSENTRY, "scan", path.name, "--format", "json"],
-        cwd=path.parent,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = run_keysentry("scan", path.name, "--format", "json", cwd=path.parent, timeout=120)
     assert proc.returncode == 1, proc.stderr
     return json.loads(proc.stdout)
 

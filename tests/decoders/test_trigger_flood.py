@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 from pathlib import Path
 
-from conftest import KEYSENTRY, git, new_key
+from conftest import git, new_key, run_keysentry
 from keysentry.config import Config
 from keysentry.decoders import TRIGGERS as TRIGGERS_OF_DECODERS
 from keysentry.engine.scanner import Scanner
@@ -47,14 +46,7 @@ def test_every_trigger_flooded_still_finds_every_control_key(tmp_path: Path) -> 
         data, keys = _flood_with_controls(trigger, FLOOD)
         (tmp_path / f"flood{index:02d}.js").write_bytes(data)
         planted[f"flood{index:02d}.js"] = keys
-    result = subprocess.run(
-        [*KEYSENTRY, "scan", "--format", "json", "."],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=HANG_GUARD,
-        check=False,
-    )
+    result = run_keysentry("scan", "--format", "json", ".", cwd=tmp_path, timeout=HANG_GUARD)
     assert result.returncode == 1, result.stderr
     findings = json.loads(result.stdout)["findings"]
     for name, keys in planted.items():
@@ -83,14 +75,7 @@ def test_the_hook_on_a_staged_flood_blocks_on_every_control_key(git_repo: Path) 
         (git_repo / f"flood{index}.js").write_bytes(data)
         planted += keys
     git(git_repo, "add", ".")
-    result = subprocess.run(
-        [*KEYSENTRY, "hook"],
-        cwd=git_repo,
-        capture_output=True,
-        text=True,
-        timeout=HANG_GUARD,
-        check=False,
-    )
+    result = run_keysentry("hook", cwd=git_repo, timeout=HANG_GUARD)
     assert result.returncode == 1, result.stderr
     for key in planted:
         assert redact(key) in result.stdout + result.stderr

@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import subprocess
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import KEYSENTRY, new_key, run_keysentry
+from conftest import new_key, run_keysentry
 from keysentry.config import Config
 from keysentry.engine import attribution
 from keysentry.engine.scanner import Scanner
@@ -175,13 +174,7 @@ def test_many_keys_each_with_a_provider_word_scan_in_linear_time(tmp_path) -> No
     control = new_key()
     (tmp_path / "zz.env").write_text(f"TOKEN={control}\n")
     # the timeout is a hang guard (this took over five minutes), not a timing test
-    result = subprocess.run(
-        [*KEYSENTRY, "scan", "-f", "json", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_keysentry("scan", "-f", "json", str(tmp_path), timeout=120)
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
     assert report["stats"]["findings"] == 26_001

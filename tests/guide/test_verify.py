@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 from balance_server import BalanceServer, running_server, verify_env
 
-from conftest import KEYSENTRY, git, new_key, run_keysentry
+from conftest import git, new_key, run_keysentry
 from keysentry.guide.verify import VerifyConfigError, base_url, skip_reason
 from keysentry.model.key import fingerprint, redact
 from keysentry.model.verification import Verification
@@ -263,14 +262,11 @@ def test_hostile_answers_are_unknown_and_the_other_keys_still_verified(
     write_key(tmp_path, "control.py", control)
 
     # the timeout only turns a hang into a failure: each answer drips for far longer
-    done = subprocess.run(
-        [*KEYSENTRY, "scan", ".", "--verify", "-f", "json"],
+    done = run_keysentry(
+        "scan", ".", "--verify", "-f", "json",
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=60,
-        env={**os.environ, **verify_env(balance_server)},
-        check=False,
+        env=verify_env(balance_server),
     )
 
     assert done.returncode == 1, done.stderr
