@@ -55,13 +55,19 @@ def _hook(repo: Path) -> str:
     return done.stderr
 
 
-def test_the_hook_says_whether_a_staged_key_was_already_committed_or_pushed(tmp_path):
+def _repo_with_origin(tmp_path: Path) -> Path:
+    """A repository on branch main whose origin is a bare repository beside it."""
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
     git(repo, "remote", "add", "origin", str(remote))
+    return repo
+
+
+def test_the_hook_says_whether_a_staged_key_was_already_committed_or_pushed(tmp_path):
+    repo = _repo_with_origin(tmp_path)
     pushed, local = new_key(), new_key()
     commit_file(repo, "server/a.py", f'DEEPSEEK_KEY = "{pushed}"\n', "a")
     git(repo, "push", "-q", "origin", "main")
@@ -107,3 +113,19 @@ def test_guide_draws_the_audit_progress_line_on_a_terminal_only(git_repo):
     assert b"keysentry: objects " in terminal  # the history audit's progress line
     piped = run_keysentry("guide", cwd=git_repo)
     assert "objects " not in piped.stderr
+
+
+def test_the_hook_finds_a_pushed_key_in_a_spaced_file_name_and_redacts_a_key_in_a_branch_name(
+    tmp_path,
+):
+    repo = _repo_with_origin(tmp_path)
+    key, in_name = new_key(), new_key()
+    commit_file(repo, "server/my settings.py", f'DEEPSEEK_KEY = "{key}"\n', "a")
+    git(repo, "push", "-q", "origin", f"main:refs/heads/fix-{in_name}")  # a key in a branch name
+    git(repo, "fetch", "-q", "origin")
+    git(repo, "reset", "-q", "--hard", "HEAD")
+    (repo / "server" / "my settings.py").write_text(f'DEEPSEEK_KEY = "{key}"\nX = 1\n')
+    git(repo, "add", "server/my settings.py")
+    message = _hook(repo)
+    assert "already PUSHED (origin/fix-sk-" in message
+    assert in_name not in message and key not in message

@@ -11,7 +11,7 @@ import pytest
 from conftest import commit_file, git, git_env, new_key
 from keysentry.sources.git import Git, GitError
 from keysentry.sources.git_history import HistoryRepository
-from keysentry.sources.git_index import GitIndexError, read_blobs, staged_blobs
+from keysentry.sources.git_index import BlobReader, GitIndexError, read_blobs, staged_blobs
 from keysentry.sources.git_objects import read_batch
 from keysentry.sources.git_refs import reaching_refs, ref_tips
 
@@ -65,7 +65,8 @@ def test_staged_blobs_list_what_the_next_commit_adds_and_read_blobs_streams_them
     (git_repo / "old.txt").write_text("changed\n")
     git(git_repo, "add", "new.py", "old.txt")
     git(git_repo, "rm", "-q", "gone.txt")  # a deletion is never a leak
-    top, blobs = staged_blobs(str(git_repo))
+    index = staged_blobs(str(git_repo))
+    top, blobs = index.top, index.blobs
     assert Path(top.decode()) == git_repo.resolve()
     assert sorted(b.path for b in blobs) == [b"new.py", b"old.txt"]
     contents = {b.path: c.read() for b, c in read_blobs(blobs, str(git_repo)) if c is not None}
@@ -97,3 +98,19 @@ def test_reaching_refs_names_every_ref_whose_history_holds_a_commit(git_repo: Pa
     reached = reaching_refs(repo.run, [first, side], tips, repo.head())
     assert sorted(reached[first]) == ["HEAD", "refs/heads/main", "refs/heads/side", "refs/tags/v1"]
     assert reached[side] == ["refs/heads/side"]
+
+
+def test_one_cat_file_reads_the_staged_blobs_then_answers_rev_path_questions(git_repo):
+    key = new_key()
+    commit_file(git_repo, "with space.txt", f"{key}\n")
+    (git_repo / "with space.txt").write_text("changed\n")
+    git(git_repo, "add", "with space.txt")
+    index = staged_blobs(str(git_repo))
+    with BlobReader(str(git_repo)) as reader:
+        read = [(b.path, c.read()) for b, c in reader.blobs(index.blobs) if c is not None]
+        assert read == [(b"with space.txt", b"changed\n")]
+        answers = reader.contents(
+            ["HEAD:with space.txt", "HEAD:no such file", "refs/remotes/none:x", "HEAD"]
+        )
+    assert answers == [f"{key}\n".encode(), None, None, None]  # HEAD itself is a commit
+    assert index.remote_refs == []

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from keysentry.audits.staged_stage import StagedState, staged_states
 from keysentry.cli.output import apply_baseline_or_exit, echo_err, print_problems, read_config
-from keysentry.config import baseline_file
+from keysentry.config import Config, baseline_file
 from keysentry.model.finding import Finding
 from keysentry.model.key import REVOKE_URL
 from keysentry.model.report import Report
 from keysentry.model.stage import CLEAR_COMMANDS, COMMITTED, NEVER_COMMITTED, PUBLIC, UNKNOWN
-from keysentry.model.text import escape_text
+from keysentry.model.text import decode_path, escape_text
 
 
 def _blocked(count: int, message_file: bool) -> str:
@@ -49,7 +49,7 @@ def hook_message(
             if f.decoded_from:
                 lines.append(f"    decoded from: {' > '.join(f.decoded_from)}")
         if not message_file:
-            lines.append(f"    {_CASE[state.stage].format(ref=escape_text(state.ref or ''))}")
+            lines.append(f"    {_CASE[state.stage].format(ref=decode_path(state.ref or ''))}")
     lines += ["", _blocked(len(report.findings), message_file), "Next steps:"]
     if message_file:
         lines += [
@@ -122,16 +122,28 @@ def run_hook(
         from keysentry.audits.scan_files import scan_paths
 
         report = scan_paths(list(files), config)
+        _finish(report, config, message_file, verbose, staged_states)
     else:
-        from keysentry.audits.scan_staged import scan_staged
+        from keysentry.audits.scan_staged import StagedScan
 
-        report = scan_staged(config)
+        with StagedScan(config) as staged:  # its git cat-file answers the states too
+            _finish(staged.run(), config, message_file, verbose, staged.states)
+
+
+def _finish(
+    report: Report,
+    config: Config,
+    message_file: bool,
+    verbose: int,
+    states_of: Callable[[list[Finding]], Mapping[str, StagedState]],
+) -> None:
+    """Block (exit 1) and say why, or let the commit through."""
     if report.findings:  # keys the team already triaged do not block commits
         accepted = baseline_file(None, config)
         if accepted is not None:
             apply_baseline_or_exit(report, accepted, "hook")
     print_problems(report)
     if report.findings:
-        states = {} if message_file else staged_states(report.findings)
+        states = {} if message_file else states_of(report.findings)
         echo_err(hook_message(report, states, message_file=message_file, verbose=verbose))
     sys.exit(report.exit_code())

@@ -71,22 +71,34 @@ class GitObject:
 
 def read_batch(stream: BinaryIO) -> Iterator[tuple[GitObject, ObjectContent]]:
     """Objects of a ``cat-file --batch`` stream; unread content is skipped for the caller."""
-    while True:
-        header = stream.readline()
-        if not header:
-            return
-        parts = header.split()
-        if len(parts) == 2 and parts[1] == b"missing":
-            yield GitObject(parts[0].decode("ascii"), "missing", 0), ObjectContent(stream, 0)
-            continue
-        if len(parts) != 3:
-            raise EOFError(f"unexpected line from git cat-file: {header[:200]!r}")
-        obj = GitObject(parts[0].decode("ascii"), parts[1].decode("ascii"), int(parts[2]))
-        content = ObjectContent(stream, obj.size)
-        yield obj, content
-        content.skip()
-        if stream.read(1) != b"\n":
-            raise EOFError("git cat-file stream out of step")
+    while (answer := next_object(stream)) is not None:
+        yield answer
+        finish_object(stream, *answer)
+
+
+def next_object(stream: BinaryIO) -> tuple[GitObject, ObjectContent] | None:
+    """The next answer of a ``cat-file --batch`` stream (None at its end); the caller reads
+    the content, then calls ``finish_object`` before asking for the next one."""
+    header = stream.readline()
+    if not header:
+        return None
+    if header.endswith((b" missing\n", b" ambiguous\n")):  # the name asked for, then why
+        name = header.rsplit(b" ", 1)[0].decode("utf-8", "surrogateescape")
+        return GitObject(name, "missing", 0), ObjectContent(stream, 0)
+    parts = header.split()
+    if len(parts) != 3 or not parts[2].isdigit():
+        raise EOFError(f"unexpected line from git cat-file: {header[:200]!r}")
+    obj = GitObject(parts[0].decode("ascii"), parts[1].decode("ascii"), int(parts[2]))
+    return obj, ObjectContent(stream, obj.size)
+
+
+def finish_object(stream: BinaryIO, obj: GitObject, content: ObjectContent) -> None:
+    """Skip what the caller left of an answer, and the line break that ends it."""
+    if obj.kind == "missing":
+        return
+    content.skip()
+    if stream.read(1) != b"\n":
+        raise EOFError("git cat-file stream out of step")
 
 
 class StderrDrain:
