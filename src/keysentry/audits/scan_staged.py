@@ -1,4 +1,9 @@
-"""``keysentry scan --staged`` and the git hook: what the next commit would contain."""
+"""``keysentry scan --staged`` and the git hook: what the next commit would contain.
+
+``StagedScan`` starts its git processes when it is made, and imports the scanner only
+when it runs: git lists and opens the index on the other core while Python imports
+the engine (the hook's latency is mostly start-up; README, Performance).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,11 @@ from typing import BinaryIO, cast
 
 from keysentry.audits.staged_stage import StagedState, staged_states
 from keysentry.config import Config
-from keysentry.engine.names import keys_in_path
-from keysentry.engine.scanner import Scanner
 from keysentry.model.finding import Finding
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import ScanTarget, SourceKind
 from keysentry.model.text import decode_path
-from keysentry.sources.git_index import BlobReader, GitIndexError, staged_blobs
+from keysentry.sources.git_index import BlobReader, GitIndexError, list_staged
 
 
 def scan_staged(
@@ -41,8 +44,8 @@ class StagedScan:
     ) -> None:
         self.config = config
         self.cwd = cwd
-        self.pathspecs = pathspecs
-        self.reader = BlobReader(cwd)
+        self.listing = list_staged(cwd, pathspecs)  # git starts now
+        self.reader = BlobReader(cwd).open()
         self.remote_refs: list[str] = []
 
     def __enter__(self) -> StagedScan:
@@ -51,14 +54,18 @@ class StagedScan:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.listing.started.results()  # nothing left running when run() never was
         self.reader.close()
 
     def run(self, report: Report | None = None) -> Report:
+        from keysentry.engine.names import keys_in_path
+        from keysentry.engine.scanner import Scanner
+
         config = self.config
         scanner = Scanner(config, report or Report())
         stats = scanner.report.stats
         try:
-            index = staged_blobs(self.cwd, self.pathspecs)
+            index = self.listing.index()
             self.remote_refs = index.remote_refs
             wanted = []
             for blob in index.blobs:

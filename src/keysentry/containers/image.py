@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from posixpath import normpath
@@ -22,6 +21,7 @@ from typing import BinaryIO
 from keysentry.containers.members import read_bounded
 from keysentry.containers.sniff import PeekedStream
 from keysentry.model.finding import Finding
+from keysentry.model.pattern import lazy
 from keysentry.model.target import MEMBER_SEPARATOR
 
 MANIFEST = "manifest.json"  # docker save
@@ -33,7 +33,7 @@ MAX_MANIFESTS = 256  # image manifests followed from one index.json
 DELETED = "deleted in a later layer, still in the image"
 _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"
-_DIGEST = re.compile(r"([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)\Z")
+_DIGEST = lazy(r"([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)\Z")
 
 Blob = Callable[[str], "bytes | None"]  # a blob's bytes by its path ("blobs/sha256/…")
 Split = Callable[[Finding], "tuple[str, str] | None"]  # a finding's (layer, path in layer)

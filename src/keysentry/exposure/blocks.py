@@ -8,13 +8,13 @@ never a finding).
 
 from __future__ import annotations
 
-import re
+from keysentry.model.pattern import lazy
 
 REACH = 64 * 1024
 _OPEN = {ord("{"): ord("}"), ord("["): ord("]"), ord("("): ord(")")}
 _CLOSE = frozenset(_OPEN.values())
 _SPACE = frozenset(b" \t\r\n")
-_BRACKET = re.compile(rb"[{}\[\]()]")
+_BRACKET = lazy(rb"[{}\[\]()]")
 
 
 def _is_name(byte: int) -> bool:

@@ -13,11 +13,12 @@ from keysentry.exposure.signals import (
     server,
     split_location,
 )
+from keysentry.model.pattern import lazy
 
-_MODULE = re.compile(
+_MODULE = lazy(
     rb"""(?:\bfrom\s*|\brequire\(\s*|\bimport\s*\(?\s*)["']((?:@[\w.-]+/)?[\w.:-]+)[\w./-]*["']"""
 )
-_PY_IMPORT = re.compile(rb"^[ \t]*(?:from|import)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
+_PY_IMPORT = lazy(rb"^[ \t]*(?:from|import)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 FRONTEND_MODULES = {
     "react": "React",
     "react-dom": "React",
@@ -102,24 +103,24 @@ _BUNDLERS = (
     (b"self.__next_f", "Next.js browser runtime (self.__next_f)"),
     (b"__BUNDLE_START_TIME__", "Metro bundle (React Native)"),
 )
-_BROWSER_GLOBALS = re.compile(
+_BROWSER_GLOBALS = lazy(
     rb"\b(?:window|document|localStorage|sessionStorage|navigator)\s*\.\s*[A-Za-z_]"
 )
-_EXTENSION_API = re.compile(rb"\b(?:chrome|browser)\.(?:runtime|storage|tabs|action)\b")
-_DANGEROUS = re.compile(rb"dangerouslyAllowBrowser[\"']?\s*:\s*(?:true|!0)\b")
-USE_CLIENT = re.compile(rb"""\A(?:\s|//[^\n]*\n|/\*.*?\*/)*["']use client["']""", re.DOTALL)
-USE_SERVER = re.compile(rb"""\A(?:\s|//[^\n]*\n|/\*.*?\*/)*["']use server["']""", re.DOTALL)
-_USERSCRIPT = re.compile(rb"^//\s*==UserScript==", re.MULTILINE)
-_WX_API = re.compile(
+_EXTENSION_API = lazy(rb"\b(?:chrome|browser)\.(?:runtime|storage|tabs|action)\b")
+_DANGEROUS = lazy(rb"dangerouslyAllowBrowser[\"']?\s*:\s*(?:true|!0)\b")
+USE_CLIENT = lazy(rb"""\A(?:\s|//[^\n]*\n|/\*.*?\*/)*["']use client["']""", re.DOTALL)
+USE_SERVER = lazy(rb"""\A(?:\s|//[^\n]*\n|/\*.*?\*/)*["']use server["']""", re.DOTALL)
+_USERSCRIPT = lazy(rb"^//\s*==UserScript==", re.MULTILINE)
+_WX_API = lazy(
     rb"\b(?:wx|my|uni)\.(?:request|getStorageSync|setStorageSync|navigateTo|showToast|login)\("
 )
-_HTML_SCRIPT = re.compile(rb"<script\b", re.IGNORECASE)
-_K8S = re.compile(rb"^apiVersion:\s*\S+\s*$.*?^kind:\s*(\w+)", re.MULTILINE | re.DOTALL)
-_CLOUDFORMATION = re.compile(rb"AWSTemplateFormatVersion|Transform:\s*AWS::Serverless")
-_SHEBANG_NODE = re.compile(rb"\A#![^\n]*\b(?:node|deno|bun|python3?|bash|sh)\b")
-_ANDROID_IMPORT = re.compile(rb"^import\s+android(?:x)?\.", re.MULTILINE)
+_HTML_SCRIPT = lazy(rb"<script\b", re.IGNORECASE)
+_K8S = lazy(rb"^apiVersion:\s*\S+\s*$.*?^kind:\s*(\w+)", re.MULTILINE | re.DOTALL)
+_CLOUDFORMATION = lazy(rb"AWSTemplateFormatVersion|Transform:\s*AWS::Serverless")
+_SHEBANG_NODE = lazy(rb"\A#![^\n]*\b(?:node|deno|bun|python3?|bash|sh)\b")
+_ANDROID_IMPORT = lazy(rb"^import\s+android(?:x)?\.", re.MULTILINE)
 _FLUTTER_IMPORT = b"package:flutter/"
-_VAPOR_IMPORT = re.compile(rb"^import\s+(?:Vapor|Hummingbird|Kitura)\b", re.MULTILINE)
+_VAPOR_IMPORT = lazy(rb"^import\s+(?:Vapor|Hummingbird|Kitura)\b", re.MULTILINE)
 
 
 def _module_root(name: str) -> str:

@@ -23,6 +23,7 @@ from keysentry.exposure.signals import (
     client,
     server,
 )
+from keysentry.model.pattern import lazy
 
 CONFIG_FILES = frozenset(
     {
@@ -40,13 +41,13 @@ CONFIG_FILES = frozenset(
         "conf",
     }
 )
-_NEXT_SPECIAL = re.compile(r"(?:^|/)(?:middleware|instrumentation)\.[cm]?[jt]s$")
-_SK_PRIVATE_ENV = re.compile(rb"""["']\$env/(?:static|dynamic)/private["']""")
-_SK_PUBLIC_ENV = re.compile(rb"""["']\$env/(?:static|dynamic)/public["']""")
-_ESBUILD_DEFINE = re.compile(rb"--define[:=]")
-_SCRIPT_OPEN = re.compile(rb"<script\b", re.IGNORECASE)
-_SCRIPT_CLOSE = re.compile(rb"</script\s*>", re.IGNORECASE)
-_BUNDLER_CONFIG = re.compile(r"^(?:vite|vitest|webpack|rollup|rspack|esbuild|tsup)\.config\.")
+_NEXT_SPECIAL = lazy(r"(?:^|/)(?:middleware|instrumentation)\.[cm]?[jt]s$")
+_SK_PRIVATE_ENV = lazy(rb"""["']\$env/(?:static|dynamic)/private["']""")
+_SK_PUBLIC_ENV = lazy(rb"""["']\$env/(?:static|dynamic)/public["']""")
+_ESBUILD_DEFINE = lazy(rb"--define[:=]")
+_SCRIPT_OPEN = lazy(rb"<script\b", re.IGNORECASE)
+_SCRIPT_CLOSE = lazy(rb"</script\s*>", re.IGNORECASE)
+_BUNDLER_CONFIG = lazy(r"^(?:vite|vitest|webpack|rollup|rspack|esbuild|tsup)\.config\.")
 _SERVER_FUNCTIONS = frozenset(
     {"getServerSideProps", "getStaticProps", "getStaticPaths", "getInitialProps"}
 )

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from keysentry.exposure.projects import Project
 from keysentry.exposure.signals import CLIENT, JS_LIKE, Signal, client, extension, server
+from keysentry.model.pattern import lazy
 
 HEAD_BYTES = 32 * 1024  # import statements come first
 MAX_FILES = 10_000
@@ -42,7 +42,7 @@ _SKIP = frozenset(
         ".netlify",
     }
 )
-_SPECIFIER = re.compile(
+_SPECIFIER = lazy(
     rb"""(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*|\bexport\s*\*\s*from\s*)["']([^"'\n]{1,300})["']"""
 )
 _SUFFIXES = (

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from keysentry.exposure.projects import BROWSER, DEVICE, HYBRID, SERVER_SIDE, Area
 from keysentry.exposure.signals import CLIENT, JS_LIKE, SERVER
+from keysentry.model.pattern import lazy
 
 
 @dataclass(frozen=True)
@@ -258,12 +259,12 @@ def _miniprogram_kind(raw: bytes, name: str) -> Kind | None:
     )
 
 
-_ANDROID_PLUGIN = re.compile(
+_ANDROID_PLUGIN = lazy(
     rb"(?:com\.|plugins\.)android[.-](?:application|library|dynamic-feature)|^android\s*\{",
     re.MULTILINE,
 )
-_JETBRAINS_PLUGIN = re.compile(rb"org\.jetbrains\.intellij")
-_JVM_SERVER = re.compile(
+_JETBRAINS_PLUGIN = lazy(rb"org\.jetbrains\.intellij")
+_JVM_SERVER = lazy(
     rb"spring-boot|springframework|io\.ktor[.:]ktor-server|micronaut|quarkus|vertx|dropwizard"
 )
 
@@ -321,12 +322,12 @@ def _gradle_kind(raw: bytes, name: str, exists: Callable[[str], bool]) -> Kind |
     )
 
 
-_RUST_CLIENT = re.compile(rb"^\s*(?:tauri|leptos|yew|dioxus|bevy|eframe|egui)\s*=", re.MULTILINE)
-_RUST_SERVER = re.compile(
+_RUST_CLIENT = lazy(rb"^\s*(?:tauri|leptos|yew|dioxus|bevy|eframe|egui)\s*=", re.MULTILINE)
+_RUST_SERVER = lazy(
     rb"^\s*(?:axum|actix-web|rocket|warp|poem|hyper|tonic|worker|lambda_runtime)\s*=",
     re.MULTILINE,
 )
-_GO_CLIENT = re.compile(rb"github\.com/wailsapp/wails|fyne\.io/fyne|golang\.org/x/mobile")
+_GO_CLIENT = lazy(rb"github\.com/wailsapp/wails|fyne\.io/fyne|golang\.org/x/mobile")
 _PY_APPS = (("streamlit", "Streamlit app"), ("gradio", "Gradio app"))
 
 
@@ -364,11 +365,9 @@ _WEB_ROOTS = (
     "/srv/www",
     "/var/www",
 )
-_COPY = re.compile(r"^\s*(?:COPY|ADD)\s+(.+)$", re.IGNORECASE | re.MULTILINE)
-_WORKDIR = re.compile(r"^\s*WORKDIR\s+(\S+)", re.IGNORECASE | re.MULTILINE)
-_FROM_WEB_SERVER = re.compile(
-    r"^\s*FROM\s+\S*(?:nginx|httpd|caddy)\b", re.IGNORECASE | re.MULTILINE
-)
+_COPY = lazy(r"^\s*(?:COPY|ADD)\s+(.+)$", re.IGNORECASE | re.MULTILINE)
+_WORKDIR = lazy(r"^\s*WORKDIR\s+(\S+)", re.IGNORECASE | re.MULTILINE)
+_FROM_WEB_SERVER = lazy(r"^\s*FROM\s+\S*(?:nginx|httpd|caddy)\b", re.IGNORECASE | re.MULTILINE)
 
 
 def document_roots(text: str, name: str) -> tuple[Area, ...]:

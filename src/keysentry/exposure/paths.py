@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from keysentry.exposure.signals import (
     JS_LIKE,
     WEB_ASSETS,
@@ -13,6 +11,7 @@ from keysentry.exposure.signals import (
     server,
     split_location,
 )
+from keysentry.model.pattern import lazy
 
 _SHIPPED_FOLDERS = {
     "public": (2, "public/ folder: its files are served to browsers as they are"),
@@ -89,7 +88,7 @@ _SERVER_EXTENSIONS = {
     "ex": (1, "Elixir code: usually a server"),
     "exs": (1, "Elixir code: usually a server"),
 }
-_BUNDLER_CONFIG = re.compile(
+_BUNDLER_CONFIG = lazy(
     r"(?:(?:vite|next|nuxt|webpack|rollup|astro|svelte|quasar)\.config|gatsby-config)"
     r"\.(?:js|ts|mjs|cjs|mts)$"
 )
@@ -101,7 +100,7 @@ _DOCUMENT_ROOTS = (
     (("usr", "share", "caddy"), "Caddy"),
 )
 _BACKEND_FOLDERS = frozenset({"server", "backend", "functions", "lambda", "lambdas", "netlify"})
-_HASHED = re.compile(r"[.-]([A-Za-z0-9_]{8,32})(?:\.chunk)?\.(?:m?js|css)$")
+_HASHED = lazy(r"[.-]([A-Za-z0-9_]{8,32})(?:\.chunk)?\.(?:m?js|css)$")
 
 
 def _is_hash(text: str) -> bool:

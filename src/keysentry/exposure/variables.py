@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from keysentry.exposure.signals import Signal, client
+from keysentry.model.pattern import lazy
 
 _BUNDLE = "into the browser bundle"
 PUBLIC_PREFIXES: dict[str, str] = {
@@ -20,7 +19,7 @@ PUBLIC_PREFIXES: dict[str, str] = {
 }
 # longest first, so NEXT_PUBLIC_ is not read as PUBLIC_
 _PREFIX_ORDER = sorted(PUBLIC_PREFIXES, key=len, reverse=True)
-_IDENT = re.compile(rb"[A-Za-z_$][\w$]*")
+_IDENT = lazy(rb"[A-Za-z_$][\w$]*")
 _NOT_A_NAME = frozenset(
     {b"Bearer", b"Basic", b"Token", b"token", b"value", b"default", b"Value", b"Default"}
 )

@@ -157,12 +157,15 @@ class SitePlacement:
         return cls(**{"url": "?", "status": 0, **values})
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class RepositoryRef:
     """Which repository of an organisation audit (``keysentry org``) a finding came from."""
 
     name: str  # the path or clone URL as the user gave it
     remote: str | None = None  # the repository's remote URL (origin), when known
+
+    def __lt__(self, other: RepositoryRef) -> bool:  # by hand: order=True costs start-up
+        return (self.name, self.remote or "") < (other.name, other.remote or "")
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "remote": self.remote}

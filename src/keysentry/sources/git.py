@@ -103,6 +103,10 @@ class Git:
     def run_together(self, *commands: Sequence[str]) -> list[bytes | GitError]:
         """Commands started at once, so that their start-ups overlap: each one's output, or
         the GitError ``run`` would have raised for it (the caller picks which counts)."""
+        return self.start_together(*commands).results()
+
+    def start_together(self, *commands: Sequence[str]) -> Started:
+        """Start the commands now; ``results()`` waits for them (``run_together``)."""
         started: list[subprocess.Popen[bytes] | GitError] = []
         for args in commands:
             try:
@@ -118,17 +122,7 @@ class Git:
                 )
             except OSError as exc:
                 started.append(GitError(f"cannot run git: {exc.strerror or exc}"))
-        results: list[bytes | GitError] = []
-        for args, proc in zip(commands, started, strict=True):
-            if isinstance(proc, GitError):
-                results.append(proc)
-                continue
-            out, err = proc.communicate()
-            ok = proc.returncode == 0
-            results.append(
-                out if ok else GitError(first_error_line(err.decode("utf-8", "replace"), args))
-            )
-        return results
+        return Started(list(commands), started)
 
     def ok(self, *args: str) -> bool:
         """Whether the command succeeds (its output is not wanted)."""
@@ -217,6 +211,29 @@ class Git:
             where = decode_path(os.path.abspath(self.cwd or os.curdir))
             raise GitError(f"{where}: {exc or 'not a git work tree'}") from exc
         return Path(top.decode("utf-8", "surrogateescape").rstrip("\n"))
+
+
+@dataclass
+class Started:
+    """Commands ``Git.start_together`` started, not yet waited for."""
+
+    commands: list[Sequence[str]]
+    processes: list[subprocess.Popen[bytes] | GitError]
+
+    def results(self) -> list[bytes | GitError]:
+        """Each command's output, or the GitError ``Git.run`` would have raised for it."""
+        results: list[bytes | GitError] = []
+        for args, proc in zip(self.commands, self.processes, strict=True):
+            if isinstance(proc, GitError):
+                results.append(proc)
+                continue
+            out, err = proc.communicate()
+            ok = proc.returncode == 0
+            results.append(
+                out if ok else GitError(first_error_line(err.decode("utf-8", "replace"), args))
+            )
+        self.processes = [GitError("already collected") for _ in self.commands]
+        return results
 
 
 def feed(pipe: BinaryIO, data: bytes) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import BinaryIO
 
-from keysentry.sources.git import Git, GitError, feed
+from keysentry.sources.git import Git, GitError, Started, feed
 from keysentry.sources.git_objects import ObjectContent, finish_object, next_object
 
 GITLINK_MODE = "160000"  # a submodule's commit: its files belong to the submodule
@@ -89,19 +89,37 @@ def staged_blobs(cwd: str | None = None, pathspecs: Sequence[str] = ()) -> Stage
     Submodule pointers are left out, and so are deleted paths: removing a key is
     never a leak.
     """
+    return list_staged(cwd, pathspecs).index()
+
+
+def list_staged(cwd: str | None = None, pathspecs: Sequence[str] = ()) -> StagedListing:
+    """Start listing what is staged; ``index()`` waits for the answer (``staged_blobs``)."""
     # Outside a work tree `git diff` would silently fall back to comparing files: its
     # output counts only once rev-parse has found the work tree (both start at once).
-    where, diff = Git(cwd).run_together(
-        ["rev-parse", "--show-toplevel", *_REMOTE_REFS[1:]],
-        [*_DIFF_ARGS, "--", *pathspecs],
+    return StagedListing(
+        Git(cwd).start_together(
+            ["rev-parse", "--show-toplevel", *_REMOTE_REFS[1:]],
+            [*_DIFF_ARGS, "--", *pathspecs],
+        )
     )
-    for out in (where, diff):
-        if isinstance(out, GitError):
-            raise GitIndexError(str(out))
-    assert isinstance(where, bytes) and isinstance(diff, bytes)
-    top, _, refs = where.partition(b"\n")
-    blobs = [b for b in parse_raw_diff(diff) if b.mode != GITLINK_MODE]
-    return StagedIndex(top.rstrip(b"\n"), blobs, _ref_names(refs))
+
+
+@dataclass
+class StagedListing:
+    """The two git commands that list what is staged, running."""
+
+    started: Started
+
+    def index(self) -> StagedIndex:
+        """What they answered; GitIndexError when either failed."""
+        where, diff = self.started.results()
+        for out in (where, diff):
+            if isinstance(out, GitError):
+                raise GitIndexError(str(out))
+        assert isinstance(where, bytes) and isinstance(diff, bytes)
+        top, _, refs = where.partition(b"\n")
+        blobs = [b for b in parse_raw_diff(diff) if b.mode != GITLINK_MODE]
+        return StagedIndex(top.rstrip(b"\n"), blobs, _ref_names(refs))
 
 
 _REMOTE_REFS = ("rev-parse", "--symbolic-full-name", "--remotes")
