@@ -9,30 +9,41 @@ names are the layer names findings list in ``decoded_from`` (model/target.py).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from keysentry.containers.asar import asar_members
-from keysentry.containers.compressed import (
-    brotli_stream,
-    bzip2_stream,
-    gzip_stream,
-    xz_stream,
-    zstd_stream,
-)
-from keysentry.containers.limits import Budget, LimitedStream
-from keysentry.containers.members import MemberReader
-from keysentry.containers.tar import tar_members
-from keysentry.containers.zip import zip_members
+if TYPE_CHECKING:
+    from keysentry.containers.limits import Budget, LimitedStream
+    from keysentry.containers.members import MemberReader
 
-MEMBER_READERS: dict[str, MemberReader] = {
-    "zip": zip_members,
-    "tar": tar_members,
-    "asar": asar_members,
-}
-STREAM_DECODERS: dict[str, Callable[[BinaryIO, Budget], LimitedStream]] = {
-    "gzip": gzip_stream,
-    "brotli": brotli_stream,
-    "xz": xz_stream,
-    "bzip2": bzip2_stream,
-    "zstd": zstd_stream,
-}
+# The readers are imported with the first container a scan meets (module __getattr__):
+# most scans meet none, and every start-up would pay for importing them all.
+MEMBER_READERS: dict[str, MemberReader]
+STREAM_DECODERS: dict[str, Callable[[BinaryIO, Budget], LimitedStream]]
+
+
+def __getattr__(name: str) -> object:
+    if name not in ("MEMBER_READERS", "STREAM_DECODERS"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from keysentry.containers.asar import asar_members
+    from keysentry.containers.compressed import (
+        brotli_stream,
+        bzip2_stream,
+        gzip_stream,
+        xz_stream,
+        zstd_stream,
+    )
+    from keysentry.containers.tar import tar_members
+    from keysentry.containers.zip import zip_members
+
+    registries = {
+        "MEMBER_READERS": {"zip": zip_members, "tar": tar_members, "asar": asar_members},
+        "STREAM_DECODERS": {
+            "gzip": gzip_stream,
+            "brotli": brotli_stream,
+            "xz": xz_stream,
+            "bzip2": bzip2_stream,
+            "zstd": zstd_stream,
+        },
+    }
+    globals().update(registries)
+    return registries[name]

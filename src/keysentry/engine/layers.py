@@ -23,9 +23,8 @@ import io
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from keysentry import decoders
+from keysentry import containers, decoders
 from keysentry.config import Config
-from keysentry.containers import MEMBER_READERS, STREAM_DECODERS, image
 from keysentry.containers.limits import (
     Budget,
     ContainerError,
@@ -35,14 +34,13 @@ from keysentry.containers.limits import (
     RatioExceeded,
 )
 from keysentry.containers.sniff import PeekedStream, sniff
-from keysentry.containers.tar import tar_members
 from keysentry.decoders import documents
 from keysentry.engine.names import keys_in_name
 from keysentry.engine.window_scanner import PayloadHandler, WindowScanner
 from keysentry.engine.windows import WINDOW, Window, is_allowed_inline, position
 from keysentry.model.finding import Finding
 from keysentry.model.report import Report, ScanError
-from keysentry.model.target import ScanTarget
+from keysentry.model.target import STREAM_LAYERS, ScanTarget
 
 FIRST_READ = WINDOW  # what a scan window reads first: containers are told by its start
 
@@ -113,9 +111,9 @@ class _Layers:
             return self.plain(stream, target, depth)
         stats = self.scanner.report.stats
         stats[f"containers_{kind}"] += 1
-        if kind not in STREAM_DECODERS:
+        if kind not in STREAM_LAYERS:
             return self.members(kind, stream, target, depth + 1, outer)
-        with STREAM_DECODERS[kind](stream, self.budget) as inner:
+        with containers.STREAM_DECODERS[kind](stream, self.budget) as inner:
             found = _prefix(self.layer(inner, target, depth + 1, False, inner), kind)
         stats["bytes_decompressed"] += inner.produced
         if inner.problem is not None:
@@ -133,6 +131,9 @@ class _Layers:
         depth: int,
         outer: LimitedStream | None = None,
     ) -> list[Finding]:
+        from keysentry.containers import image  # with the first container, not at start-up
+        from keysentry.containers.tar import tar_members
+
         report = self.scanner.report
         found: list[Finding] = []
         opened = 0
@@ -143,7 +144,7 @@ class _Layers:
             self.error(target.member(name).path, message)
 
         try:
-            reader = MEMBER_READERS[kind]
+            reader = containers.MEMBER_READERS[kind]
             if kind == "tar" and outer is not None:  # a .tgz: each member's ratio is its own
                 outer.check_ratio = False
                 reader = functools.partial(tar_members, compressed=outer.consumed)
