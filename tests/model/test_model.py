@@ -116,3 +116,10 @@ def test_site_placement_round_trips_and_is_the_location_ci_formats_give():
     assert (where.file, where.member, where.has_region) == (served.url, None, True)
     with pytest.raises(ValueError, match="status must be int"):
         Finding.from_dict({**saved, "status": "200"})
+
+
+def test_fingerprint_is_the_sha256_every_other_tool_computes() -> None:
+    import hashlib  # what a user (or a SIEM) checks a reported fingerprint against
+
+    for key in (new_key() for _ in range(50)):
+        assert fingerprint(key) == "sha256:" + hashlib.sha256(key.encode()).hexdigest()

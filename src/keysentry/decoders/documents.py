@@ -8,11 +8,21 @@ position of the raw JSON belongs to, so a finding can name it.
 from __future__ import annotations
 
 import bisect
-import json
+import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import json
 
 MAX_DOCUMENT = 64 << 20  # larger maps and notebooks are scanned without naming their parts
-_DECODER = json.JSONDecoder()
+
+
+@functools.cache
+def _decoder() -> json.JSONDecoder:
+    import json  # with the first document: most scans meet none, and json's import is not free
+
+    return json.JSONDecoder()
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,7 @@ def _array_items(text: str, pos: int) -> list[tuple[int, int]]:
         return spans
     pos = _skip_space(text, pos + 1)
     while pos < len(text) and text[pos] != "]":
-        _, end = _DECODER.raw_decode(text, pos)
+        _, end = _decoder().raw_decode(text, pos)
         spans.append((pos, end))
         pos = _skip_space(text, end)
         if pos < len(text) and text[pos] == ",":
@@ -84,7 +94,7 @@ def parts(kind: str, raw: bytes) -> list[Part]:
     """The embedded documents of a source map or notebook; [] when it is not one."""
     text = raw.decode("utf-8", "surrogateescape")
     try:
-        whole = json.loads(text)
+        whole = _decoder().decode(text)
     except (ValueError, RecursionError):
         return []
     if not isinstance(whole, dict):
@@ -116,7 +126,7 @@ def _notebook_parts(text: str, offsets: _ByteOffsets) -> list[Part]:
     for index, (start, end) in enumerate(_array_items(text, _value_after_key(text, "cells"))):
         source = _value_after_key(text, "source", start, end)
         if source >= 0:
-            _, source_end = _DECODER.raw_decode(text, source)
+            _, source_end = _decoder().raw_decode(text, source)
             found.append(Part(offsets(source), offsets(source_end), f"cell {index + 1}", index + 1))
         found.append(Part(offsets(start), offsets(end), f"cell {index + 1} output", index + 1))
     found.sort(key=lambda p: (p.start, -p.end))

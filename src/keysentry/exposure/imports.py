@@ -10,7 +10,6 @@ and ``tsconfig.json`` ``paths`` are resolved.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import deque
 from collections.abc import Callable
@@ -72,6 +71,8 @@ def _aliases(root: str) -> list[tuple[str, str]]:
     for name in ("tsconfig.json", "jsconfig.json"):
         try:
             with open(os.path.join(root, name), "rb") as handle:
+                import json  # here: most folders have no tsconfig, and json's import is not free
+
                 config = json.loads(handle.read(HEAD_BYTES))
         except (OSError, ValueError):
             continue

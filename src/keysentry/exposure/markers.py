@@ -7,7 +7,6 @@ folders with a side of their own (areas). Markers that cannot be parsed say noth
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +43,8 @@ def _deps(package: dict[str, object]) -> set[str]:
 def _load_json(raw: bytes | None) -> dict[str, object] | None:
     if raw is None:
         return None
+    import json  # here: most scans read no manifest, and json's import is not free
+
     try:
         value = json.loads(raw)
     except ValueError:
