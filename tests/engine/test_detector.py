@@ -220,11 +220,13 @@ def test_placeholder_rule_does_not_hide_a_real_key_beside_it() -> None:
 
 
 def test_ten_thousand_random_keys_all_found() -> None:
-    keys = [new_key() for _ in range(10_000)]
+    # raw random keys (new_key() never draws one the rule rejects): the rule may reject
+    # about one in a few million (a run of eight), never more than one of these 10,000
+    keys = ["sk-" + secrets.token_hex(16) for _ in range(10_000)]
     rejected = [k for k in keys if is_placeholder(k)]
-    assert rejected == []
+    assert len(rejected) <= 1
     blob = "\n".join(f'key{i} = "{k}"' for i, k in enumerate(keys)).encode()
-    assert [c.key for c in find_candidates(blob)] == keys
+    assert [c.key for c in find_candidates(blob)] == [k for k in keys if k not in rejected]
 
 
 SEPARATORS = st.sampled_from(
