@@ -88,6 +88,8 @@ def commands(names: list[str]) -> dict[str, list[str]]:
     betterleaks = str(BIN / "betterleaks")
     return {
         "keysentry hook": [sys.executable, "-m", "keysentry", "hook"],
+        # what the pre-commit framework runs: the staged files' names as arguments
+        "keysentry hook FILES": [sys.executable, "-m", "keysentry", "hook", *names],
         "keysentry scan --staged": [sys.executable, "-m", "keysentry", "scan", "--staged"],
         "betterleaks git --staged": [betterleaks, "git", "--staged", "--no-banner", "."],
         "betterleaks git --staged --isolate-rule deepseek-api-key": [
