@@ -79,15 +79,24 @@ def _array_items(text: str, pos: int) -> list[tuple[int, int]]:
 
 
 class _ByteOffsets:
-    """Character offsets of a decoded text to byte offsets of its UTF-8 source."""
+    """Character offsets of a decoded text to byte offsets of its UTF-8 source. Each
+    answer encodes only the text between it and the previous one (offsets are asked
+    in order, mostly): encoding from the start each time made a 7 MB non-ASCII map of
+    1,000 sources take 9 s."""
 
     def __init__(self, text: str, ascii_only: bool) -> None:
         self._text, self._ascii = text, ascii_only
+        self._char = self._byte = 0  # the previous answer
 
     def __call__(self, index: int) -> int:
         if self._ascii:
             return index
-        return len(self._text[:index].encode("utf-8", "surrogateescape"))
+        if index >= self._char:
+            self._byte += len(self._text[self._char : index].encode("utf-8", "surrogateescape"))
+        else:
+            self._byte -= len(self._text[index : self._char].encode("utf-8", "surrogateescape"))
+        self._char = index
+        return self._byte
 
 
 def parts(kind: str, raw: bytes) -> list[Part]:
