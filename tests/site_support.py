@@ -12,6 +12,7 @@ import contextlib
 import json
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -196,3 +197,63 @@ def app_site(site: Site, cdn: Site, dist: Path, keys: AppKeys) -> None:
         f'(self.webpackChunk=self.webpackChunk||[]).push([[1],{{1:function(e){{e.k="{keys.next_chunk}"}}}}]);'.encode()
     )
     cdn.routes["/lib/vendor.js"] = Reply(f'window.DEEPSEEK_API_KEY="{keys.cdn}";'.encode())
+
+
+class Recorder:
+    """A route that logs when each request arrived and how many were in flight at once."""
+
+    def __init__(self, hold: float = 0.0) -> None:
+        self.hold = hold
+        self.arrivals: list[float] = []
+        self.in_flight = self.most_in_flight = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, handler: BaseHTTPRequestHandler) -> None:
+        with self.lock:
+            self.arrivals.append(time.monotonic())
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        time.sleep(self.hold)
+        with self.lock:
+            self.in_flight -= 1
+        body = b"var x = 1;"
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/javascript")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+
+def scripts_site(site: Site, recorder: Recorder, count: int) -> None:
+    site.routes["/"] = Reply(
+        "".join(f'<script src="/s{i}.js"></script>' for i in range(count)).encode()
+    )
+    for i in range(count):
+        site.routes[f"/s{i}.js"] = recorder
+
+
+class HeldScripts:
+    """A page of scripts of ``size`` bytes, each starting with one of ``keys``; none is
+    answered before all of them are asked for (so they are read at the same time)."""
+
+    def __init__(self, site: Site, keys: list[str], size: int) -> None:
+        self.keys = keys
+        self.together = threading.Barrier(len(keys), timeout=10)
+        site.routes["/"] = Reply(
+            "".join(f'<script src="/{n}.js"></script>' for n in range(len(keys))).encode()
+        )
+        for number, key in enumerate(keys):
+            body = f'k="{key}";'.encode()
+            site.routes[f"/{number}.js"] = self._answer(body + b"/" * (size - len(body)))
+
+    def _answer(self, body: bytes) -> Handler:
+        def send(handler: BaseHTTPRequestHandler) -> None:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                self.together.wait()
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/javascript")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+
+        return send

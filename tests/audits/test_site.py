@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import threading
 import time
 import tracemalloc
 import zlib
@@ -19,7 +18,16 @@ from keysentry.audits.site import audit_site
 from keysentry.config import Config
 from keysentry.model.key import fingerprint
 from keysentry.sources.site import SiteOptions
-from site_support import AppKeys, Reply, Site, app_site, build_app
+from site_support import (
+    AppKeys,
+    HeldScripts,
+    Recorder,
+    Reply,
+    Site,
+    app_site,
+    build_app,
+    scripts_site,
+)
 
 FAST = SiteOptions(timeout=2.0, concurrency=2)
 
@@ -229,6 +237,51 @@ def test_a_redirect_off_scope_is_not_followed():
     assert report.errors[0].message.startswith("off-scope: redirects to")
 
 
+def test_a_redirect_goes_through_the_exclude_robots_and_seen_checks_of_a_link():
+    hidden, other = new_key(), new_key()
+    with Site() as site:
+        site.routes["/robots.txt"] = Reply(b"User-agent: *\nDisallow: /closed/\n")
+        site.routes["/"] = Reply(
+            b'<script src="/app.js"></script><script src="/b.js"></script>'
+            b'<a href="/old">old</a><a href="/shut">shut</a><script src="/again.js"></script>'
+        )
+        site.routes["/app.js"] = Reply(b"", 302, {"Location": "/private/app.js"})
+        site.routes["/old"] = Reply(b"", 301, {"Location": "/private/page"})
+        site.routes["/shut"] = Reply(b"", 302, {"Location": "/closed/page"})
+        site.routes["/again.js"] = Reply(b"", 302, {"Location": "/b.js"})  # linked already
+        site.routes["/b.js"] = Reply(f'k="{other}"'.encode())
+        for path in ("/private/app.js", "/private/page", "/closed/page"):
+            site.routes[path] = Reply(f'k="{hidden}"'.encode())
+        config = Config(exclude=["private/"])
+        options = SiteOptions(timeout=5.0, concurrency=2, probe_maps=False, respect_robots=True)
+        report = audit_site([site.url("/")], config, options)
+    assert {"/app.js", "/old", "/shut", "/again.js"} <= set(site.requests)
+    assert not [p for p in site.requests if p.startswith(("/private/", "/closed/"))]
+    assert site.requests.count("/b.js") == 1
+    assert not by_key(report, hidden)
+    assert [f.site.url for f in by_key(report, other)] == [site.url("/b.js")]
+    assert report.stats["skipped_excluded"] == 2
+    assert report.stats["skipped_robots"] == 2  # the page robots.txt names, and the redirect
+    assert report.stats["redirects_to_known_urls"] == 1
+    assert report.errors == []  # what the user excluded or robots.txt closes is not a gap
+
+
+def test_max_bytes_holds_exactly_with_every_response_in_flight_at_once():
+    budget = 1536 << 10
+    with Site() as site:
+        held = HeldScripts(site, [new_key() for _ in range(4)], 1 << 20)
+        options = SiteOptions(max_bytes=budget, concurrency=4, probe_maps=False, timeout=10.0)
+        report = audit_site([site.url("/")], Config(), options)
+    assert not held.together.broken  # all four were in flight at once
+    missing = report.stats["responses_404"] * len(b"not found")  # the guessed files' 404s
+    assert report.stats["bytes_decoded"] + missing == budget  # not a byte over, with 4 MiB served
+    cut = [e for e in report.errors if e.message.startswith("--max-bytes: the crawl's budget")]
+    assert len(cut) >= 3 and report.stats["skipped_max_bytes"] == len(cut)
+    assert any(by_key(report, key) for key in held.keys)  # what was read was scanned
+    summary = f"--max-bytes 1,572,864 reached: {len(cut)} URL(s) were not fetched or were cut"
+    assert any(e.message.startswith(summary) for e in report.errors)
+
+
 def test_a_response_that_never_ends_is_cut_at_the_timeout_and_its_start_scanned():
     key = new_key()
     gone = []
@@ -349,39 +402,6 @@ def test_nothing_listening_is_an_error_not_a_crash(tmp_path: Path):
 
 
 # ---- pacing: what the server saw, not how long the test took ----
-
-
-class Recorder:
-    """A route that logs when each request arrived and how many were in flight at once."""
-
-    def __init__(self, hold: float = 0.0) -> None:
-        self.hold = hold
-        self.arrivals: list[float] = []
-        self.in_flight = self.most_in_flight = 0
-        self.lock = threading.Lock()
-
-    def __call__(self, handler) -> None:
-        with self.lock:
-            self.arrivals.append(time.monotonic())
-            self.in_flight += 1
-            self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        time.sleep(self.hold)
-        with self.lock:
-            self.in_flight -= 1
-        body = b"var x = 1;"
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/javascript")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
-
-def scripts_site(site: Site, recorder: Recorder, count: int) -> None:
-    site.routes["/"] = Reply(
-        "".join(f'<script src="/s{i}.js"></script>' for i in range(count)).encode()
-    )
-    for i in range(count):
-        site.routes[f"/s{i}.js"] = recorder
 
 
 def test_rate_spaces_requests_at_one_over_n_seconds():

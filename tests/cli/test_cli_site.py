@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from itertools import pairwise
 
 import jsonschema
 import pytest
 
+import site_support as served_by
 from conftest import SARIF_SCHEMA, new_key, run_keysentry, run_on_tty
 from keysentry.model.key import fingerprint, redact
 from site_support import AppKeys, Reply, Site, app_site, build_app
@@ -251,3 +253,60 @@ def test_a_progress_line_on_a_terminal_and_none_with_quiet(served, tmp_path):
     assert not any(key in shown for key in all_keys(keys))
     quiet = run_on_tty("site", site.url("/"), "--allow-origin", cdn.origin, "-q", cwd=tmp_path)
     assert "keysentry: responses" not in quiet
+
+
+# ---- the CLI runs one thread, so its workers are forked processes: the crawl's rules
+# ---- (redirect checks, --max-bytes, --rate, --concurrency) must hold across them
+
+
+def test_a_redirect_to_an_excluded_path_is_not_fetched(tmp_path):
+    key = new_key()
+    with Site() as site:
+        site.routes["/"] = Reply(b'<script src="/app.js"></script><a href="/old">old</a>')
+        site.routes["/app.js"] = Reply(b"", 302, {"Location": "/private/app.js"})
+        site.routes["/old"] = Reply(b"", 301, {"Location": "/private/"})
+        site.routes["/private/app.js"] = site.routes["/private/"] = Reply(f"k='{key}'".encode())
+        done = run_keysentry(
+            "site", site.url("/"), "--exclude", "private/", "-f", "json", cwd=tmp_path
+        )
+    assert done.returncode == 0, done.stderr
+    assert {"/app.js", "/old"} <= set(site.requests)
+    assert not [p for p in site.requests if p.startswith("/private/")], site.requests
+    report = json.loads(done.stdout)
+    assert report["findings"] == [] and report["stats"]["skipped_excluded"] == 2
+    assert report["stats"]["complete"] is True
+
+
+def test_max_bytes_holds_exactly_across_worker_processes(tmp_path):
+    with Site() as site:
+        held = served_by.HeldScripts(site, [new_key() for _ in range(4)], 1 << 20)
+        done = run_keysentry(
+            "site", site.url("/"), "--max-bytes", "1536k", "--concurrency", "4",
+            "--no-map-probe", "-f", "json", cwd=tmp_path,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert not held.together.broken  # all four were in flight at once
+    stats = json.loads(done.stdout)["stats"]
+    missing = stats["responses_404"] * len(b"not found")  # the guessed files' 404s
+    assert stats["bytes_decoded"] + missing == 1536 << 10
+    assert stats["skipped_max_bytes"] >= 3 and stats["complete"] is False
+
+
+def test_rate_and_concurrency_hold_across_worker_processes(tmp_path):
+    paced, held = served_by.Recorder(), served_by.Recorder(hold=0.3)
+    with Site() as site:
+        served_by.scripts_site(site, paced, 8)
+        done = run_keysentry(
+            "site", site.url("/"), "--rate", "5", "--concurrency", "4", "--no-map-probe",
+            "-q", cwd=tmp_path,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    gaps = sorted(b - a for a, b in pairwise(paced.arrivals))
+    assert len(paced.arrivals) == 8 and gaps[len(gaps) // 2] >= 0.15  # 0.2 s apart
+    with Site() as site:
+        served_by.scripts_site(site, held, 9)
+        done = run_keysentry(
+            "site", site.url("/"), "--concurrency", "3", "--no-map-probe", "-q", cwd=tmp_path
+        )
+    assert done.returncode == 0, done.stderr
+    assert len(held.arrivals) == 9 and held.most_in_flight == 3

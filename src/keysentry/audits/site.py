@@ -11,23 +11,19 @@ is scanned once; its findings are repeated for each URL that serves it.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-from collections import deque
-from collections.abc import Iterator
+import functools
 
 from keysentry import exposure
-from keysentry.audits import pool
 from keysentry.audits.progress import Progress
 from keysentry.config import Config
 from keysentry.engine import layers
 from keysentry.engine.scanner import Scanner
 from keysentry.model.finding import Finding, SitePlacement
 from keysentry.model.report import Report, ScanError
-from keysentry.sources.site import Fetched, SiteOptions, crawl
+from keysentry.sources.site import Fetched, Outcome, SiteOptions, crawl
 from keysentry.sources.site.links import Kind
 from keysentry.sources.site.scope import BadURL, normalize
 
-SCAN_WORKERS = 2  # processes scanning while this one fetches: a crawl is I/O and link-bound
 SERVED = "served to browsers by {url} (HTTP {status})"
 IN_MAP = (
     "in the source map's sourcesContent ({source}): downloadable even where the bundle"
@@ -51,34 +47,19 @@ def audit_site(
     scanner = Scanner(config, report)
     shown = Progress(progress)
     first: dict[bytes, list[Finding]] = {}  # a body's digest -> its findings, once scanned
-    repeats: list[tuple[bytes, Fetched]] = []
-    sent: deque[tuple[bytes, Fetched]] = deque()
+    repeats: list[Outcome[Report]] = []
     done = 0
     excluded = config.is_excluded if config.exclude else None  # URL paths, not fetched
-
-    def to_scan() -> Iterator[Fetched]:
-        """The responses whose bodies were not scanned already (the crawl runs as they go)."""
-        for fetched in crawl(good, options, layers.limits(config), report, excluded):
-            digest = hashlib.sha256(fetched.response.body).digest()
-            if digest in first or any(d == digest for d, _ in sent):
-                report.stats["responses_repeated"] += 1
-                repeats.append((digest, fetched))
-                continue
-            sent.append((digest, fetched))
-            yield fetched
-
-    # Forked before the crawl starts its fetching threads (pool.available_workers
-    # checks): scanning runs in a worker while this process fetches and follows links.
-    workers = pool.available_workers(SCAN_WORKERS)
-    if workers > 1:
-        results = pool.ordered_map(_scan_in_worker, to_scan(), workers, _init_worker, (scanner,))
-    else:
-        results = (_scan_here(scanner, fetched) for fetched in to_scan())
+    scan = functools.partial(_scan_here, scanner)  # run by the worker that read the body
     try:
-        for part in results:
-            digest, fetched = sent.popleft()
-            first[digest] = _placed_all(part.findings, fetched)
-            report.findings.extend(first[digest])
+        for outcome in crawl(good, options, layers.limits(config), report, scan, excluded):
+            part = outcome.result
+            if part is None:  # the same body, scanned for an earlier URL
+                report.stats["responses_repeated"] += 1
+                repeats.append(outcome)
+                continue
+            first[outcome.digest] = _placed_all(part.findings, outcome.fetched)
+            report.findings.extend(first[outcome.digest])
             report.errors.extend(part.errors)
             report.stats.update(part.stats)
             report.notes.extend(part.notes)
@@ -89,29 +70,15 @@ def audit_site(
             )
     finally:
         shown.close()
-    for digest, fetched in repeats:
-        report.findings.extend(_placed(f, fetched) for f in first.get(digest, []))
+    for outcome in repeats:
+        report.findings.extend(_placed(f, outcome.fetched) for f in first.get(outcome.digest, []))
     return report
 
 
-_worker_scanner: Scanner | None = None
-
-
-def _init_worker(scanner: Scanner) -> None:
-    global _worker_scanner
-    _worker_scanner = scanner
-
-
-def _scan_in_worker(fetched: Fetched) -> Report:
-    assert _worker_scanner is not None
-    return _scan_here(_worker_scanner, fetched)
-
-
-def _scan_here(scanner: Scanner, fetched: Fetched) -> Report:
+def _scan_here(scanner: Scanner, fetched: Fetched, body: bytes) -> Report:
     """One response's findings (not yet placed on the web) and what its scan reported."""
     scanner = dataclasses.replace(scanner, report=Report())
     target = fetched.target
-    body = fetched.response.body
     found = scanner.scan_bytes(body, target)
     if fetched.kind is Kind.MAP and not target.path.lower().endswith(".map") and found:
         layers.annotate(found, "sourcemap", body)  # named by a header, not by its path

@@ -1,31 +1,39 @@
 """The crawl: from the start URLs, every response a browser could load, each fetched once.
 
-Requests run on a few threads (``--concurrency``); this generator hands each response
-to its caller, which scans it, then queues what the response leads to (links.py).
-Scripts, maps and manifests go before further pages, so a page's code is read before
-the crawl moves on. What was not fetched because of a limit, the scope or a failure
-is recorded in the report: stats for what is expected (a missing guessed map, a link
-to another site), errors for what makes the audit incomplete.
+Requests go to the workers (workers.py, ``--concurrency`` of them); each fetches its
+URL, reads it for links and, when asked, scans the body where it was read. This
+process keeps the crawl's state: what was queued, the scope, ``--exclude`` and
+robots.txt (for links and redirect hops alike), the limits, and the digests of the
+bodies scanned (a body served again at another URL is scanned once). Scripts, maps
+and manifests go before further pages, so a page's code is read before the crawl
+moves on. What was not fetched because of a limit, the scope or a failure is
+recorded in the report: stats for what is expected (a missing guessed map, a link to
+another site), errors for what makes the audit incomplete.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
-from urllib.robotparser import RobotFileParser
 
 from keysentry.containers.limits import Limits
 from keysentry.model.report import Report, ScanError
-from keysentry.model.target import ScanTarget, SourceKind
-from keysentry.model.text import escape_text
 from keysentry.sources.site import links
-from keysentry.sources.site.fetch import Fetcher, FetchError, Response
-from keysentry.sources.site.links import Found, Kind, Link
+from keysentry.sources.site.fetch import Fetcher, FetchError
+from keysentry.sources.site.links import Kind
 from keysentry.sources.site.options import USER_AGENT_NAME, SiteOptions
-from keysentry.sources.site.scope import Scope, normalize, resolve
+from keysentry.sources.site.scope import Scope, normalize
+from keysentry.sources.site.visit import Fetched, Request, Visited
+from keysentry.sources.site.workers import Ask, Scan, Scanned, Workers
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from urllib.robotparser import RobotFileParser
+
+T = TypeVar("T")
 
 # asked for on every start origin; missing ones are expected (guessed)
 CONVENTIONAL = (
@@ -49,40 +57,13 @@ _STAT_OF_KIND = {
 
 
 @dataclass(frozen=True)
-class Request:
-    url: str
-    kind: Kind
-    depth: int  # links followed from a start URL
-    referrer: str | None = None  # the response that linked here
-    page: str | None = None  # the page whose code led here (a worker's base URL)
-    guessed: bool = False
+class Outcome(Generic[T]):
+    """A response the crawl scanned: its scan's result, or None when the same body was
+    scanned for an earlier URL (``digest`` names the body either way)."""
 
-
-@dataclass(frozen=True)
-class Fetched:
-    """One response to scan: what was asked, what came, and what it is."""
-
-    request: Request
-    response: Response
-    kind: Kind  # by its Content-Type, else what the link expected
-    target: ScanTarget
-
-
-def kind_of_response(response: Response, expected: Kind) -> Kind:
-    media = response.content_type
-    if "html" in media:
-        return Kind.PAGE
-    if "javascript" in media or "ecmascript" in media:
-        return Kind.SCRIPT
-    if media == "text/css":
-        return Kind.STYLE
-    if "json" in media or media.endswith("manifest"):
-        if expected is Kind.MAP or urlsplit(response.url).path.endswith(".map"):
-            return Kind.MAP
-        return Kind.MANIFEST
-    if "xml" in media and expected is Kind.SITEMAP:
-        return Kind.SITEMAP
-    return expected
+    fetched: Fetched
+    digest: bytes
+    result: T | None
 
 
 def url_path(url: str) -> str:
@@ -96,75 +77,93 @@ def protocol_stat(http_version: str) -> str:
     return "responses_" + http_version.lower().replace("/", "").replace(".", "_")
 
 
-def target_of(url: str) -> ScanTarget:
-    """What findings in the response at url show as their path: the URL's path."""
-    return ScanTarget(escape_text(urlsplit(url).path or "/"), SourceKind.SITE)
+def _origin_of(url: str) -> str:
+    return urlunsplit((*urlsplit(url)[:2], "", "", ""))
 
 
-class Crawl:
+class Crawl(Generic[T]):
     def __init__(
         self,
         start_urls: list[str],
         options: SiteOptions,
         limits: Limits,
         report: Report,
+        scan: Scan[T],
         excluded: Callable[[str], bool] | None = None,
     ) -> None:
-        self.options, self.report = options, report
+        self.options, self.report, self.scan = options, report, scan
         self.excluded = excluded  # url_path -> whether --exclude (or the configuration) drops it
         self.start = [normalize(u) for u in start_urls]
         self.scope = Scope(self.start, options.allow_origins)
-        self.fetcher = Fetcher(options, limits)
+        tls = any(o.startswith("https:") for o in self.scope.asset_origins)
+        self.fetcher = Fetcher(options, limits, tls)
         self.assets: deque[Request] = deque()
         self.pages: deque[Request] = deque()
         self.seen: set[str] = set()
+        self.digests: set[bytes] = set()  # of the bodies scanned
         self.robots: dict[str, RobotFileParser] = {}
         self.pages_started = 0
-        self.bytes_read = 0
         self.limited: dict[str, int] = {}  # limit name -> requests it stopped
 
     @property
     def stats(self) -> dict[str, int]:
         return self.report.stats
 
-    def run(self) -> Iterator[Fetched]:
-        pool = ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="keysentry-site")
+    def run(self) -> Iterator[Outcome[T]]:
+        options = self.options
+        workers = Workers(options.concurrency, self.fetcher, self.scan, options.probe_maps)
+        finished = False
         try:
-            origins = sorted({urlunsplit((*urlsplit(u)[:2], "", "", "")) for u in self.start})
+            origins = sorted({_origin_of(u) for u in self.start})
             for origin in origins:  # robots.txt first: its rules apply to everything else
                 self.add(Request(f"{origin}/robots.txt", Kind.ROBOTS, 0, guessed=True))
-            yield from self.drain(pool)
+            yield from self.drain(workers)
             for url in self.start:
                 self.add(Request(url, Kind.PAGE, 0))
             for origin in origins:
                 for path, kind in CONVENTIONAL[1:]:
                     self.add(Request(origin + path, kind, 0, guessed=True))
-            yield from self.drain(pool)
+            yield from self.drain(workers)
+            finished = True
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            workers.close(abort=not finished)  # stopped early: no waiting for fetches
             self.fetcher.close()
             self.report_limits()
 
-    def drain(self, pool: ThreadPoolExecutor) -> Iterator[Fetched]:
-        inflight: dict[Future[Response | FetchError], Request] = {}
-        while self.assets or self.pages or inflight:
-            while len(inflight) < self.options.concurrency and (self.assets or self.pages):
+    def drain(self, workers: Workers) -> Iterator[Outcome[T]]:
+        """Every queued request (and what they lead to) handed to a free worker."""
+        idle = list(workers.conns)
+        busy: dict[Connection, Request] = {}
+        scanning: dict[Connection, tuple[Fetched, bytes]] = {}  # worker -> what it scans
+        while True:
+            while idle and (self.assets or self.pages):
                 request = self.assets.popleft() if self.assets else self.pages.popleft()
                 if self.admit(request):
-                    inflight[pool.submit(self.fetch, request)] = request
-            if not inflight:
-                break
-            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-            for future in done:
-                request = inflight.pop(future)
-                yield from self.handle(request, future.result())
-
-    def fetch(self, request: Request) -> Response | FetchError:
-        allowed = self.scope.allows_page if request.kind is Kind.PAGE else self.scope.allows_asset
-        try:
-            return self.fetcher.get(request.url, allowed)
-        except FetchError as exc:
-            return exc
+                    conn = idle.pop()
+                    conn.send(request)
+                    busy[conn] = request
+            if not busy:
+                return
+            for conn in workers.ready(busy):
+                message = workers.receive(conn)
+                if isinstance(message, Ask):
+                    conn.send(self.check_redirect(busy[conn], message.target))
+                    continue
+                if isinstance(message, Scanned):
+                    fetched, digest = scanning.pop(conn)
+                    yield Outcome(fetched, digest, message.result)
+                else:
+                    fetched = self.handle(message)
+                    if fetched is not None:  # its worker waits: to scan the body or not
+                        first = message.digest not in self.digests
+                        conn.send(first)
+                        if first:
+                            self.digests.add(message.digest)
+                            scanning[conn] = (fetched, message.digest)
+                            continue  # busy until its scan comes
+                        yield Outcome(fetched, message.digest, None)  # scanned at another URL
+                del busy[conn]
+                idle.append(conn)
 
     def limit(self, name: str) -> bool:
         self.limited[name] = self.limited.get(name, 0) + 1
@@ -173,13 +172,17 @@ class Crawl:
 
     def admit(self, request: Request) -> bool:
         """Whether a queued request may still go out (limits counted when it is dispatched)."""
-        if self.bytes_read >= self.options.max_bytes:
+        if self.fetcher.budget.exhausted:
             return self.limit("max-bytes")
         if request.kind is Kind.PAGE:
             if self.pages_started >= self.options.max_pages:
                 return self.limit("max-pages")
             self.pages_started += 1
         return True
+
+    def robots_allow(self, url: str) -> bool:
+        parser = self.robots.get(_origin_of(url))
+        return parser is None or parser.can_fetch(USER_AGENT_NAME, url)
 
     def add(self, request: Request) -> None:
         url = request.url
@@ -208,36 +211,60 @@ class Crawl:
         if request.depth > self.options.max_depth:
             self.limit("max-depth")
             return
-        parser = self.robots.get(urlunsplit((*urlsplit(url)[:2], "", "", "")))
-        if parser is not None and not parser.can_fetch(USER_AGENT_NAME, url):
+        if not self.robots_allow(url):
             self.stats["skipped_robots"] += 1
             return
         self.seen.add(url)
         (self.pages if request.kind is Kind.PAGE else self.assets).append(request)
 
-    def handle(self, request: Request, result: Response | FetchError) -> Iterator[Fetched]:
-        if isinstance(result, FetchError):
-            message = str(result)
-            if request.guessed and message.startswith("off-scope"):
+    def check_redirect(self, request: Request, target: str) -> FetchError | None:
+        """Whether a redirect hop of request may be fetched: the scope, --exclude and
+        robots.txt as for a link, and not when the crawl has that URL already."""
+        if request.kind is Kind.PAGE:
+            in_scope = self.scope.allows_page(target)
+        else:
+            in_scope = self.scope.allows_asset(target)
+        if not in_scope:
+            return FetchError(
+                f"off-scope: redirects to {target}, outside the crawl's origins"
+                " (--allow-origin adds one)"
+            )
+        if self.excluded is not None and self.excluded(url_path(target)):
+            return FetchError(f"redirects to {target}, excluded", "skipped_excluded")
+        if not self.robots_allow(target):
+            return FetchError(
+                f"redirects to {target}, which robots.txt disallows", "skipped_robots"
+            )
+        if target in self.seen:  # fetched, or queued to be: not asked for twice
+            return FetchError(f"redirects to {target}, fetched already", "redirects_to_known_urls")
+        self.seen.add(target)
+        return None
+
+    def handle(self, visited: Visited) -> Fetched | None:
+        """A worker's report on a request counted and followed; what is to be scanned."""
+        request, response, error = visited.request, visited.response, visited.error
+        if error is not None or response is None:
+            message = str(error)
+            if error is not None and error.stat is not None:
+                self.stats[error.stat] += 1  # the crawl's own rules: not a gap
+            elif request.guessed and message.startswith("off-scope"):
                 self.stats["skipped_off_scope"] += 1
             elif request.guessed:  # a file the site may not have: counted, not an error
                 self.stats["guesses_failed"] += 1
             else:
                 self.stats["requests_failed"] += 1
                 self.report.errors.append(ScanError(request.url, message))
-            return
-        response = result
+            return None
         self.seen.add(response.url)
         self.stats[f"responses_{response.status}"] += 1
         self.stats[protocol_stat(response.http_version)] += 1
         self.stats["bytes_fetched"] += response.wire_bytes
-        self.bytes_read += len(response.body)
-        if request.guessed and response.status >= 400:
-            return  # a conventional file this site does not have
-        kind = kind_of_response(response, request.kind)
-        if request.guessed and kind is Kind.PAGE and request.kind is not Kind.PAGE:
-            self.stats["guesses_answered_by_a_page"] += 1  # a single-page app's fallback
-            return
+        if response.cut:
+            self.limit("max-bytes")
+        if visited.kind is None:
+            if not (request.guessed and response.status >= 400):
+                self.stats["guesses_answered_by_a_page"] += 1  # a single-page app's fallback
+            return None  # else a conventional file this site does not have
         if response.problem is not None:
             self.report.errors.append(ScanError(response.url, response.problem))
         if response.status in INCOMPLETE_STATUSES or response.status >= 500:
@@ -248,59 +275,31 @@ class Crawl:
                     " (staging credentials: --header or --cookie); its body was scanned",
                 )
             )
-        self.stats[_STAT_OF_KIND[kind]] += 1
-        self.stats["bytes_decoded"] += len(response.body)
-        yield Fetched(request, response, kind, target_of(response.url))
-        if response.status >= 400:
-            return
-        self.follow(request, response, kind)
+        self.stats[_STAT_OF_KIND[visited.kind]] += 1
+        self.stats["bytes_decoded"] += response.size
+        self.follow(visited)
+        return visited.fetched()
 
-    def follow(self, request: Request, response: Response, kind: Kind) -> None:
-        body, url = response.body, response.url
-        page = url if kind is Kind.PAGE else request.page
-        found: Found | None = None
-        if kind is Kind.PAGE:
-            found = links.html_links(body, url)
-        elif kind is Kind.SCRIPT:
-            found = links.js_links(body, url, page)
-        elif kind is Kind.STYLE:
-            found = links.css_links(body, url)
-        elif kind is Kind.MANIFEST:
-            found = links.json_links(body, url)
-        elif kind is Kind.SITEMAP:
-            found = links.sitemap_links(body, url)
-        elif kind is Kind.ROBOTS:
-            found, lines = links.robots_links(body, url)
-            if self.options.respect_robots:
-                parser = RobotFileParser()
-                parser.parse(lines)
-                self.robots[urlunsplit((*urlsplit(url)[:2], "", "", ""))] = parser
-        if found is None:
+    def follow(self, visited: Visited) -> None:
+        """Queue what the response leads to (and learn robots.txt's rules, if obeyed)."""
+        found, response = visited.found, visited.response
+        if found is None or response is None:
             return
+        url = response.url
+        if visited.kind is Kind.ROBOTS and self.options.respect_robots:
+            from urllib.robotparser import RobotFileParser  # only when obeyed
+
+            parser = RobotFileParser()
+            parser.parse(visited.robots)
+            self.robots[_origin_of(url)] = parser
         if found.dropped:
             self.stats["skipped_links_per_response"] += found.dropped
             self.report.notes.append(
                 f"{url}: more than {links.MAX_LINKS} links; {found.dropped} were not followed"
             )
+        page = url if visited.kind is Kind.PAGE else visited.request.page
         for link in found.links:
-            self.add(self.request_for(link, request, url, page))
-        if kind in (Kind.SCRIPT, Kind.STYLE):
-            self.maps_of(request, response, page)
-
-    def request_for(self, link: Link, parent: Request, url: str, page: str | None) -> Request:
-        return Request(link.url, link.kind, parent.depth + 1, url, page, link.guessed)
-
-    def maps_of(self, request: Request, response: Response, page: str | None) -> None:
-        """The header's map, else (unless --no-map-probe) ``X.js.map`` when nothing names one."""
-        if response.source_map:
-            target = resolve(response.url, response.source_map)
-            if target is not None:
-                self.add(Request(target, Kind.MAP, request.depth + 1, response.url, page))
-            return
-        if self.options.probe_maps and not links.has_map_comment(response.body):
-            parts = urlsplit(response.url)
-            probe = urlunsplit((parts.scheme, parts.netloc, parts.path + ".map", "", ""))
-            self.add(Request(probe, Kind.MAP, request.depth + 1, response.url, page, True))
+            self.add(visited.request.follow(link, url, page))
 
     def report_limits(self) -> None:
         where = self.start[0] if self.start else "(site)"
@@ -310,10 +309,13 @@ class Crawl:
             "max-depth": self.options.max_depth,
         }
         for name, count in sorted(self.limited.items()):
+            what = (
+                "were not fetched or were cut short" if name == "max-bytes" else "were not fetched"
+            )
             self.report.errors.append(
                 ScanError(
                     where,
-                    f"--{name} {flags[name]:,} reached: {count:,} URL(s) were not fetched;"
+                    f"--{name} {flags[name]:,} reached: {count:,} URL(s) {what};"
                     f" raise --{name} to audit them",
                 )
             )
@@ -324,8 +326,10 @@ def crawl(
     options: SiteOptions,
     limits: Limits,
     report: Report,
+    scan: Scan[T],
     excluded: Callable[[str], bool] | None = None,
-) -> Iterator[Fetched]:
-    """Every response of the site, as it arrives; errors and counts go into ``report``.
-    ``excluded`` (a URL's url_path -> bool) names URLs never to fetch."""
-    return Crawl(start_urls, options, limits, report, excluded).run()
+) -> Iterator[Outcome[T]]:
+    """Every response of the site, each body scanned once by ``scan`` in the worker that
+    read it, as it is done; errors and counts go into ``report``. ``excluded`` (a URL's
+    url_path -> bool) names URLs never to fetch, whether linked or redirected to."""
+    return Crawl(start_urls, options, limits, report, scan, excluded).run()

@@ -4,12 +4,15 @@ gzip and brotli are the containers' own stream decoders (containers/compressed.p
 zstd and deflate are decoded the same way: output asked for a step at a time,
 every byte counted against the ``Budget`` and its ratio limit, so a compressed
 bomb costs at most the budget. The result is at most ``limit`` bytes; what is
-past it, or what could not be decoded, is said in ``Decoded.problem``.
+past it, or what could not be decoded, is said in ``Decoded.problem``. ``take``
+hands out the crawl's ``--max-bytes`` as the body is decoded: once it grants less
+than was read, the body ends there (``Decoded.cut``).
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -28,6 +31,11 @@ class Decoded:
     body: bytes  # decoded, at most the limit
     wire_bytes: int  # bytes read from the connection
     problem: str | None = None  # why the body is not the whole response
+    cut: bool = False  # the crawl's --max-bytes ran out while it was read
+
+
+def _unlimited(count: int) -> int:
+    return count
 
 
 class Counted:
@@ -84,16 +92,23 @@ def _deflate_stream(raw: Counted, budget: Budget) -> LimitedStream:
     return LimitedStream(_Deflate(raw).produce, lambda: raw.count, budget)
 
 
-def decode(raw: BinaryIO, encoding: str, budget: Budget, limit: int) -> Decoded:
-    """The body of a response with this ``Content-Encoding``, at most ``limit`` bytes."""
+def decode(
+    raw: BinaryIO,
+    encoding: str,
+    budget: Budget,
+    limit: int,
+    take: Callable[[int], int] = _unlimited,
+) -> Decoded:
+    """The body of a response with this ``Content-Encoding``, at most ``limit`` bytes,
+    each decoded byte granted by ``take`` first."""
     name = encoding.strip().lower()
     counted = Counted(raw)
     if name in IDENTITY:
-        return _read(counted, counted, limit, None)
+        return _read(counted, counted, limit, None, take)
     if name not in SUPPORTED:
-        decoded = _read(counted, counted, limit, None)
+        decoded = _read(counted, counted, limit, None, take)
         problem = f"Content-Encoding {encoding!r} is not supported: the raw bytes were scanned"
-        return Decoded(decoded.body, decoded.wire_bytes, decoded.problem or problem)
+        return Decoded(decoded.body, decoded.wire_bytes, decoded.problem or problem, decoded.cut)
     if name in GZIP:
         stream = gzip_stream(counted, budget)  # type: ignore[arg-type]
     elif name == "br":
@@ -103,18 +118,25 @@ def decode(raw: BinaryIO, encoding: str, budget: Budget, limit: int) -> Decoded:
     else:
         stream = _deflate_stream(counted, budget)
     with stream:
-        decoded = _read(stream, counted, limit, name)
+        decoded = _read(stream, counted, limit, name, take)
         problem = decoded.problem
         if problem is None and stream.problem is not None:
             problem = f"{name}: {stream.problem}"
-    return Decoded(decoded.body, counted.count, problem)
+    return Decoded(decoded.body, counted.count, problem, decoded.cut)
 
 
-def _read(stream: BinaryIO | Counted, counted: Counted, limit: int, name: str | None) -> Decoded:
+def _read(
+    stream: BinaryIO | Counted,
+    counted: Counted,
+    limit: int,
+    name: str | None,
+    take: Callable[[int], int],
+) -> Decoded:
     parts: list[bytes] = []
     size = 0
     problem = None
-    while True:
+    cut = False
+    while problem is None:
         try:
             data = stream.read(min(READ_STEP, limit + 1 - size))
         except ContainerError as exc:
@@ -122,17 +144,24 @@ def _read(stream: BinaryIO | Counted, counted: Counted, limit: int, name: str | 
             break
         if not data:
             break
-        parts.append(data)
-        size += len(data)
-        if size > limit:
+        if size + len(data) > limit:
             what = "decoded " if name else ""
             problem = (
                 f"oversize: the {what}response is larger than {_megabytes(limit)}"
                 " (--max-response-bytes): only its start was scanned"
             )
-            break
-    body = b"".join(parts)[:limit]
-    return Decoded(body, counted.count, problem)
+            data = data[: limit - size]
+        granted = take(len(data))
+        if granted < len(data):
+            cut = True
+            problem = (
+                f"--max-bytes: the crawl's budget ran out after {size + granted:,} bytes of"
+                " this response: only its start was scanned"
+            )
+            data = data[:granted]
+        parts.append(data)
+        size += len(data)
+    return Decoded(b"".join(parts), counted.count, problem, cut)
 
 
 def _megabytes(count: int) -> str:

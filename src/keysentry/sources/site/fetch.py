@@ -1,15 +1,16 @@
-"""One URL fetched with httpx: redirects kept in scope, the body bounded in size and time.
+"""One URL fetched with httpx: each redirect hop checked by the crawl, the body bounded.
 
-Redirects are followed here, not by httpx, so each hop is checked against the scope
-and a loop is caught by its URLs as well as by its length. The body is read raw and
-decoded by ``encoding`` (the decompression budget), never by httpx's own decoders;
-a response that never ends, or ends too late, is cut at ``--timeout``.
+Redirects are followed here, not by httpx: each hop's target is checked by the
+caller's ``check`` (the same scope, ``--exclude`` and robots rules as a link, and
+whether the crawl fetched it already), and a loop is caught by its URLs as well as
+by its length. The body is read raw and decoded by ``encoding`` (the decompression
+budget, and the crawl's ``--max-bytes``), never by httpx's own decoders; a response
+that never ends, or ends too late, is cut at ``--timeout``.
 """
 
 from __future__ import annotations
 
 import ssl
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from keysentry import __version__
 from keysentry.containers.limits import Budget, ContainerError, Limits
 from keysentry.sources.site import encoding, scope
 from keysentry.sources.site.options import MAX_REDIRECTS, USER_AGENT_NAME, SiteOptions
+from keysentry.sources.site.shared import ByteBudget, Pace
 
 USER_AGENT = f"keysentry/{__version__} ({USER_AGENT_NAME}: audits what this site ships)"
 ACCEPT_ENCODING = "gzip, br, zstd, deflate"
@@ -27,19 +29,37 @@ RAW_STEP = 1 << 16
 
 
 class FetchError(Exception):
-    """A URL that gave no body to scan; the message says why (timeout, TLS, scope...)."""
+    """A URL that gave no body to scan; the message says why (timeout, TLS, scope...).
+
+    ``stat`` is set when the crawl's own rules stopped a redirect (a target the user
+    excluded, robots.txt, one fetched already): counted under that name, not an error.
+    """
+
+    def __init__(self, message: str, stat: str | None = None) -> None:
+        super().__init__(message)
+        self.stat = stat
+
+    def __reduce__(self) -> tuple[type[FetchError], tuple[str, str | None]]:
+        return FetchError, (str(self), self.stat)  # it crosses a pipe from a worker
+
+
+# a redirect hop's target -> why it may not be fetched, or None
+RedirectCheck = Callable[[str], FetchError | None]
 
 
 @dataclass(frozen=True)
 class Response:
+    """What came back for a URL, but its body (which stays with the worker that read it)."""
+
     url: str  # after redirects
     status: int
     content_type: str  # the media type, lower-case, without parameters
     source_map: str | None  # the SourceMap / X-SourceMap header
-    body: bytes  # decoded
+    size: int  # bytes of the decoded body
     wire_bytes: int
     problem: str | None = None  # why the body is not all of the response
     http_version: str = "HTTP/1.1"  # as httpx says: "HTTP/1.1", "HTTP/2"
+    cut: bool = False  # the crawl's --max-bytes ran out while its body was read
 
 
 class _Cut(ContainerError):
@@ -105,25 +125,6 @@ def describe(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {exc}"
 
 
-class Pace:
-    """At most ``rate`` requests a second across all threads (0: no limit)."""
-
-    def __init__(self, rate: float) -> None:
-        self._interval = 1.0 / rate if rate > 0 else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self._interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            at = max(now, self._next)
-            self._next = at + self._interval
-        if at > now:
-            time.sleep(at - now)
-
-
 def _http2_available() -> bool:
     try:
         import h2  # noqa: F401  (httpx speaks HTTP/2 when h2 is installed)
@@ -132,8 +133,13 @@ def _http2_available() -> bool:
     return True
 
 
-def _verify(options: SiteOptions) -> ssl.SSLContext | bool:
-    """The CAs to trust: --ca-bundle's file, else the system's (or SSL_CERT_FILE's)."""
+def _verify(options: SiteOptions, tls: bool) -> ssl.SSLContext | bool:
+    """The CAs to trust: --ca-bundle's file, else the system's (or SSL_CERT_FILE's).
+
+    A crawl with no https origin in its scope never opens TLS: its context loads no
+    CA at all (loading the system's took 30 ms), so it could not connect anywhere."""
+    if not tls:
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if not options.verify_tls:
         return False
     if options.ca_bundle is None:
@@ -145,21 +151,24 @@ def _verify(options: SiteOptions) -> ssl.SSLContext | bool:
 
 
 class Fetcher:
-    """One httpx client for a crawl, shared by its threads (httpx pools connections)."""
+    """One httpx client for a crawl: made before the workers start, each forked worker
+    uses its own copy (and its own connections); threads share it (httpx pools them)."""
 
-    def __init__(self, options: SiteOptions, limits: Limits) -> None:
+    def __init__(self, options: SiteOptions, limits: Limits, tls: bool = True) -> None:
+        """``tls``: whether any origin in scope is https (HTTP/2 is only spoken over TLS)."""
         self.options = options
         self.limits = limits  # the decompression limits of the configuration (max_decompressed_mb)
         self.pace = Pace(options.rate)
+        self.budget = ByteBudget(options.max_bytes)
         headers = {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
         headers.update(dict(options.headers))
         self.client = httpx.Client(
-            http2=_http2_available(),
+            http2=tls and _http2_available(),
             timeout=httpx.Timeout(options.timeout),
             follow_redirects=False,
             headers=headers,
             cookies=dict(options.cookies),
-            verify=_verify(options),
+            verify=_verify(options, tls),
             limits=httpx.Limits(
                 max_connections=options.concurrency,
                 max_keepalive_connections=options.concurrency,
@@ -170,29 +179,28 @@ class Fetcher:
     def close(self) -> None:
         self.client.close()
 
-    def get(self, url: str, allowed: Callable[[str], bool]) -> Response:
-        """The response at url, redirects followed while ``allowed``; raises FetchError."""
+    def get(self, url: str, check: RedirectCheck) -> tuple[Response, bytes]:
+        """The response at url and its decoded body, each redirect hop passed by ``check``
+        first; raises FetchError."""
         chain = [url]
         for _ in range(MAX_REDIRECTS + 1):
             location = self._once(url)
-            if isinstance(location, Response):
+            if not isinstance(location, str):
                 return location
             target = scope.resolve(url, location)
             if target is None:
                 raise FetchError(f"redirect to {location!r}, which is not an http(s) URL")
             if target in chain:
                 raise FetchError("redirect loop: " + " -> ".join([*chain, target]))
-            if not allowed(target):
-                raise FetchError(
-                    f"off-scope: redirects to {target}, outside the crawl's origins"
-                    " (--allow-origin adds one)"
-                )
+            refusal = check(target)
+            if refusal is not None:
+                raise refusal
             chain.append(target)
             url = target
         raise FetchError(f"more than {MAX_REDIRECTS} redirects: " + " -> ".join(chain[:4]) + " ...")
 
-    def _once(self, url: str) -> Response | str:
-        """A response, or the Location a redirect points to."""
+    def _once(self, url: str) -> tuple[Response, bytes] | str:
+        """A response and its body, or the Location a redirect points to."""
         self.pace.wait()
         timeout = self.options.timeout
         deadline = time.monotonic() + timeout
@@ -207,25 +215,28 @@ class Fetcher:
                         f"oversize: Content-Length {int(declared):,} bytes is over"
                         f" {limit >> 20} MiB (--max-response-bytes); not fetched"
                     )
-                raw = _RawBody(answer.iter_raw(RAW_STEP), deadline, limit, timeout)
+                raw = _RawBody(answer.iter_raw(), deadline, limit, timeout)
                 budget = Budget(self.limits)  # one per response, as one per file
                 decoded = encoding.decode(
                     raw,  # type: ignore[arg-type]
                     answer.headers.get("content-encoding", ""),
                     budget,
                     limit,
+                    self.budget.take,
                 )
                 media = answer.headers.get("content-type", "").split(";", 1)[0]
-                return Response(
+                response = Response(
                     url=url,
                     status=answer.status_code,
                     content_type=media.strip().lower(),
                     source_map=answer.headers.get("sourcemap") or answer.headers.get("x-sourcemap"),
-                    body=decoded.body,
+                    size=len(decoded.body),
                     wire_bytes=raw.count,
                     problem=decoded.problem,
                     http_version=answer.http_version,
+                    cut=decoded.cut,
                 )
+                return response, decoded.body
         except httpx.HTTPError as exc:
             raise FetchError(describe(exc)) from exc
         except ValueError as exc:  # what h11 or httpx raise on a malformed answer
