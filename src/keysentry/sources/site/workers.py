@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 Scan = Callable[[Fetched, bytes], T]  # a body's scan, run by the worker that holds it
 JOIN_SECONDS = 5.0
+# glibc's mallopt(3) parameters, and what a forked worker sets them to
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_HEAP_BUFFERS_UP_TO = 256 << 20  # past --max-response-bytes' default (64M), a body and its copies
+_KEEP_FREED = 512 << 20
 
 
 @dataclass(frozen=True)
@@ -64,12 +68,27 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
+def _keep_freed_memory() -> None:
+    """In a forked worker: large buffers (a body, the scanner's copies of it) come from
+    the heap, and stay in it once freed, for the next response. Otherwise glibc maps
+    each one afresh and unmaps it when freed, and every page of it costs a fault and
+    the kernel's zeroing: on the 100 MB bench site, 111,000 faults with four workers,
+    84,000 with this (0.1 s of CPU). The heap lasts as long as the worker: one crawl."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: its defaults stay
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, _HEAP_BUFFERS_UP_TO)
+        libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_FREED)
+
+
 def _serve(
     conn: Connection, fetcher: Fetcher, scan: Scan[Any], probe_maps: bool, parent: int | None
 ) -> None:
     """A worker: handle requests until told to stop (None) or the crawl goes away."""
     if parent is not None:
         pool.die_with_parent(parent)
+        _keep_freed_memory()
     try:
         while (request := conn.recv()) is not None:
             try:
