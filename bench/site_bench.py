@@ -19,7 +19,15 @@ reach the lazy chunk, workers and maps; the bench prints which keys each side fi
 and checks that `keysentry site` finds every key the two steps find. A third row,
 `wget -i` of every file the site holds, then `keysentry scan`, moves the same bytes as
 the crawl: the like-for-like floor. The server (a separate process, TCP_NODELAY,
-sendfile) is the same for all three.
+sendfile) is the same for all three. keysentry's modules are byte-compiled first, as
+an install has them (PYTHONDONTWRITEBYTECODE would make every run compile them).
+
+It prints, for each command and each pair of steps, the median wall and CPU time,
+the largest process's and the whole process tree's peak memory, the bytes fetched and
+the keys found; then which place each side found a key in, what the bytes wget never
+downloads hold, the ratios of `site` to each pair of steps in wall and CPU time, and
+the load average at the start and at the end (the machine's other work stretches
+wall times; CPU times and ratios measured in one run are what to compare).
 
     .venv/bin/python bench/site_bench.py [--runs 5]
 """
@@ -36,10 +44,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import jstree
-from measure import Run, measure
+from measure import Run, compile_bytecode, measure
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -262,6 +272,7 @@ def main() -> None:
         keys_file.write_text(json.dumps([jstree.new_key() for _ in PLACES]))
     keys = json.loads(keys_file.read_text())
     site = build_site(npm_dir, keys)
+    print(compile_bytecode())
     js, total = _js_bytes(site)
     if js < MIN_JS_BYTES:
         raise SystemExit(f"{site} holds only {js / 1e6:.1f} MB of JavaScript")
@@ -350,85 +361,130 @@ def _compare(keysentry: list[str], url: str, keys: list[str], runs: int) -> None
                         f" + {scan.wall:.2f} s"
                     )
         stats = json.loads(site_report.read_text())["stats"]
-        mirrored = sum(p.stat().st_size for p in (work / "mirror").rglob("*") if p.is_file())
+        mirror, every_dir = work / "mirror", work / "every"
         by_site, by_two = _found(site_report), _found(scan_report)
-        site_wall = statistics.median(r.wall for r in site_runs)
-        two_wall = statistics.median(
-            w.wall + s.wall for w, s in zip(wget_runs, scan_runs, strict=True)
-        )
+        by_floor = _found(work / "every.json")
+        planted = set(map(_sha, keys))
+        two = [_Pair(w, s) for w, s in zip(wget_runs, scan_runs, strict=True)]
+        floor = [_Pair(w, s) for w, s in floor_runs]
+        rows = [
+            _Row("keysentry site", site_runs, stats.get("bytes_fetched", 0), by_site),
+            _Row("wget --mirror", wget_runs, _tree_bytes(mirror), None),
+            _Row("  + keysentry scan mirror", scan_runs, 0, by_two),
+            _Row("  = the two steps", two, _tree_bytes(mirror), by_two),
+            _Row("wget -i every file", [w for w, _ in floor_runs], _tree_bytes(every_dir), None),
+            _Row("  + keysentry scan", [s for _, s in floor_runs], 0, by_floor),
+            _Row("  = the two steps", floor, _tree_bytes(every_dir), by_floor),
+        ]
         print()
         print(
-            f"{'':28s} {'wall s':>8s} {'cpu s':>7s} {'max RSS MB':>11s} {'fetched MB':>11s}"
-            "  keys found"
+            f"{'median of ' + str(runs):28s} {'wall s':>8s} {'cpu s':>7s} {'max RSS MB':>11s}"
+            f" {'tree RSS MB':>12s} {'fetched MB':>11s}  keys found"
         )
-        print(
-            f"{'keysentry site':28s} {site_wall:8.2f}"
-            f" {statistics.median(r.cpu for r in site_runs):7.2f}"
-            f" {max(r.max_process_rss_mb for r in site_runs):11.0f}"
-            f" {stats.get('bytes_fetched', 0) / 1e6:11.1f}  {len(by_site & set(map(_sha, keys)))}"
-            f"/{len(keys)}"
-        )
-        print(
-            f"{'wget --mirror':28s} {statistics.median(r.wall for r in wget_runs):8.2f}"
-            f" {statistics.median(r.cpu for r in wget_runs):7.2f}"
-            f" {max(r.max_process_rss_mb for r in wget_runs):11.0f} {mirrored / 1e6:11.1f}"
-        )
-        print(
-            f"{'  + keysentry scan mirror':28s} {statistics.median(r.wall for r in scan_runs):8.2f}"
-            f" {statistics.median(r.cpu for r in scan_runs):7.2f}"
-            f" {max(r.max_process_rss_mb for r in scan_runs):11.0f} {'':11s}"
-            f"  {len(by_two & set(map(_sha, keys)))}/{len(keys)}"
-        )
-        print(f"{'  = the two steps':28s} {two_wall:8.2f}")
-        floor_wall = statistics.median(w.wall + s.wall for w, s in floor_runs)
-        by_floor = _found(work / "every.json")
-        print(
-            f"{'wget -i every file + scan':28s} {floor_wall:8.2f}"
-            f" {statistics.median(w.cpu + s.cpu for w, s in floor_runs):7.2f}"
-            f" {max(s.max_process_rss_mb for _, s in floor_runs):11.0f}"
-            f" {_js_bytes(work / 'every')[1] / 1e6:11.1f}"
-            f"  {len(by_floor & set(map(_sha, keys)))}/{len(keys)}"
-        )
+        for row in rows:
+            print(row.line(planted))
         print()
         for place, key in zip(PLACES, keys, strict=True):
             print(
                 f"  {place:18s} site: {'found' if _sha(key) in by_site else 'MISSED':6s}"
-                f"  wget+scan: {'found' if _sha(key) in by_two else 'missed'}"
+                f"  wget --mirror + scan: {'found' if _sha(key) in by_two else 'missed'}"
             )
         print(
             f"site crawl: {stats.get('pages', 0)} pages, {stats.get('scripts', 0)} scripts,"
             f" {stats.get('maps', 0)} maps, {stats.get('bytes_decoded', 0) / 1e6:.1f} MB"
             f" scanned; complete: {stats.get('complete')}"
         )
-        kinds = _bytes_by_kind(SITE)
+        kinds, mirrored = _bytes_by_kind(SITE), _bytes_by_kind(mirror)
         print(
             f"what site fetched: the whole build once each: {kinds['js'] / 1e6:.1f} MB JavaScript,"
             f" {kinds['map'] / 1e6:.1f} MB source maps, {kinds['other'] / 1e6:.1f} MB pages and"
             f" styles; {stats.get('responses_404', 0)} guessed URLs (conventional manifests,"
             f" map probes) answered 404; {stats.get('responses_repeated', 0)} body served twice"
         )
+        unseen = stats.get("bytes_fetched", 0) - _tree_bytes(mirror)
         print(
-            f"what wget fetched: {_bytes_by_kind(work / 'mirror')['js'] / 1e6:.1f} MB JavaScript"
-            " (the entry and the preloaded route chunks; it does not read JavaScript, so no"
-            " lazy chunk, worker or map)"
+            f"what wget --mirror fetched: {mirrored['js'] / 1e6:.1f} MB JavaScript (the entry and"
+            " the preloaded route chunks) and the pages; it does not read JavaScript, so it"
+            f" never downloads the other {unseen / 1e6:.1f} MB (the lazy chunk, the workers, the"
+            f" service worker, every map), which hold {len((by_site - by_two) & planted)} of the"
+            f" {len(keys)} keys"
         )
-        two_cpu = statistics.median(
-            w.cpu + s.cpu for w, s in zip(wget_runs, scan_runs, strict=True)
-        )
-        site_cpu = statistics.median(r.cpu for r in site_runs)
-        print(f"CPU ratio site / (wget --mirror + scan): {site_cpu / two_cpu:.2f}")
+        site_row, two_row, floor_row = rows[0], rows[3], rows[6]
+        for name, other in (
+            ("wget --mirror + scan", two_row),
+            ("wget -i + scan, same bytes", floor_row),
+        ):
+            print(
+                f"ratio site / ({name}): wall {site_row.wall / other.wall:.2f},"
+                f" cpu {site_row.cpu / other.cpu:.2f}"
+                + (
+                    f" ({'no slower' if site_row.wall <= other.wall else 'SLOWER'})"
+                    if other is two_row
+                    else ""
+                )
+            )
         print(
-            f"ratio site / (wget --mirror + scan): {site_wall / two_wall:.2f}"
-            f" ({'no slower' if site_wall <= two_wall else 'SLOWER'})"
-        )
-        print(
-            f"ratio site / (wget -i every file + scan, the same bytes):"
-            f" {site_wall / floor_wall:.2f}"
+            f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+            " (2 cores: a load over 2 stretches every wall time, CPU time less so)"
         )
         missing = by_two - by_site
         if missing:
             raise SystemExit(f"keysentry site missed {len(missing)} key(s) that wget+scan found")
         print("keysentry site found every key the two steps found.")
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """Two commands run one after the other, as one."""
+
+    first: Run
+    second: Run
+
+    @property
+    def wall(self) -> float:
+        return self.first.wall + self.second.wall
+
+    @property
+    def cpu(self) -> float:
+        return self.first.cpu + self.second.cpu
+
+    @property
+    def max_process_rss_mb(self) -> float:
+        return max(self.first.max_process_rss_mb, self.second.max_process_rss_mb)
+
+    @property
+    def tree_rss_mb(self) -> float:
+        return max(self.first.tree_rss_mb, self.second.tree_rss_mb)
+
+
+@dataclass(frozen=True)
+class _Row:
+    name: str
+    runs: Sequence[Run | _Pair]
+    fetched: int  # bytes
+    found: set[str] | None  # fingerprints, when the row scans
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(r.wall for r in self.runs)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(r.cpu for r in self.runs)
+
+    def line(self, planted: set[str]) -> str:
+        rss = max(r.max_process_rss_mb for r in self.runs)
+        tree = max(r.tree_rss_mb for r in self.runs)
+        fetched = f"{self.fetched / 1e6:11.1f}" if self.fetched else " " * 11
+        found = f"{len(self.found & planted)}/{len(planted)}" if self.found is not None else ""
+        return (
+            f"{self.name:28s} {self.wall:8.2f} {self.cpu:7.2f} {rss:11.0f} {tree:12.0f}"
+            f" {fetched}  {found}"
+        )
+
+
+def _tree_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 if __name__ == "__main__":
