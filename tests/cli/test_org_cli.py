@@ -8,6 +8,7 @@ import os
 import pty
 import re
 import signal
+import socket
 import subprocess
 import time
 import xml.etree.ElementTree as ET
@@ -157,6 +158,34 @@ def test_usage_errors_are_clear():
     assert nothing.returncode == 2 and "no repository to audit" in nothing.stderr
     scan = run_keysentry("scan", ".", "--report", "sarif-dir=out")
     assert scan.returncode == 2 and "unknown format 'sarif-dir'" in scan.stderr
+
+
+def test_a_cluster_that_cannot_start_or_be_reached_is_a_clear_error(git_repo, tmp_path):
+    """Real failures, nothing mocked: each names its problem, exits 2, and shows no traceback."""
+    too_small = run_keysentry("org", "--memory-limit", "10MiB", str(git_repo), timeout=120)
+    assert too_small.returncode == 2
+    assert "--memory-limit 10MiB per worker is below what a worker needs" in too_small.stderr
+
+    not_a_folder = tmp_path / "scratch-is-a-file"
+    not_a_folder.write_text("")
+    no_scratch = run_keysentry(
+        "org", str(git_repo), env={"DASK_TEMPORARY_DIRECTORY": str(not_a_folder)}, timeout=120
+    )
+    assert no_scratch.returncode == 2
+    assert "cannot start or reach the Dask cluster (a LocalCluster)" in no_scratch.stderr
+    assert str(not_a_folder) in no_scratch.stderr
+
+    with socket.socket() as probe:  # a port nothing listens on (bound, closed, so free)
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    # refused at once: the hang guard is below Dask's 30 s of connection retries
+    nobody = run_keysentry(
+        "org", "--scheduler", f"tcp://127.0.0.1:{free}", str(git_repo), timeout=25
+    )
+    assert nobody.returncode == 2
+    assert f"no Dask scheduler answers at tcp://127.0.0.1:{free}" in nobody.stderr
+    for done in (too_small, no_scratch, nobody):
+        assert "Traceback" not in done.stderr
 
 
 def test_hook_never_imports_dask(git_repo):

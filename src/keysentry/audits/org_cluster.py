@@ -23,6 +23,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -52,6 +53,10 @@ SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 DEFAULT_MEMORY_LIMIT = "auto"  # Dask's share of this machine's memory per worker
 TASK_RETRIES = 1  # a task that raised (not one whose worker died: Dask counts those)
 CONNECT_SECONDS = 30
+PROBE_SECONDS = 5  # a scheduler address that refuses connections is an error at once
+# a worker is forked from this process (Dask and keysentry imported) and then audits: below
+# this its nanny kills it as it starts, over and over
+MIN_WORKER_MEMORY = 256 * 1024 * 1024
 MP_METHOD = "distributed.worker.multiprocessing-method"
 FORK_WORKERS = "fork"
 BATCH_REPOSITORIES = 16  # small repositories per task, at most
@@ -99,8 +104,10 @@ class Cluster:
         address = self.settings.scheduler or os.environ.get(SCHEDULER_ENV) or None
         try:
             if address:
+                _probe(address)
                 self.client = Client(address, timeout=CONNECT_SECONDS)
             else:
+                _check_memory_limit(self.settings.memory_limit)
                 if FORK_WORKERS in multiprocessing.get_all_start_methods():
                     # forked from this process, a worker starts with Dask and keysentry
                     # imported: well under a second, where spawning one takes seconds
@@ -114,7 +121,8 @@ class Cluster:
                     silence_logs=logging.ERROR,
                 )
                 self.client = Client(self._local)
-        except (OSError, TimeoutError, ValueError) as exc:
+        except (OSError, TimeoutError, ValueError, RuntimeError) as exc:
+            # RuntimeError: LocalCluster's "Cluster failed to start: <the reason>"
             self.__exit__(None, None, None)
             where = address or "a LocalCluster"
             raise ClusterError(f"cannot start or reach the Dask cluster ({where}): {exc}") from exc
@@ -221,6 +229,41 @@ class Cluster:
             merge_task, shared, parts, options, len(ranges),
             key=f"keysentry-org-{name}-merge", priority=1, **_TASK,
         )  # fmt: skip
+
+
+def _probe(address: str) -> None:
+    """A ``tcp://HOST:PORT`` where nothing listens fails now, not after CONNECT_SECONDS of
+    Dask's retries; anything else (other schemes, a slow host) is left to Dask."""
+    scheme, _, rest = address.partition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme != "tcp" or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), PROBE_SECONDS):
+            pass
+    except ConnectionRefusedError as exc:
+        raise ClusterError(
+            f"no Dask scheduler answers at {address} (connection refused): start one"
+            " (`dask scheduler`) or leave out --scheduler for a LocalCluster"
+        ) from exc
+    except OSError:  # unreachable or slow: Dask's own timeout and message
+        return
+
+
+def _check_memory_limit(limit: str) -> None:
+    """A per-worker memory limit a worker cannot start within is an error before any starts."""
+    from distributed.worker_memory import parse_memory_limit
+
+    try:
+        size = parse_memory_limit(limit, 1, logger=logging.getLogger("distributed.worker"))
+    except (ValueError, TypeError) as exc:
+        raise ClusterError(f"--memory-limit {limit}: {exc}") from exc
+    if size is not None and size < MIN_WORKER_MEMORY:
+        raise ClusterError(
+            f"--memory-limit {limit} per worker is below what a worker needs to start"
+            f" ({MIN_WORKER_MEMORY >> 20} MiB at least; Dask would kill each worker as it"
+            " starts)"
+        )
 
 
 _TASK: dict[str, Any] = {"pure": False, "retries": TASK_RETRIES}
