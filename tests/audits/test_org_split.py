@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import tempfile
 import threading
 import time
 
@@ -14,7 +15,7 @@ import pytest
 from keysentry.audits import org
 from keysentry.audits.org_cluster import ClusterSettings, plan_tasks
 from keysentry.audits.org_split import parts_for, store_bytes
-from keysentry.audits.org_task import RepoSpec, TaskOptions
+from keysentry.audits.org_task import CLONE_DIR_PREFIX, RepoSpec, TaskOptions
 from keysentry.formats import FORMATS, RenderOptions
 from keysentry.model.key import fingerprint
 from keysentry.model.report import AUDITED
@@ -40,9 +41,9 @@ def _json(report) -> dict:
     return json.loads(FORMATS["json"](report, RenderOptions(command="org")))
 
 
-def _check_same_as_history(big, report) -> None:
+def _check_same_as_history(big, report, location: str | None = None) -> None:
     report_json = _json(report)
-    location = str(big.path)
+    location = location or str(big.path)
     (outcome,) = [r for r in report_json["repositories"] if r["name"] == location]
     assert outcome["status"] == AUDITED and outcome["errors"] == []
     assert org_history_places(report_json, location) == history_places(big.history_json)
@@ -71,6 +72,42 @@ def test_a_large_repository_is_split_and_merged_into_the_unsplit_result(big):
     # not split (the default threshold is far above it): the same report
     whole = org.audit_organisation(
         [RepoSpec(str(big.path))], TaskOptions(), ClusterSettings(workers=2)
+    )
+    assert "object_ranges" not in whole.stats
+    assert _json(whole)["findings"] == _json(report)["findings"]
+
+
+@pytest.mark.parametrize("where", ["LocalCluster", "scheduler and two workers"])
+def test_a_large_clone_url_is_cloned_once_then_split_like_a_local_repository(
+    big, tmp_path, monkeypatch, where
+):
+    """A file:// URL (git's pack transport, as from a server): the plan task clones it
+    into the worker's scratch folder, the parts read that clone (on a worker of the
+    clone's host: with separately started workers, that is the restriction at work),
+    the merge removes it."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # the forked workers' scratch
+    monkeypatch.setenv("TMPDIR", str(scratch))  # the separately started workers' scratch
+    url = big.path.as_uri()
+    plan = plan_tasks([RepoSpec(url)], SPLIT, workers=2)
+    assert plan.split == [(0, 0)]  # its size is known once cloned
+    cluster = start_cluster(tmp_path) if where != "LocalCluster" else None
+    address = cluster.address if cluster is not None else None
+    try:
+        report = org.audit_organisation(
+            [RepoSpec(url)], TaskOptions(), ClusterSettings(address, 2, split_bytes=SPLIT)
+        )
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    _check_same_as_history(big, report, url)
+    clone_store = store_bytes(str(big.path))  # a mirror holds what the original does, packed
+    assert report.stats["object_ranges"] == parts_for(clone_store, SPLIT) >= 3
+    assert report.repositories[0].repository.remote == url
+    assert not [p for p in scratch.iterdir() if p.name.startswith(CLONE_DIR_PREFIX)]  # removed
+    whole = org.audit_organisation(
+        [RepoSpec(url)], TaskOptions(), ClusterSettings(workers=2, split_bytes=None)
     )
     assert "object_ranges" not in whole.stats
     assert _json(whole)["findings"] == _json(report)["findings"]

@@ -174,6 +174,7 @@ class Cluster:
             spec = specs[number]
             planned = self.client.submit(
                 plan_task, spec, options, known.get(spec.location), parts,
+                self.settings.split_bytes,
                 key=f"keysentry-org-{run}-{number}-plan", priority=1, **_TASK,
             )  # fmt: skip
             plans[planned.key] = number
@@ -193,6 +194,12 @@ class Cluster:
             for future in running:
                 if future.key in plans:
                     number = plans[future.key]
+                    whole = _planned_result(future)
+                    if whole is not None:  # a clone URL audited whole, or nothing to split
+                        seen.add(number)
+                        future.release()
+                        yield number, whole
+                        continue
                     merged = self._split(future, specs[number], options, f"{run}-{number}")
                     submitted.append(merged)
                     index[merged.key] = [number]
@@ -219,15 +226,21 @@ class Cluster:
         plan: SplitPlan = planned.result()
         planned.release()
         ranges, shared = plan.ranges, replace(plan, ranges=[])
+        # a clone's parts and merge run where it is: on a worker of its host if one is left
+        where: dict[str, Any] = {}
+        if plan.host is not None:
+            where = {"workers": [plan.host], "allow_other_workers": True}
         parts = []
         for i, piece in enumerate(ranges):
             key = f"keysentry-org-{name}-part{i}"
             parts.append(
-                self.client.submit(part_task, shared, piece, options, key=key, priority=1, **_TASK)
+                self.client.submit(
+                    part_task, shared, piece, options, key=key, priority=1, **where, **_TASK
+                )
             )
         return self.client.submit(
             merge_task, shared, parts, options, len(ranges),
-            key=f"keysentry-org-{name}-merge", priority=1, **_TASK,
+            key=f"keysentry-org-{name}-merge", priority=1, **where, **_TASK,
         )  # fmt: skip
 
 
@@ -271,7 +284,9 @@ _TASK: dict[str, Any] = {"pure": False, "retries": TASK_RETRIES}
 
 @dataclass(frozen=True)
 class TaskPlan:
-    split: list[tuple[int, int]]  # (index in specs, parts) of the repositories split
+    # (index in specs, parts) of the repositories split; parts 0: a clone URL, whose plan
+    # task clones it, then splits it or (small) audits it whole
+    split: list[tuple[int, int]]
     batches: list[list[int]]  # indexes in specs, one list per task
 
 
@@ -280,11 +295,15 @@ def plan_tasks(specs: list[RepoSpec], split_bytes: int | None, workers: int) -> 
 
     Batches are small enough to keep every worker busy to the end (about four per
     worker) and at most BATCH_REPOSITORIES each; a clone URL (its size unknown, its
-    clone slow) gets a task of its own, as does a local repository above BATCH_BYTES.
+    clone slow) gets a task of its own (a plan task, unless nothing splits), as does a
+    local repository above BATCH_BYTES.
     """
     split: list[tuple[int, int]] = []
     small: list[tuple[int, int]] = []
     for number, spec in enumerate(specs):
+        if spec.is_url and split_bytes:  # its size is known once cloned: the plan task clones
+            split.append((number, 0))
+            continue
         size = 0 if spec.is_url else store_bytes(spec.location)
         parts = parts_for(size, split_bytes)
         if parts > 1:
@@ -307,6 +326,14 @@ def plan_tasks(specs: list[RepoSpec], split_bytes: int | None, workers: int) -> 
     if current:
         batches.append(current)
     return TaskPlan(split, batches)
+
+
+def _planned_result(planned: Any) -> RepoResult | None:
+    """The result a plan task already holds (a clone audited whole, a failure, unchanged)."""
+    if planned.status != "finished":
+        return None
+    plan: SplitPlan = planned.result()
+    return plan.result
 
 
 def _outcomes(future: Any, specs: list[RepoSpec]) -> list[RepoResult]:

@@ -17,26 +17,41 @@ bytes); ``keysentry org`` does the same across workers. Three kinds of task:
 Dask passes each task its inputs' results; a part whose worker died is run again by
 Dask, and only the merge's result reaches the report, so nothing is lost or counted
 twice. Each task runs in a forked child with the per-repository timeout.
+
+A clone URL's size is known only once it is cloned, so its plan task clones it (into
+the worker's scratch folder): a small one is audited there and then, whole; a large
+one is planned like a local one, and its parts and merge are restricted to the host
+that holds the clone (its workers share its filesystem; on a LocalCluster that is
+every worker). The merge removes the clone. A part that lands elsewhere (every worker
+of that host gone) fails, naming the host, and the repository is reported failed.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from keysentry.audits.history_scan import StreamScan, scan_threaded
 from keysentry.audits.org_fork import run_forked
 from keysentry.audits.org_task import (
+    CLONE_DIR_PREFIX,
+    Cloned,
     Opened,
     RepoResult,
     RepoSpec,
     TaskOptions,
+    audit_clone,
     audit_opened,
+    clone_url,
     failed_result,
     guarded,
     open_repository,
+    rename_clone,
     task_config,
     warm,
     worker_name,
@@ -61,6 +76,8 @@ class SplitPlan:
     ranges: list[bytes] = field(default_factory=list)  # object ids, one a line, per part
     result: RepoResult | None = None  # set when there is nothing to split: failed, unchanged
     seconds: float = 0.0
+    cloned: Cloned | None = None  # a clone URL's mirror, in scratch; the merge removes it
+    host: str | None = None  # where the clone is: the parts and the merge run on this host
 
 
 @dataclass
@@ -101,33 +118,99 @@ def parts_for(size: int, split_bytes: int | None) -> int:
 
 
 def plan_task(
-    spec: RepoSpec, options: TaskOptions, known_digest: str | None, parts: int
+    spec: RepoSpec,
+    options: TaskOptions,
+    known_digest: str | None,
+    parts: int,
+    split_bytes: int | None = None,
 ) -> SplitPlan:
+    """The plan of a repository split into parts (a local one: ``parts``; a clone URL:
+    cloned first, then split by ``split_bytes`` or audited here whole)."""
     warm()
-    return run_forked(
-        [lambda: _timed_plan(spec, options, known_digest, parts)],
+    scratch = tempfile.mkdtemp(prefix=CLONE_DIR_PREFIX) if spec.is_url else None
+    plan = run_forked(
+        [lambda: _timed_plan(spec, options, known_digest, parts, scratch, split_bytes)],
         lambda _, why: SplitPlan(spec, result=failed_result(spec, why)),
         options.timeout,
     )[0]
+    if scratch is not None and plan.cloned is None:  # audited whole, failed or unchanged
+        shutil.rmtree(scratch, ignore_errors=True)
+    if plan.cloned is not None:
+        plan.host = worker_host()
+    if plan.result is not None:
+        plan.result.worker = worker_name()
+    return plan
+
+
+def worker_host() -> str | None:
+    """The host of the Dask worker running this task (None outside a worker)."""
+    try:
+        from distributed import get_worker
+        from distributed.comm import get_address_host
+
+        return str(get_address_host(get_worker().address))
+    except (ImportError, ValueError):
+        return None
 
 
 def _timed_plan(
-    spec: RepoSpec, options: TaskOptions, known_digest: str | None, parts: int
+    spec: RepoSpec,
+    options: TaskOptions,
+    known_digest: str | None,
+    parts: int,
+    scratch: str | None,
+    split_bytes: int | None,
 ) -> SplitPlan:
     started = time.monotonic()
     try:
-        plan = _plan(spec, options, known_digest, parts)
+        if scratch is not None:
+            plan = _plan_clone(spec, options, known_digest, scratch, split_bytes)
+        else:
+            plan = _plan(spec, Path(spec.location), options, known_digest, parts)
     except Exception as exc:  # a bug must cost one repository, not the run
         why = f"the audit failed: {type(exc).__name__}: {exc}"
         plan = SplitPlan(spec, result=failed_result(spec, why))
     plan.seconds = time.monotonic() - started
+    if plan.result is not None:
+        plan.result.seconds = plan.seconds
     return plan
 
 
-def _plan(spec: RepoSpec, options: TaskOptions, known_digest: str | None, parts: int) -> SplitPlan:
-    opened = open_repository(spec, Path(spec.location), options, None)
+def _plan_clone(
+    spec: RepoSpec,
+    options: TaskOptions,
+    known_digest: str | None,
+    scratch: str,
+    split_bytes: int | None,
+) -> SplitPlan:
+    cloned = clone_url(spec, options, known_digest, scratch)
+    if isinstance(cloned, RepoResult):
+        return SplitPlan(spec, result=cloned)
+    parts = parts_for(store_bytes(cloned.path), split_bytes)
+    if parts <= 1:
+        return SplitPlan(spec, result=audit_clone(spec, cloned, options))
+    plan = _plan(spec, Path(cloned.path), replace(options, digests=False), None, parts, cloned)
+    if plan.result is None:
+        plan.cloned = cloned
+    else:
+        rename_clone(plan.result, cloned.path, spec.location)
+    return plan
+
+
+def _plan(
+    spec: RepoSpec,
+    path: Path,
+    options: TaskOptions,
+    known_digest: str | None,
+    parts: int,
+    cloned: Cloned | None = None,
+) -> SplitPlan:
+    remote = spec.location if cloned is not None else None
+    opened = open_repository(spec, path, options, remote)
     if isinstance(opened, RepoResult):
         return SplitPlan(spec, result=opened)
+    if cloned is not None:
+        opened = replace(opened, digest=cloned.digest)
     if opened.digest is not None and opened.digest == known_digest:
         return SplitPlan(spec, result=RepoResult(spec, opened.ref, opened.digest, unchanged=True))
     plan = SplitPlan(spec, opened)
@@ -148,6 +231,9 @@ def part_task(plan: SplitPlan, objects: bytes, options: TaskOptions) -> PartResu
 
     def scan() -> PartResult:
         started = time.monotonic()
+        if plan.cloned is not None and not os.path.isdir(plan.cloned.path):
+            where = f"on {plan.host}" if plan.host else "elsewhere"
+            return failed(0, f"the clone is {where}, not on {socket.gethostname()}")
         try:
             repo = HistoryRepository(opened.path, opened.repository)
             with repo.requested([objects]) as batch:
@@ -168,7 +254,21 @@ def merge_task(
     plan: SplitPlan, parts: list[PartResult], options: TaskOptions, ranges: int = 0
 ) -> RepoResult:
     """The working tree, then history's second phase over every part (ranges of them;
-    none: the plan found nothing to split, and the repository is audited here whole)."""
+    none: the plan found nothing to split, and the repository is audited here whole).
+    A clone's messages name its URL, and the clone is removed."""
+    try:
+        result = _merge(plan, parts, options, ranges)
+    finally:
+        if plan.cloned is not None:
+            shutil.rmtree(os.path.dirname(plan.cloned.path), ignore_errors=True)
+    if plan.cloned is not None:
+        rename_clone(result, plan.cloned.path, plan.spec.location)
+    return result
+
+
+def _merge(
+    plan: SplitPlan, parts: list[PartResult], options: TaskOptions, ranges: int
+) -> RepoResult:
     spent = plan.seconds + sum(p.seconds for p in parts)
     if plan.result is not None:
         plan.result.seconds += spent

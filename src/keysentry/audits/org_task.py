@@ -207,6 +207,28 @@ def _audit(spec: RepoSpec, options: TaskOptions, known_digest: str | None) -> Re
 
 
 def _audit_url(spec: RepoSpec, options: TaskOptions, known_digest: str | None) -> RepoResult:
+    scratch = tempfile.mkdtemp(prefix=CLONE_DIR_PREFIX)
+    try:
+        cloned = clone_url(spec, options, known_digest, scratch)
+        if isinstance(cloned, RepoResult):
+            return cloned
+        return audit_clone(spec, cloned, options)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Cloned:
+    """A clone URL's mirror in a worker's scratch folder, and the URL's refs digest."""
+
+    path: str  # the mirror (``repo.git`` in the scratch folder)
+    digest: str
+
+
+def clone_url(
+    spec: RepoSpec, options: TaskOptions, known_digest: str | None, scratch: str
+) -> Cloned | RepoResult:
+    """A mirror clone in scratch; an unchanged (--state) or failed result instead."""
     try:
         listed = _git().run("ls-remote", "--symref", "--", spec.location)
     except GitError as exc:
@@ -214,24 +236,25 @@ def _audit_url(spec: RepoSpec, options: TaskOptions, known_digest: str | None) -
     digest = _digest(options, listed)
     if digest == known_digest:
         return RepoResult(spec, RepositoryRef(spec.location, spec.location), digest, unchanged=True)
-    scratch = tempfile.mkdtemp(prefix=CLONE_DIR_PREFIX)
+    clone = os.path.join(scratch, "repo.git")
     try:
-        clone = os.path.join(scratch, "repo.git")
-        try:
-            _git().run("clone", "--mirror", "--quiet", "--", spec.location, clone)
-        except GitError as exc:
-            return failed_result(spec, f"clone failed: {exc}")
-        result = _audit_path(
-            spec, Path(clone), replace(options, digests=False), None, remote=spec.location
-        )
-        result.digest = digest
-        _rename(result, clone, spec.location)
-        return result
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        _git().run("clone", "--mirror", "--quiet", "--", spec.location, clone)
+    except GitError as exc:
+        return failed_result(spec, f"clone failed: {exc}")
+    return Cloned(clone, digest)
 
 
-def _rename(result: RepoResult, scratch: str, name: str) -> None:
+def audit_clone(spec: RepoSpec, cloned: Cloned, options: TaskOptions) -> RepoResult:
+    """A clone audited whole; its messages name the URL, not the scratch folder."""
+    result = _audit_path(
+        spec, Path(cloned.path), replace(options, digests=False), None, remote=spec.location
+    )
+    result.digest = cloned.digest
+    rename_clone(result, cloned.path, spec.location)
+    return result
+
+
+def rename_clone(result: RepoResult, scratch: str, name: str) -> None:
     """Messages about the scratch clone name the URL instead."""
     result.errors = [
         ScanError(name if e.path.startswith(scratch) else e.path, e.message.replace(scratch, name))

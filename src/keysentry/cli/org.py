@@ -64,8 +64,8 @@ DEFAULT_SPLIT_MIB = 32  # audits/org_split.py DEFAULT_SPLIT_BYTES (not imported:
     default=DEFAULT_SPLIT_MIB,
     show_default=True,
     metavar="MIB",
-    help="Split a local repository whose object store is larger than this (MiB) into"
-    " object ranges audited by several tasks; 0: never split.",
+    help="Split a repository whose object store is larger than this (MiB; a clone URL's"
+    " once a worker cloned it) into object ranges audited by several tasks; 0: never split.",
 )
 @click.option(
     "--state",
