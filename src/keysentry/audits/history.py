@@ -266,9 +266,15 @@ class _HistoryAudit:
                 self._message_findings(hit, reached, named)
 
     def _ref_names(self) -> None:
-        """A branch or tag named with a key: a finding at that ref."""
+        """A branch or tag named with a key: a finding at that ref (names are listed
+        without git where the ref files are plain; git's list places the findings)."""
         try:
-            tips = self.repo.ref_tips()
+            named = {
+                raw
+                for raw in self.repo.ref_names()
+                if keys_in_name(self.config, raw, ScanTarget(decode_path(raw)))
+            }
+            tips = [tip for tip in self.repo.ref_tips() if tip.raw in named] if named else []
         except HistoryError as exc:
             self.report.errors.append(ScanError(self.where, f"listing refs: {exc}"))
             return

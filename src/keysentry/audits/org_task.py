@@ -38,6 +38,7 @@ from keysentry.model.finding import Finding, RepositoryRef
 from keysentry.model.report import Report, ScanError
 from keysentry.sources.git import Git, GitError, Repository
 from keysentry.sources.git_config import plain_origin_url
+from keysentry.sources.git_files import plain_repository
 
 CLONE_DIR_PREFIX = "keysentry-org-"
 
@@ -285,10 +286,12 @@ def open_repository(
 ) -> Opened | RepoResult:
     """The repository at path, or a failed result saying why not."""
     git = _git(path)
-    try:
-        where = git.repository()
-    except GitError as exc:
-        return failed_result(spec, str(exc))
+    where = plain_repository(path)  # no process where the layout is plain (most are)
+    if where is None:
+        try:
+            where = git.repository()
+        except GitError as exc:
+            return failed_result(spec, str(exc))
     if remote is None:
         remote = plain_origin_url(where.git_dir)
     if remote is None:  # not a plain local config file: git reads it (includes, worktrees)

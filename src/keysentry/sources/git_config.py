@@ -1,4 +1,4 @@
-"""``remote.origin.url`` from a repository's own config file, without starting git.
+"""A repository's own config file (``remote.origin.url``, ``core.bare`` …), read without git.
 
 ``keysentry org`` names each repository's remote; asking ``git config`` costs a process
 per repository, a fifth of what a small repository's audit starts. A config file that
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 CONFIG_LIMIT = 1 << 20  # a repository's config is a few hundred bytes
@@ -17,9 +18,17 @@ _SECTION = re.compile(r'^\s*\[\s*([A-Za-z0-9-]+)(?:\s+"([^"\\]*)")?\s*\]\s*(?:[#
 _VARIABLE = re.compile(r'^\s*([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*([^\s#;"\\]*))?\s*(?:[#;][^"\\]*)?$')
 
 
-def plain_origin_url(git_dir: Path) -> str | None:
-    """The last ``url`` under ``[remote "origin"]``; "" when there is none; None when the
-    file is not plain (or not there): then only git can say."""
+@dataclass(frozen=True)
+class Variable:
+    section: str  # lower-cased
+    subsection: str | None  # as written (case matters)
+    name: str  # lower-cased
+    value: str | None  # None: named without ``=`` (a boolean true)
+
+
+def plain_config(git_dir: Path) -> list[Variable] | None:
+    """Every variable of the repository's own config file, in order; None when the file
+    is not plain (or not there): then only git can say."""
     if os.path.exists(git_dir / "commondir"):  # a linked worktree: the config is elsewhere
         return None
     try:
@@ -31,7 +40,7 @@ def plain_origin_url(git_dir: Path) -> str | None:
     if len(raw) > CONFIG_LIMIT:
         return None
     section: tuple[str, str | None] | None = None
-    url = ""
+    found: list[Variable] = []
     for line in text.splitlines():
         if not line.strip() or line.lstrip().startswith(("#", ";")):
             continue
@@ -42,8 +51,20 @@ def plain_origin_url(git_dir: Path) -> str | None:
                 return None
             continue
         variable = _VARIABLE.match(line)
-        if variable is None:  # quoting, escapes, continued lines, spaces in a value
+        if variable is None or section is None:  # quoting, escapes, continued lines, spaces
             return None
-        if section == ("remote", "origin") and variable.group(1).lower() == "url":
-            url = variable.group(2) or ""
+        found.append(Variable(*section, variable.group(1).lower(), variable.group(2)))
+    return found
+
+
+def plain_origin_url(git_dir: Path) -> str | None:
+    """The last ``url`` under ``[remote "origin"]``; "" when there is none; None when the
+    file is not plain (or not there): then only git can say."""
+    found = plain_config(git_dir)
+    if found is None:
+        return None
+    url = ""
+    for variable in found:
+        if (variable.section, variable.subsection, variable.name) == ("remote", "origin", "url"):
+            url = variable.value or ""
     return url

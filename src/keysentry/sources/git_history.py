@@ -33,6 +33,7 @@ from typing import BinaryIO
 
 from keysentry.sources.git import MEMORY_LIMITS, Git, GitError, Repository, failure, feed
 from keysentry.sources.git_batch import read_resumable
+from keysentry.sources.git_files import plain_ref_names
 from keysentry.sources.git_objects import PIPE_SIZE, GitObject, ObjectContent, read_batch
 from keysentry.sources.git_refs import RefTip, reaching_refs, ref_tips
 
@@ -40,8 +41,18 @@ ZERO_OID = "0" * 40
 GITLINK_MODE = b"160000"
 # Options that keep porcelain output machine-readable whatever the user's config says.
 _LOG_ARGS = (
-    "log", "--no-color", "--no-decorate", "--no-renames", "--no-ext-diff", "--no-textconv",
-    "--no-show-signature", "--root", "-c", "--raw", "-z", "--no-abbrev",
+    "log",
+    "--no-color",
+    "--no-decorate",
+    "--no-renames",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-show-signature",
+    "--root",
+    "-c",
+    "--raw",
+    "-z",
+    "--no-abbrev",
     "--format=%x01%H%x00%an <%ae>%x00%aI%x00%at",
 )
 PART_MINIMUM = 5000  # objects below which a second cat-file process is not worth starting
@@ -205,8 +216,12 @@ class HistoryRepository:
     def object_list(self) -> ObjectList:
         """Every blob, commit and tag in the store, in pack order (trees are not needed)."""
         lister = self.spawn(
-            ["cat-file", "--batch-all-objects", "--unordered",
-             "--batch-check=%(objecttype) %(objectsize) %(objectname)"]
+            [
+                "cat-file",
+                "--batch-all-objects",
+                "--unordered",
+                "--batch-check=%(objecttype) %(objectsize) %(objectname)",
+            ]
         )
         assert lister.stdout is not None
         listed = ObjectList()
@@ -372,6 +387,14 @@ class HistoryRepository:
         return found
 
     # --- which refs reach what (sources/git_refs.py) ------------------------------------
+
+    def ref_names(self) -> list[str]:
+        """Every ref's name as git has it (surrogate-escaped): from the ref files where
+        they are plain (no process), else from ``for-each-ref``."""
+        listed = plain_ref_names(self.git_dir)
+        if listed is None:
+            return [tip.raw for tip in self.ref_tips()]
+        return [name.decode("utf-8", "surrogateescape") for name in listed]
 
     def ref_tips(self) -> list[RefTip]:
         if self._tips is None:  # asked by the ref-name scan and by attribution
