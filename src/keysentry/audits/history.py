@@ -140,19 +140,28 @@ class _HistoryAudit:
         self.unlisted = 0  # named by commits and trees, absent from the store
 
     def run(self, scanned: list[StreamScan] | None = None) -> None:
+        streams = self.streams or max(1, min(os.cpu_count() or 1, 4))
+        streams = 1 if self.revisions is not None else streams
+        # a small store read in one stream tells itself that nothing is missing
+        starts = None
+        if self.revisions is None and scanned is None and streams == 1:
+            starts = self.repo.link_starts()
         missing_check = None
-        if self.revisions is None:
+        if self.revisions is None and starts is None:
             missing_check = threading.Thread(target=self._count_missing, daemon=True)
             missing_check.start()
+        followed = False
         try:
             if scanned is not None:
                 self.merge(scanned)
             else:
-                self._scan()
+                followed = self._scan(streams, starts)
         except (HistoryError, EOFError, OSError) as exc:
             self.report.errors.append(ScanError(self.where, f"reading objects failed: {exc}"))
         if missing_check is not None:
             missing_check.join()
+        elif self.revisions is None and not followed:
+            self._count_missing()  # git counts what the stream could not rule out
         missing = self.missing + self.unlisted
         if missing:
             self.report.stats["objects_missing"] += missing
@@ -179,22 +188,32 @@ class _HistoryAudit:
 
     # --- phase 1: every object once --------------------------------------------------
 
-    def _scan(self) -> None:
-        streams = self.streams or max(1, min(os.cpu_count() or 1, 4))
-        streams = 1 if self.revisions is not None else streams
-        results, one_pass = self._read(streams, one_pass=True)
+    def _scan(self, streams: int, starts: list[bytes] | None) -> bool:
+        """Phase 1; whether the stream showed that no object is missing (starts: what
+        refs, HEAD and reflogs name, when the stream is to follow its objects' links)."""
+        trees = starts is not None
+        results, one_pass = self._read(streams, one_pass=True, trees=trees)
         if one_pass and any(part.failure is not None for part in results):
             results, _ = self._read(streams, one_pass=False)  # goes on past what git cannot read
+            trees = False  # that pass has no trees
         self.merge(results)
+        links = [part.links for part in results]
+        return (
+            trees
+            and starts is not None
+            and all(link is not None and link.none_missing(starts) for link in links)
+        )
 
-    def _read(self, streams: int, one_pass: bool) -> tuple[list[StreamScan], bool]:
-        with self.repo.objects(self.revisions, streams, one_pass) as batch:
+    def _read(
+        self, streams: int, one_pass: bool, trees: bool = False
+    ) -> tuple[list[StreamScan], bool]:
+        with self.repo.objects(self.revisions, streams, one_pass, trees) as batch:
             listed = batch.listed
             shown = Progress(self.progress, len(listed) if listed is not None else 0)
             if len(batch.streams) > 1 and FORK is not None:
                 results = scan_forked(self.config, batch, shown)
             else:
-                results = scan_threaded(self.config, batch, shown)
+                results = scan_threaded(self.config, batch, shown, links=trees)
             shown.close()
         return results, batch.one_pass
 

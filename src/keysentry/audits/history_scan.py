@@ -26,6 +26,7 @@ from keysentry.model.report import Report, ScanError
 from keysentry.model.target import ScanTarget, SourceKind
 from keysentry.sources.git_batch import UNREADABLE
 from keysentry.sources.git_history import Batch, GitObject, HistoryError, Introduction
+from keysentry.sources.git_links import Links
 from keysentry.sources.git_objects import ObjectContent
 
 # Forked scanning processes where the platform forks (not Windows, not macOS's default).
@@ -52,7 +53,13 @@ class Hit:
 class StreamScan:
     """Scans one object stream (run in its own thread; one per git process)."""
 
-    def __init__(self, config: Config, reader: Iterator[tuple[GitObject, ObjectContent]]) -> None:
+    def __init__(
+        self,
+        config: Config,
+        reader: Iterator[tuple[GitObject, ObjectContent]],
+        links: Links | None = None,
+    ) -> None:
+        self.links = links  # follow what each object names (a stream with its trees)
         self.scratch = Report()
         self.scanner = Scanner(config, self.scratch)
         self.reader = reader
@@ -68,6 +75,7 @@ class StreamScan:
         """Itself, ready to be pickled (to a parent process, or from a Dask worker)."""
         self.reader = iter(())  # a generator over a stream cannot be pickled
         self.scanner = None  # type: ignore[assignment]
+        self.links = None
         self.scratch = Report()
         return self
 
@@ -87,6 +95,8 @@ class StreamScan:
                 self.stats[name] += self.scratch.stats[name]
 
     def _object(self, obj: GitObject, content: ObjectContent) -> None:
+        if self.links is not None and obj.kind in ("blob", "tree"):
+            self.links.add(obj.oid, obj.kind, content.read() if obj.kind == "tree" else b"")
         if obj.kind in ("blob", "commit", "tag"):
             self.done += 1
             self.stats["objects_scanned"] += 1
@@ -108,6 +118,8 @@ class StreamScan:
                 self.hits[obj.oid] = Hit(obj.oid, "blob", found, obj.size)
         elif obj.kind in ("commit", "tag"):
             header, _, message = content.read().partition(b"\n\n")
+            if self.links is not None:
+                self.links.add(obj.oid, obj.kind, header)
             source = SourceKind.COMMIT_MESSAGE if obj.kind == "commit" else SourceKind.TAG_MESSAGE
             found = self.scanner.scan_bytes(message, ScanTarget("", source))
             self.stats[f"{obj.kind}s_scanned"] += 1
@@ -117,7 +129,9 @@ class StreamScan:
                 self.hits[obj.oid] = Hit(obj.oid, obj.kind, found, 0, header)
         elif obj.kind == "missing":
             self.missing += 1
-        elif obj.kind == UNREADABLE:
+        if obj.kind in ("missing", UNREADABLE) and self.links is not None:
+            self.links.followed = False
+        if obj.kind == UNREADABLE:
             self.problems.append(
                 ScanError(
                     f"object {obj.oid}",
@@ -154,8 +168,11 @@ def totals(parts: list[StreamScan]) -> tuple[int, int, int]:
     )
 
 
-def scan_threaded(config: Config, batch: Batch, shown: Progress) -> list[StreamScan]:
-    parts = [StreamScan(config, reader) for reader in batch.readers]
+def scan_threaded(
+    config: Config, batch: Batch, shown: Progress, links: bool = False
+) -> list[StreamScan]:
+    """links: follow what each object names (one stream that holds the trees)."""
+    parts = [StreamScan(config, reader, Links() if links else None) for reader in batch.readers]
     if len(parts) == 1 and not shown.enabled:  # nothing to draw meanwhile: no thread
         batch.start()
         parts[0].run()

@@ -59,6 +59,7 @@ from keysentry.audits.org_task import (
 from keysentry.audits.progress import Progress
 from keysentry.config import Config
 from keysentry.model.report import Report
+from keysentry.sources.git_files import store_size
 from keysentry.sources.git_history import HistoryError, HistoryRepository
 
 DEFAULT_SPLIT_BYTES = 32 * 1024 * 1024  # object store on disk above which a repository splits
@@ -89,25 +90,9 @@ class PartResult:
 def store_bytes(location: str) -> int:
     """The size on disk of a local repository's object store (0 when it cannot be seen)."""
     for git_dir in (os.path.join(location, ".git"), location):
-        objects = os.path.join(git_dir, "objects")
-        if os.path.isdir(objects):
-            return _folder_bytes(objects)
+        if os.path.isdir(os.path.join(git_dir, "objects")):
+            return store_size(Path(git_dir))
     return 0
-
-
-def _folder_bytes(folder: str) -> int:
-    total = 0
-    try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name != "info":
-                        total += _folder_bytes(entry.path)
-                elif entry.is_file(follow_symlinks=False):
-                    total += entry.stat(follow_symlinks=False).st_size
-    except OSError:
-        pass
-    return total
 
 
 def parts_for(size: int, split_bytes: int | None) -> int:

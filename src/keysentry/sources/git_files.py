@@ -131,7 +131,8 @@ def _loose(folder: bytes, prefix: bytes, names: set[bytes]) -> None:
                 names.add(name)
 
 
-def _packed(path: bytes) -> list[bytes]:
+def _packed_lines(path: bytes) -> list[bytes]:
+    """packed-refs' ``<oid> <name>`` and ``^<peeled>`` lines (none when there is no file)."""
     try:
         with open(path, "rb") as handle:
             data = handle.read(PACKED_REFS_LIMIT + 1)
@@ -139,12 +140,90 @@ def _packed(path: bytes) -> list[bytes]:
         return []
     if len(data) > PACKED_REFS_LIMIT:
         raise ValueError("packed-refs too large to read here")
+    return [line for line in data.splitlines() if line and not line.startswith(b"#")]
+
+
+def _packed(path: bytes) -> list[bytes]:
     names = []
-    for line in data.splitlines():
-        if not line or line.startswith((b"#", b"^")):
+    for line in _packed_lines(path):
+        if line.startswith(b"^"):
             continue
         _, sep, name = line.partition(b" ")
         if not sep or not name:
             raise ValueError("not a packed-refs line")
         names.append(name)
     return names
+
+
+ZERO = b"0" * 40
+
+
+def plain_ref_oids(git_dir: Path) -> list[bytes] | None:
+    """What ``rev-list --all --reflog`` starts from, as 20-byte ids: every ref's object
+    (loose and packed, peeled tags too), a detached HEAD, and every reflog entry's old
+    and new objects. None where git's rules go further: reftable, other worktrees'
+    HEADs, grafts, a config that is not plain or has extensions (SHA-256 ids)."""
+    config = plain_config(git_dir)
+    if config is None or any(v.section == "extensions" for v in config):
+        return None
+    root = os.fsencode(git_dir)
+    for beyond in (b"reftable", b"worktrees", b"info/grafts", b"commondir"):
+        if os.path.lexists(os.path.join(root, beyond)):
+            return None
+    found: list[bytes] = []
+    try:
+        for path in [os.path.join(root, b"HEAD"), *_files(os.path.join(root, b"refs"))]:
+            with open(path, "rb") as handle:
+                value = handle.read(4096).strip()
+            if not value.startswith(b"ref: "):  # a symbolic ref: its target is a ref too
+                found.append(_oid(value))
+        for line in _packed_lines(os.path.join(root, b"packed-refs")):
+            found.append(_oid(line.removeprefix(b"^").split(b" ", 1)[0]))
+        for path in _files(os.path.join(root, b"logs")):
+            with open(path, "rb") as handle:
+                for entry in handle:
+                    old, new = entry.split(b" ", 2)[:2]
+                    found += [_oid(oid) for oid in (old, new) if oid != ZERO]
+    except (OSError, ValueError):
+        return None
+    return found
+
+
+def _oid(text: bytes) -> bytes:
+    if len(text) != 40:
+        raise ValueError("not an object id")
+    return bytes.fromhex(text.decode("ascii"))
+
+
+def _files(folder: bytes) -> list[bytes]:
+    found: list[bytes] = []
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return found
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            found += _files(entry.path)
+        else:
+            found.append(entry.path)
+    return found
+
+
+def store_size(git_dir: Path) -> int:
+    """Bytes of pack and loose object files under the git directory's objects/."""
+    return _folder_bytes(os.path.join(git_dir, "objects"))
+
+
+def _folder_bytes(folder: str) -> int:
+    total = 0
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "info":
+                        total += _folder_bytes(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_size
+    except OSError:
+        pass
+    return total

@@ -33,7 +33,7 @@ from typing import BinaryIO
 
 from keysentry.sources.git import MEMORY_LIMITS, Git, GitError, Repository, failure, feed
 from keysentry.sources.git_batch import read_resumable
-from keysentry.sources.git_files import plain_ref_names
+from keysentry.sources.git_files import plain_ref_names, plain_ref_oids, store_size
 from keysentry.sources.git_objects import PIPE_SIZE, GitObject, ObjectContent, read_batch
 from keysentry.sources.git_refs import RefTip, reaching_refs, ref_tips
 
@@ -57,6 +57,7 @@ _LOG_ARGS = (
 )
 PART_MINIMUM = 5000  # objects below which a second cat-file process is not worth starting
 FIND_OBJECTS_PER_PASS = 5000  # keeps one git log command line well under ARG_MAX
+LINKS_STORE_LIMIT = 4 << 20  # object store bytes up to which the stream's trees are followed
 
 
 class HistoryError(Exception):
@@ -240,7 +241,11 @@ class HistoryRepository:
 
     @contextmanager
     def objects(
-        self, revisions: list[str] | None = None, streams: int = 1, one_pass: bool = True
+        self,
+        revisions: list[str] | None = None,
+        streams: int = 1,
+        one_pass: bool = True,
+        trees: bool = False,
     ) -> Iterator[Batch]:
         """Readers of every blob, commit and tag in the store, or of what revisions introduced.
 
@@ -255,9 +260,11 @@ class HistoryRepository:
         most of the cost, and parts in pack order keep each process's delta-base
         cache useful. Nothing is sent to those processes until the caller calls
         ``Batch.start`` (after forking readers, if it forks).
+
+        trees: the one pass yields trees too (sources/git_links.py follows them).
         """
         if revisions is None and streams == 1 and one_pass:
-            with self._one_pass() as batch:
+            with self._one_pass(trees) as batch:
                 yield batch
             return
         listed = None
@@ -291,13 +298,13 @@ class HistoryRepository:
                 proc.wait()
 
     @contextmanager
-    def _one_pass(self) -> Iterator[Batch]:
+    def _one_pass(self, trees: bool = False) -> Iterator[Batch]:
         proc = self.spawn(["cat-file", "--batch-all-objects", "--batch", "--unordered"])
         stream = _buffered(proc)
 
         def reader() -> Iterator[tuple[GitObject, ObjectContent]]:
             for obj, content in read_batch(stream):
-                if obj.kind != "tree":  # trees are skipped unread
+                if trees or obj.kind != "tree":  # else trees are skipped unread
                     yield obj, content
             if proc.wait() != 0:
                 raise HistoryError(failure(["cat-file"], proc))
@@ -395,6 +402,13 @@ class HistoryRepository:
         if listed is None:
             return [tip.raw for tip in self.ref_tips()]
         return [name.decode("utf-8", "surrogateescape") for name in listed]
+
+    def link_starts(self) -> list[bytes] | None:
+        """What refs, HEAD and reflogs name, where a small store's stream can tell that no
+        object is missing (sources/git_links.py); None: ask ``rev-list`` (count_missing)."""
+        if store_size(self.git_dir) > LINKS_STORE_LIMIT:
+            return None  # following every tree in Python costs more than rev-list
+        return plain_ref_oids(self.git_dir)
 
     def ref_tips(self) -> list[RefTip]:
         if self._tips is None:  # asked by the ref-name scan and by attribution

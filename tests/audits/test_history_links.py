@@ -1,0 +1,95 @@
+"""A small store read in one stream (as ``keysentry org`` reads each repository) tells itself
+that no object is missing; whatever the damage, it reports the count ``git rev-list``
+gives (the path two streams take), so the in-stream check never hides a missing object."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import commit_file, git, git_env, new_key
+from keysentry.audits.history import audit
+from keysentry.config import Config
+from keysentry.model.key import fingerprint
+
+
+def _missing(repo: Path, streams: int) -> tuple[int, set[str]]:
+    report = audit(repo, Config(), streams=streams)
+    return report.stats["objects_missing"], {f.fingerprint for f in report.findings}
+
+
+def _unlink_loose(repo: Path, oid: str) -> None:
+    (repo / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+
+
+def _healthy(repo: Path) -> str:
+    """Commits with folders, an annotated tag, a reflog, a submodule's commit (gitlink)
+    and a key: nothing missing."""
+    key = new_key()
+    commit_file(repo, "app/config.py", f"KEY = '{key}'\n", "config")
+    commit_file(repo, "docs/a/b/readme.md", "deep\n", "docs")
+    git(repo, "tag", "-a", "-m", "release", "v1")
+    subprocess.run(
+        ["git", "update-index", "--add", "--cacheinfo", f"160000,{'ab' * 20},vendor/lib"],
+        cwd=repo,
+        env=git_env(),
+        check=True,
+    )
+    git(repo, "commit", "-q", "-m", "a submodule")
+    return key
+
+
+DAMAGE = ["none", "blob", "tree", "ref", "reflog", "packed"]
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_one_stream_counts_missing_objects_as_rev_list_does(git_repo, damage):
+    key = _healthy(git_repo)
+    if damage == "blob":
+        commit_file(git_repo, "lost.txt", "lost\n", "lost")
+        _unlink_loose(git_repo, git(git_repo, "rev-parse", "HEAD:lost.txt").strip())
+    elif damage == "tree":
+        commit_file(git_repo, "gone/x.txt", "x\n", "gone")
+        _unlink_loose(git_repo, git(git_repo, "rev-parse", "HEAD:gone").strip())
+    elif damage == "ref":
+        (git_repo / ".git" / "refs" / "heads" / "lost").write_text("cd" * 20 + "\n")
+    elif damage == "reflog":
+        log = git_repo / ".git" / "logs" / "refs" / "heads" / "old"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"{'0' * 40} {'ef' * 20} A <a@example.com> 1700000000 +0000\tgone\n")
+    elif damage == "packed":
+        git(git_repo, "gc", "-q")
+        (git_repo / ".git" / "packed-refs").open("a").write(f"{'12' * 20} refs/tags/lost\n")
+    one, found = _missing(git_repo, streams=1)
+    two, found_two = _missing(git_repo, streams=2)
+    assert one == two
+    # a ref or reflog naming a missing object stops rev-list itself: both say what it says
+    assert (one > 0) == (damage in ("blob", "tree"))
+    assert fingerprint(key) in found and found == found_two
+
+
+def test_shallow_and_partial_clones_count_as_git_does(git_repo, tmp_path):
+    _healthy(git_repo)
+    commit_file(git_repo, "more.txt", "more\n", "more")
+    git(git_repo, "config", "uploadpack.allowFilter", "true")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", git_repo.as_uri(), str(shallow))
+    partial = tmp_path / "partial"
+    git(tmp_path, "clone", "-q", "--no-checkout", "--filter=blob:none", git_repo.as_uri(),
+        str(partial))  # fmt: skip
+    assert _missing(shallow, 1)[0] == _missing(shallow, 2)[0] == 0  # the boundary is no damage
+    assert _missing(partial, 1)[0] == _missing(partial, 2)[0] > 0
+
+
+def test_a_store_that_is_no_longer_small_is_left_to_rev_list(git_repo, monkeypatch):
+    from keysentry.sources import git_history
+
+    _healthy(git_repo)
+    commit_file(git_repo, "lost.txt", "lost\n", "lost")
+    _unlink_loose(git_repo, git(git_repo, "rev-parse", "HEAD:lost.txt").strip())
+    monkeypatch.setattr(git_history, "LINKS_STORE_LIMIT", 0)
+    assert os.path.isdir(git_repo / ".git" / "objects")
+    assert _missing(git_repo, 1)[0] == 1
