@@ -90,6 +90,23 @@ def test_a_store_that_is_no_longer_small_is_left_to_rev_list(git_repo, monkeypat
     _healthy(git_repo)
     commit_file(git_repo, "lost.txt", "lost\n", "lost")
     _unlink_loose(git_repo, git(git_repo, "rev-parse", "HEAD:lost.txt").strip())
-    monkeypatch.setattr(git_history, "LINKS_STORE_LIMIT", 0)
+    monkeypatch.setattr(git_history, "SMALL_STORE", 0)
     assert os.path.isdir(git_repo / ".git" / "objects")
     assert _missing(git_repo, 1)[0] == 1
+
+
+def test_a_corrupt_object_read_in_process_is_read_again_by_git(git_repo):
+    """The in-process reader stops at what it cannot inflate; git then reads the store
+    again, going on past the object: the report is the one two git streams give."""
+    key = _healthy(git_repo)
+    commit_file(git_repo, "bad.txt", "soon corrupt\n", "bad")
+    bad = git(git_repo, "rev-parse", "HEAD:bad.txt").strip()
+    loose = git_repo / ".git" / "objects" / bad[:2] / bad[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(b"x\x9c not zlib at all")
+    one = audit(git_repo, Config(), streams=1)
+    two = audit(git_repo, Config(), streams=2)
+    assert fingerprint(key) in {f.fingerprint for f in one.findings}
+    assert one.errors  # git says what became of it (here: a missing object)
+    assert [(e.path, e.message) for e in one.errors] == [(e.path, e.message) for e in two.errors]
+    assert one.stats == two.stats

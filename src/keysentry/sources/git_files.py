@@ -156,6 +156,13 @@ def _packed(path: bytes) -> list[bytes]:
 
 
 ZERO = b"0" * 40
+SMALL_STORE = 4 << 20  # object store bytes up to which a store is read and followed here
+
+
+def plain_sha1(git_dir: Path) -> bool:
+    """A plain config without extensions: SHA-1 object ids, the files ref store."""
+    config = plain_config(git_dir)
+    return config is not None and not any(v.section == "extensions" for v in config)
 
 
 def plain_ref_oids(git_dir: Path) -> list[bytes] | None:
@@ -163,8 +170,7 @@ def plain_ref_oids(git_dir: Path) -> list[bytes] | None:
     (loose and packed, peeled tags too), a detached HEAD, and every reflog entry's old
     and new objects. None where git's rules go further: reftable, other worktrees'
     HEADs, grafts, a config that is not plain or has extensions (SHA-256 ids)."""
-    config = plain_config(git_dir)
-    if config is None or any(v.section == "extensions" for v in config):
+    if not plain_sha1(git_dir):
         return None
     root = os.fsencode(git_dir)
     for beyond in (b"reftable", b"worktrees", b"info/grafts", b"commondir"):

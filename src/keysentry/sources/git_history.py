@@ -33,9 +33,16 @@ from typing import BinaryIO
 
 from keysentry.sources.git import MEMORY_LIMITS, Git, GitError, Repository, failure, feed
 from keysentry.sources.git_batch import read_resumable
-from keysentry.sources.git_files import plain_ref_names, plain_ref_oids, store_size
+from keysentry.sources.git_files import (
+    SMALL_STORE,
+    plain_ref_names,
+    plain_ref_oids,
+    plain_sha1,
+    store_size,
+)
 from keysentry.sources.git_objects import PIPE_SIZE, GitObject, ObjectContent, read_batch
 from keysentry.sources.git_refs import RefTip, reaching_refs, ref_tips
+from keysentry.sources.git_store import StoreError, read_store, readable_store
 
 ZERO_OID = "0" * 40
 GITLINK_MODE = b"160000"
@@ -57,7 +64,6 @@ _LOG_ARGS = (
 )
 PART_MINIMUM = 5000  # objects below which a second cat-file process is not worth starting
 FIND_OBJECTS_PER_PASS = 5000  # keeps one git log command line well under ARG_MAX
-LINKS_STORE_LIMIT = 4 << 20  # object store bytes up to which the stream's trees are followed
 
 
 class HistoryError(Exception):
@@ -155,6 +161,7 @@ class HistoryRepository:
         self.git = Git(cwd=repo.work_tree or repo.git_dir, options=MEMORY_LIMITS)
         self._tips: list[RefTip] | None = None
         self._head: tuple[str | None] | None = None
+        self._small: bool | None = None
 
     # --- processes -----------------------------------------------------------------
 
@@ -299,6 +306,9 @@ class HistoryRepository:
 
     @contextmanager
     def _one_pass(self, trees: bool = False) -> Iterator[Batch]:
+        if self.small_store() and plain_sha1(self.git_dir) and readable_store(self.git_dir):
+            yield Batch([], None, [], [self._read_here(trees)], one_pass=True)
+            return
         proc = self.spawn(["cat-file", "--batch-all-objects", "--batch", "--unordered"])
         stream = _buffered(proc)
 
@@ -315,6 +325,16 @@ class HistoryRepository:
         finally:
             stream.close()
             proc.wait()
+
+    def _read_here(self, trees: bool) -> Iterator[tuple[GitObject, ObjectContent]]:
+        """The one pass without a process (sources/git_store.py); what it does not follow
+        ends it with HistoryError, and the caller reads again through git."""
+        try:
+            for obj, content in read_store(self.git_dir):
+                if trees or obj.kind != "tree":
+                    yield obj, content
+        except (StoreError, OSError) as exc:
+            raise HistoryError(f"reading the object store: {exc}") from exc
 
     def _restart(self, requests: bytes) -> tuple[subprocess.Popen[bytes], BinaryIO]:
         """A new ``cat-file --batch`` for the requests after an object git stopped at."""
@@ -403,12 +423,17 @@ class HistoryRepository:
             return [tip.raw for tip in self.ref_tips()]
         return [name.decode("utf-8", "surrogateescape") for name in listed]
 
+    def small_store(self) -> bool:
+        """At most SMALL_STORE bytes of objects on disk: read and followed in this process
+        (a process costs more than Python's work on it; above, the reverse)."""
+        if self._small is None:
+            self._small = store_size(self.git_dir) <= SMALL_STORE
+        return self._small
+
     def link_starts(self) -> list[bytes] | None:
         """What refs, HEAD and reflogs name, where a small store's stream can tell that no
         object is missing (sources/git_links.py); None: ask ``rev-list`` (count_missing)."""
-        if store_size(self.git_dir) > LINKS_STORE_LIMIT:
-            return None  # following every tree in Python costs more than rev-list
-        return plain_ref_oids(self.git_dir)
+        return plain_ref_oids(self.git_dir) if self.small_store() else None
 
     def ref_tips(self) -> list[RefTip]:
         if self._tips is None:  # asked by the ref-name scan and by attribution
