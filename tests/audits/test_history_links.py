@@ -4,6 +4,7 @@ gives (the path two streams take), so the in-stream check never hides a missing 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -110,3 +111,37 @@ def test_a_corrupt_object_read_in_process_is_read_again_by_git(git_repo):
     assert one.errors  # git says what became of it (here: a missing object)
     assert [(e.path, e.message) for e in one.errors] == [(e.path, e.message) for e in two.errors]
     assert one.stats == two.stats
+
+
+def _rendered(repo: Path, streams: int) -> list[dict]:
+    from keysentry.formats import FORMATS, RenderOptions
+
+    report = audit(repo, Config(), streams=streams)
+    return json.loads(FORMATS["json"](report, RenderOptions(command="history")))["findings"]
+
+
+@pytest.mark.parametrize("head", ["branch", "detached", "tag", "unborn"])
+def test_placing_keys_from_the_stream_matches_git_field_for_field(git_repo, head):
+    """Where each key lives (commits, refs, pushed, HEAD, tags) worked out from the
+    store read in process is what git's rev-list, rev-parse, ls-tree and cat-file say."""
+    kept, removed, merged, tagged = (new_key() for _ in range(4))
+    commit_file(git_repo, "app/config.py", f"KEY = '{kept}'\n", "config")
+    commit_file(git_repo, "old.env", f"DEEPSEEK_API_KEY={removed}\n", "old")
+    git(git_repo, "rm", "-q", "old.env")
+    git(git_repo, "commit", "-q", "-m", "remove")
+    git(git_repo, "update-ref", "refs/remotes/origin/main", "HEAD~1")  # pushed before removal
+    git(git_repo, "checkout", "-q", "-b", "side", "HEAD~2")
+    commit_file(git_repo, "side.py", f"S = '{merged}'\n", "side")
+    git(git_repo, "checkout", "-q", "main")
+    git(git_repo, "merge", "-q", "--no-ff", "-m", "merge side", "side")
+    git(git_repo, "tag", "-a", "-m", f"release {tagged}", "v1", "HEAD~1")
+    git(git_repo, "pack-refs", "--all")
+    if head == "detached":
+        git(git_repo, "checkout", "-q", "--detach", "HEAD~1")
+    elif head == "tag":
+        (git_repo / ".git" / "HEAD").write_text(git(git_repo, "rev-parse", "v1") + "")
+    elif head == "unborn":
+        git(git_repo, "symbolic-ref", "HEAD", "refs/heads/nothing-yet")
+    one, two = _rendered(git_repo, 1), _rendered(git_repo, 2)
+    assert one == two
+    assert {f["fingerprint"] for f in one} >= {fingerprint(k) for k in (kept, removed, merged)}

@@ -198,11 +198,11 @@ class _HistoryAudit:
             trees = False  # that pass has no trees
         self.merge(results)
         links = [part.links for part in results]
-        return (
-            trees
-            and starts is not None
-            and all(link is not None and link.none_missing(starts) for link in links)
-        )
+        whole = links[0] if trees and starts is not None and len(links) == 1 else None
+        if whole is None or not whole.none_missing(starts or []):
+            return False
+        self.repo.use_graph(whole)  # the store is whole: phase 2 asks git less
+        return True
 
     def _read(
         self, streams: int, one_pass: bool, trees: bool = False

@@ -233,3 +233,32 @@ def _folder_bytes(folder: str) -> int:
     except OSError:
         pass
     return total
+
+
+def plain_head(git_dir: Path) -> tuple[bool, bytes | None]:
+    """(known, the object HEAD names: None when its branch is unborn); known is False
+    when the files do not say plainly (then git resolves it)."""
+    root = os.fsencode(git_dir)
+    try:
+        with open(os.path.join(root, b"HEAD"), "rb") as handle:
+            value = handle.read(4096).strip()
+        for _ in range(5):  # a symbolic ref to a symbolic ref ...
+            if not value.startswith(b"ref: "):
+                return True, _oid(value)
+            name = value[5:]
+            if not name.startswith(b"refs/") or b".." in name:
+                return False, None
+            try:
+                with open(os.path.join(root, name), "rb") as handle:
+                    value = handle.read(4096).strip()
+                continue
+            except FileNotFoundError:
+                pass
+            for line in _packed_lines(os.path.join(root, b"packed-refs")):
+                oid, _, packed = line.partition(b" ")
+                if packed == name and not line.startswith(b"^"):
+                    return True, _oid(oid)
+            return True, None  # an unborn branch
+    except (OSError, ValueError):
+        pass
+    return False, None

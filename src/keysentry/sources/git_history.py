@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import subprocess
 import threading
 from array import array
@@ -35,14 +36,16 @@ from keysentry.sources.git import MEMORY_LIMITS, Git, GitError, Repository, fail
 from keysentry.sources.git_batch import read_resumable
 from keysentry.sources.git_files import (
     SMALL_STORE,
+    plain_head,
     plain_ref_names,
     plain_ref_oids,
     plain_sha1,
     store_size,
 )
+from keysentry.sources.git_links import Links
 from keysentry.sources.git_objects import PIPE_SIZE, GitObject, ObjectContent, read_batch
 from keysentry.sources.git_refs import RefTip, reaching_refs, ref_tips
-from keysentry.sources.git_store import StoreError, read_store, readable_store
+from keysentry.sources.git_store import StoreError, read_objects, read_store, readable_store
 
 ZERO_OID = "0" * 40
 GITLINK_MODE = b"160000"
@@ -162,6 +165,7 @@ class HistoryRepository:
         self._tips: list[RefTip] | None = None
         self._head: tuple[str | None] | None = None
         self._small: bool | None = None
+        self._graph: Links | None = None
 
     # --- processes -----------------------------------------------------------------
 
@@ -195,10 +199,22 @@ class HistoryRepository:
         )
         return int(counts.get("count", 0)) + int(counts.get("in-pack", 0))
 
+    def use_graph(self, graph: Links) -> None:
+        """The whole store's graph, read and followed in this process (a small store that
+        misses nothing): HEAD, which refs reach what, HEAD's blobs and blob contents are
+        then answered here, and only ``for-each-ref`` and ``log`` start git."""
+        if not os.path.lexists(self.git_dir / "refs" / "replace"):  # git would follow those
+            self._graph = graph
+
     def head(self) -> str | None:
         if self._head is None:
-            out = self.run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
-            self._head = (out.strip().decode() or None,)
+            known, named = plain_head(self.git_dir) if self._graph else (False, None)
+            if known and self._graph is not None:
+                commit = self._graph.commit_of(named) if named is not None else None
+                self._head = (commit.hex() if commit is not None else None,)
+            else:
+                out = self.run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
+                self._head = (out.strip().decode() or None,)
         return self._head[0]
 
     def verify_range(self, spec: str) -> list[str]:
@@ -344,6 +360,13 @@ class HistoryRepository:
 
     def blobs(self, oids: Iterable[str]) -> Iterator[tuple[GitObject, ObjectContent]]:
         """Given objects, streamed in the order given."""
+        oids = list(oids)
+        if self._graph is not None:
+            try:
+                yield from list(read_objects(self.git_dir, oids))
+                return
+            except (StoreError, OSError):
+                pass  # git reads them
         wanted = "".join(f"{oid}\n" for oid in oids).encode()
         proc = self.spawn(["cat-file", "--batch"], stdin=subprocess.PIPE)
         feeder = threading.Thread(target=feed, args=(proc.stdin, wanted), daemon=True)
@@ -397,9 +420,16 @@ class HistoryRepository:
     def head_blobs(self, paths: Iterable[bytes]) -> dict[bytes, str]:
         """The blob HEAD's tree holds at each of the given paths."""
         wanted = sorted(set(paths))
-        if not wanted or self.head() is None:
+        head = self.head()
+        if not wanted or head is None:
             return {}
         found: dict[bytes, str] = {}
+        if self._graph is not None:
+            for path in wanted:
+                blob = self._graph.blob_at(bytes.fromhex(head), path)
+                if blob is not None:
+                    found[path] = blob
+            return found
         for start in range(0, len(wanted), 500):
             chunk = [_decode(p) for p in wanted[start : start + 500]]
             out = self.run(
@@ -441,7 +471,8 @@ class HistoryRepository:
         return self._tips
 
     def reaching_refs(self, targets: Iterable[str], tips: list[RefTip]) -> dict[str, list[str]]:
-        return reaching_refs(self.run, targets, tips, self.head())
+        graph = self._graph.topological() if self._graph is not None else None
+        return reaching_refs(self.run, targets, tips, self.head(), graph)
 
 
 def _stopped_reason(proc: subprocess.Popen[bytes]) -> str:

@@ -32,21 +32,28 @@ def ref_tips(run: Runner) -> list[RefTip]:
 
 
 def reaching_refs(
-    run: Runner, targets: Iterable[str], tips: list[RefTip], head: str | None
+    run: Runner,
+    targets: Iterable[str],
+    tips: list[RefTip],
+    head: str | None,
+    graph: list[tuple[str, list[str]]] | None = None,
 ) -> dict[str, list[str]]:
     """For each target commit, the refs whose history contains it (HEAD as ``HEAD``).
 
     One bit per target, OR-ed from parents to children in topological order:
-    linear in commits, with one dictionary look-up per ref.
+    linear in commits, with one dictionary look-up per ref. graph: the commits with
+    their parents, parents first, when known already (else ``rev-list`` says).
     """
     bits = {oid: 1 << i for i, oid in enumerate(dict.fromkeys(targets))}
     reached: dict[str, list[str]] = {oid: [] for oid in bits}
     if not bits:
         return reached
-    out = run(["rev-list", "--all", "--topo-order", "--parents", "--reverse"])
+    if graph is None:
+        out = run(["rev-list", "--all", "--topo-order", "--parents", "--reverse"])
+        lines = out.decode("ascii").splitlines()
+        graph = [(line.split(" ")[0], line.split(" ")[1:]) for line in lines]
     masks: dict[str, int] = {}
-    for line in out.decode("ascii").splitlines():
-        commit, *parents = line.split(" ")
+    for commit, parents in graph:
         mask = bits.get(commit, 0)
         for parent in parents:
             mask |= masks.get(parent, 0)

@@ -69,6 +69,28 @@ def read_store(git_dir: Path) -> Iterator[tuple[GitObject, ObjectContent]]:
     yield from _loose(objects, seen)
 
 
+def read_objects(git_dir: Path, oids: list[str]) -> Iterator[tuple[GitObject, ObjectContent]]:
+    """Given objects in the order given (``missing`` for one the store lacks)."""
+    objects = os.path.join(git_dir, "objects")
+    pack_dir = os.path.join(objects, "pack")
+    try:
+        names = sorted(n for n in os.listdir(pack_dir) if n.endswith(".pack"))
+    except FileNotFoundError:
+        names = []
+    packs = [
+        _Pack(os.path.join(pack_dir, n), os.path.join(pack_dir, n[:-5] + ".idx")) for n in names
+    ]
+    for oid in oids:
+        raw = bytes.fromhex(oid)
+        found = next((pack.get(raw) for pack in packs if raw in pack.at), None)
+        if found is None:
+            found = _loose_object(objects, raw)
+        if found is None:
+            yield GitObject(oid, "missing", 0), ObjectContent(io.BytesIO(), 0)
+        else:
+            yield _content(raw, *found)
+
+
 def _content(oid: bytes, kind: str, data: bytes) -> tuple[GitObject, ObjectContent]:
     return GitObject(oid.hex(), kind, len(data)), ObjectContent(io.BytesIO(data), len(data))
 
@@ -77,8 +99,7 @@ def _loose(objects: str, seen: set[bytes]) -> Iterator[tuple[GitObject, ObjectCo
     for prefix in sorted(os.listdir(objects)):
         if len(prefix) != 2 or not all(c in "0123456789abcdef" for c in prefix):
             continue
-        folder = os.path.join(objects, prefix)
-        for rest in sorted(os.listdir(folder)):
+        for rest in sorted(os.listdir(os.path.join(objects, prefix))):
             if len(rest) != 38:
                 continue
             try:
@@ -88,15 +109,26 @@ def _loose(objects: str, seen: set[bytes]) -> Iterator[tuple[GitObject, ObjectCo
             if oid in seen:
                 continue
             seen.add(oid)
-            with open(os.path.join(folder, rest), "rb") as handle:
-                raw = _inflate(handle.read())
-            header, nul, data = raw.partition(b"\0")
-            kind, _, size = header.partition(b" ")
-            if not nul or kind.decode("ascii", "replace") not in _KINDS.values():
-                raise StoreError(f"loose object {oid.hex()}: not an object header")
-            if not size.isdigit() or int(size) != len(data):
-                raise StoreError(f"loose object {oid.hex()}: size does not match")
-            yield _content(oid, kind.decode("ascii"), data)
+            found = _loose_object(objects, oid)
+            if found is not None:
+                yield _content(oid, *found)
+
+
+def _loose_object(objects: str, oid: bytes) -> tuple[str, bytes] | None:
+    """(kind, content) of a loose object; None when there is no such file."""
+    name = oid.hex()
+    try:
+        with open(os.path.join(objects, name[:2], name[2:]), "rb") as handle:
+            raw = _inflate(handle.read())
+    except FileNotFoundError:
+        return None
+    header, nul, data = raw.partition(b"\0")
+    kind, _, size = header.partition(b" ")
+    if not nul or kind.decode("ascii", "replace") not in _KINDS.values():
+        raise StoreError(f"loose object {name}: not an object header")
+    if not size.isdigit() or int(size) != len(data):
+        raise StoreError(f"loose object {name}: size does not match")
+    return kind.decode("ascii"), data
 
 
 def _inflate(data: bytes) -> bytes:
@@ -139,6 +171,10 @@ class _Pack:
         self.end = dict(zip(ordered, [*ordered[1:], len(self.data) - 20], strict=True))
         self.cache: dict[int, tuple[int, bytes]] = {}
         self.declared = 0
+
+    def get(self, oid: bytes) -> tuple[str, bytes]:
+        kind, data = self._read(self.at[oid], 0)
+        return _KINDS[kind], data
 
     def objects(self, seen: set[bytes]) -> Iterator[tuple[GitObject, ObjectContent]]:
         for offset, oid in sorted(zip(self.offsets, self.ids, strict=True)):
