@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 
 _TREE_ENTRY = re.compile(rb"([0-7]{5,6}) [^\0]*\0(.{20})", re.S)
+_WHOLE_TREE = re.compile(rb"(?:[0-7]{5,6} [^\0]*\0.{20})*", re.S)
 _HEADER_LINK = re.compile(rb"^(tree|parent|object) ([0-9a-f]{40})$", re.M)
 GITLINK = b"160000"  # a submodule's commit: another repository's object
 
@@ -56,16 +57,10 @@ class Links:
                 self.root[self._last] = next((o for w, o in links if w == b"tree"), b"")
 
     def _tree(self, content: bytes) -> None:
-        at = 0
-        for entry in _TREE_ENTRY.finditer(content):
-            if entry.start() != at:  # not a tree as git writes it
-                self.followed = False
-                return
-            at = entry.end()
-            if entry.group(1) != GITLINK:
-                self.named.add(entry.group(2))
-        if at != len(content):
+        if _WHOLE_TREE.fullmatch(content) is None:  # not a tree as git writes it
             self.followed = False
+            return
+        self.named.update(oid for mode, oid in _TREE_ENTRY.findall(content) if mode != GITLINK)
 
     def none_missing(self, starts: Iterable[bytes]) -> bool:
         """Whether every object named here or by a start (refs, HEAD, reflogs) is held."""
