@@ -216,3 +216,33 @@ def test_a_saved_org_report_reads_back_its_repositories(tmp_path):
     saved.write_text(json.dumps({"findings": [{**found.to_dict(), "repository": {"name": 7}}]}))
     with pytest.raises(ReportFileError, match="finding 0 is malformed"):
         load_report_file(saved)
+
+
+@pytest.mark.parametrize("layout", ["toml", "pyproject", "folder", "unborn", "packed"])
+def test_a_bare_repository_is_audited_with_its_own_configuration_from_head(tmp_path, layout):
+    """Read from HEAD's tree in process (a small plain store), as git's ``HEAD:name`` says."""
+    from keysentry.audits.org_task import _head_config_texts
+    from keysentry.sources.git_store import head_files
+
+    work = tmp_path / "work"
+    git(tmp_path, "init", "-q", "-b", "main", str(work))
+    allowed = new_key()
+    allow = f'allowed_fingerprints = ["{fingerprint(allowed)}"]\n'
+    commit_file(work, "app/keys.py", f'DEEPSEEK_API_KEY = "{allowed}"\n', "key")
+    if layout in ("toml", "packed"):
+        commit_file(work, ".keysentry.toml", allow, "config")
+    elif layout == "pyproject":
+        commit_file(work, "pyproject.toml", "[tool.keysentry]\n" + allow, "config")
+    elif layout == "folder":
+        commit_file(work, ".keysentry.toml/inside.txt", allow, "not a config file")
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "-q", "--mirror", str(work), str(bare))
+    if layout == "unborn":
+        git(bare, "symbolic-ref", "HEAD", "refs/heads/nothing-yet")
+    if layout == "packed":
+        git(bare, "gc", "-q")
+    names = (".keysentry.toml", "pyproject.toml")
+    assert head_files(bare, names) == _head_config_texts(bare)
+    result = audit_repository_task(RepoSpec(str(bare)), TaskOptions())
+    keys = {f.fingerprint for f in result.findings}
+    assert (fingerprint(allowed) in keys) == (layout in ("folder", "unborn"))

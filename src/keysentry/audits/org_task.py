@@ -39,6 +39,7 @@ from keysentry.model.report import Report, ScanError
 from keysentry.sources.git import Git, GitError, Repository
 from keysentry.sources.git_config import plain_origin_url
 from keysentry.sources.git_files import plain_repository
+from keysentry.sources.git_store import head_files
 
 CLONE_DIR_PREFIX = "keysentry-org-"
 
@@ -384,12 +385,25 @@ def own_config(opened: Opened, report: Report) -> Config:
 
 
 def _head_config(path: Path) -> Config:
-    """A bare repository's configuration, from HEAD's tree: both names in one git call."""
+    """A bare repository's configuration, from HEAD's tree: read in this process from a
+    plain store, else both names in one git call."""
+    texts = head_files(path, config_mod.CONFIG_FILES)
+    if texts is None:
+        texts = _head_config_texts(path)
+    for name in config_mod.CONFIG_FILES:
+        text = texts.get(name)
+        if text is None or (name == "pyproject.toml" and "[tool.keysentry" not in text):
+            continue
+        return config_mod.load_text(text, f"HEAD:{name}")
+    return Config()
+
+
+def _head_config_texts(path: Path) -> dict[str, str]:
     asked = "".join(f"HEAD:{name}\n" for name in config_mod.CONFIG_FILES).encode()
     try:
         out = _git(path).run("cat-file", "--batch", stdin=asked)
     except GitError:
-        return Config()
+        return {}
     texts: dict[str, str] = {}
     stream = io.BytesIO(out)
     for name in config_mod.CONFIG_FILES:
@@ -398,12 +412,7 @@ def _head_config(path: Path) -> Config:
             continue
         texts[name] = stream.read(int(header[2])).decode("utf-8", "replace")
         stream.read(1)
-    for name in config_mod.CONFIG_FILES:
-        text = texts.get(name)
-        if text is None or (name == "pyproject.toml" and "[tool.keysentry" not in text):
-            continue
-        return config_mod.load_text(text, f"HEAD:{name}")
-    return Config()
+    return texts
 
 
 def _digest(options: TaskOptions, *parts: bytes) -> str:

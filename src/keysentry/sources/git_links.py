@@ -20,6 +20,7 @@ _TREE_ENTRY = re.compile(rb"([0-7]{5,6}) [^\0]*\0(.{20})", re.S)
 _WHOLE_TREE = re.compile(rb"(?:[0-7]{5,6} [^\0]*\0.{20})*", re.S)
 _HEADER_LINK = re.compile(rb"^(tree|parent|object) ([0-9a-f]{40})$", re.M)
 GITLINK = b"160000"  # a submodule's commit: another repository's object
+BLOB_MODES = (b"100644", b"100755", b"120000", b"100664")  # files and symbolic links
 
 
 class Links:
@@ -107,18 +108,19 @@ class Links:
             content = self.trees.get(tree or b"")
             if content is None:
                 return None
-            entry = _entry(content, name)
+            entry = tree_entry(content, name)
             if entry is None:
                 return None
             mode, oid = entry
             last = depth == len(parts) - 1
             if last:
-                return oid.hex() if mode not in (b"40000", b"040000", GITLINK) else None
+                return oid.hex() if mode in BLOB_MODES else None
             tree = oid
         return None
 
 
-def _entry(content: bytes, name: bytes) -> tuple[bytes, bytes] | None:
+def tree_entry(content: bytes, name: bytes) -> tuple[bytes, bytes] | None:
+    """(mode, 20-byte id) of the entry named name in a tree's content, else None."""
     for entry in _NAMED_ENTRY.finditer(content):
         if entry.group(2) == name:
             return entry.group(1), entry.group(3)

@@ -19,9 +19,11 @@ import io
 import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from keysentry.sources.git_files import SMALL_STORE, plain_head, plain_sha1, store_size
+from keysentry.sources.git_links import BLOB_MODES, tree_entry
 from keysentry.sources.git_objects import GitObject, ObjectContent
 
 CONTENT_LIMIT = 64 << 20  # declared content bytes above which git reads the store
@@ -89,6 +91,39 @@ def read_objects(git_dir: Path, oids: list[str]) -> Iterator[tuple[GitObject, Ob
             yield GitObject(oid, "missing", 0), ObjectContent(io.BytesIO(), 0)
         else:
             yield _content(raw, *found)
+
+
+def head_files(git_dir: Path, names: Iterable[str]) -> dict[str, str] | None:
+    """The text of each named file at the top of HEAD's tree (``HEAD:name``), read in
+    this process from a small plain store; None when git should be asked instead."""
+    if not (store_size(git_dir) <= SMALL_STORE and plain_sha1(git_dir) and readable_store(git_dir)):
+        return None
+    known, head = plain_head(git_dir)
+    if not known:
+        return None
+    found: dict[str, str] = {}
+    try:
+        kind, commit = _one(git_dir, head.hex()) if head is not None else ("missing", b"")
+        if kind == "tag" or (kind != "commit" and head is not None):
+            return None  # HEAD naming a tag or a missing object: git's rules
+        if head is None:
+            return found
+        tree = commit.partition(b"\n")[0].removeprefix(b"tree ").decode("ascii")
+        kind, listing = _one(git_dir, tree)
+        if kind != "tree":
+            return None
+        for name in names:
+            entry = tree_entry(listing, name.encode())
+            if entry is not None and entry[0] in BLOB_MODES:
+                found[name] = _one(git_dir, entry[1].hex())[1].decode("utf-8", "replace")
+    except (StoreError, OSError, ValueError):
+        return None
+    return found
+
+
+def _one(git_dir: Path, oid: str) -> tuple[str, bytes]:
+    obj, content = next(read_objects(git_dir, [oid]))
+    return obj.kind, content.read()
 
 
 def _content(oid: bytes, kind: str, data: bytes) -> tuple[GitObject, ObjectContent]:
