@@ -22,6 +22,7 @@ the throughput per worker, so a reader can size a cluster. The machine may be sh
 the load average is printed with the figures. Usage::
 
     .venv/bin/python bench/org_bench.py [--repos 200] [--rounds 1] [--real PATH]
+        [--only org,kingfisher]   # (the loop alone takes a minute)
 """
 
 from __future__ import annotations
@@ -171,6 +172,11 @@ def main() -> None:
     parser.add_argument("--repos", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--real", type=Path, default=None, help="a real project's git dir")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated tools to run (of: org, loop, kingfisher); default: all",
+    )
     args = parser.parse_args()
     real = args.real or (REAL_MIRROR if REAL_MIRROR.exists() else HERE.parent / ".git")
     root, planted, repos, real_name = build(args.repos, real)
@@ -214,6 +220,10 @@ def main() -> None:
             str(out / "kingfisher.json"),
         ],
     }
+    short = {"org": "keysentry org", "loop": "history loop", "kingfisher": "kingfisher"}
+    if args.only:
+        chosen = [short[name.strip()] for name in args.only.split(",")]
+        commands = {name: commands[name] for name in chosen}
     print(
         f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         " (shared machine: figures are noisy)"
@@ -236,14 +246,22 @@ def main() -> None:
         "history loop": set().union(*(fingerprints(p) for p in out.glob("loop-*.json"))),
         "kingfisher": {fingerprint(k) for k in found_in(out / "kingfisher.json", planted)},
     }
-    base = statistics.median(r.wall for r in runs["keysentry org"])
-    print(f"\n{'tool':<14} {'wall s':>8} {'cpu s':>8} {'tree MB':>8} {'keys':>7} {'vs org':>7}")
+    first = runs[next(iter(runs))]
+    base = statistics.median(r.wall for r in runs.get("keysentry org", first))
+    base_cpu = statistics.median(r.cpu for r in runs.get("keysentry org", first))
+    print(
+        f"\n{'tool':<14} {'wall s':>8} {'cpu s':>8} {'tree MB':>8} {'keys':>7} {'vs org':>7}"
+        f" {'cpu vs org':>10}"
+    )
     for name, measured in runs.items():
         wall = statistics.median(r.wall for r in measured)
         cpu = statistics.median(r.cpu for r in measured)
         rss = max(r.tree_rss_mb for r in measured)
         keys = f"{len(found[name] & wanted)}/{len(wanted)}"
-        print(f"{name:<14} {wall:>8.1f} {cpu:>8.1f} {rss:>8.0f} {keys:>7} {wall / base:>6.2f}x")
+        print(
+            f"{name:<14} {wall:>8.1f} {cpu:>8.1f} {rss:>8.0f} {keys:>7} {wall / base:>6.2f}x"
+            f" {cpu / base_cpu:>9.2f}x"
+        )
         if measured[-1].returncode not in (0, 1, 200, 205):
             print(f"  {name} exited {measured[-1].returncode}: {measured[-1].stderr[-300:]}")
     for line in timing_lines:

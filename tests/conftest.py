@@ -13,8 +13,12 @@ import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from org_support import Organisation
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = Path(__file__).resolve().parent / "schemas"  # vendored: see schemas/README.md
@@ -183,6 +187,15 @@ def fast_import_commits(repo: Path, commits: int, keys: dict[int, str]) -> None:
         check=True,
         env=git_env(),
     )
+
+
+@pytest.fixture(scope="session")
+def organisation(tmp_path_factory: pytest.TempPathFactory) -> Organisation:
+    """The 50-repository organisation of the org tests (tests/org_support.py), built once;
+    a test that changes it works on its own copy (org_support.relocated)."""
+    from org_support import build
+
+    return build(tmp_path_factory.mktemp("organisation"))
 
 
 @pytest.fixture

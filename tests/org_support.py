@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -163,6 +164,35 @@ def build(root: Path) -> Organisation:
     for location in locations:
         org.history_reports[location], org.expected[location] = _expected(org, location, source)
     return org
+
+
+def relocated(org: Organisation, root: Path) -> Organisation:
+    """A copy of the organisation under root (a test that changes a repository gets its
+    own: the built one is shared by every org test of the session)."""
+    old = str(org.root.parent)
+    shutil.copytree(old, root, symlinks=True, dirs_exist_ok=True)
+    new = str(root)
+
+    def moved(text: str) -> str:
+        return text.replace(old, new)
+
+    (root / org.repos_file.name).write_text(moved(org.repos_file.read_text()))
+    copy = Organisation(
+        root / org.root.name,
+        root / org.repos_file.name,
+        [moved(n) for n in org.locations],
+        list(org.keys),
+        {moved(n): set(found) for n, found in org.expected.items()},
+        {moved(n): json.loads(moved(json.dumps(r))) for n, r in org.history_reports.items()},
+        {moved(n) for n in org.bare},
+        {moved(n) for n in org.pushed},
+        moved(org.damaged),
+        moved(org.failing_url),
+        moved(org.clone_url),
+        org.untracked_key,
+        org.allowed_key,
+    )
+    return copy
 
 
 def _expected(org: Organisation, location: str, source: Path) -> tuple[dict, set[str]]:

@@ -25,12 +25,7 @@ from keysentry.guide.leaked_keys import ReportFileError, load_report_file
 from keysentry.model.finding import Finding, RepositoryRef
 from keysentry.model.key import fingerprint
 from keysentry.model.report import AUDITED, FAILED
-from org_support import build, check_against_history, start_cluster
-
-
-@pytest.fixture(scope="module")
-def organisation(tmp_path_factory):
-    return build(tmp_path_factory.mktemp("organisation"))
+from org_support import check_against_history, start_cluster
 
 
 @pytest.fixture(scope="module")

@@ -31,12 +31,7 @@ from conftest import (
 from keysentry.audits.org import report_file_name
 from keysentry.model.key import fingerprint
 from keysentry.model.report import FAILED, UNCHANGED
-from org_support import build, check_against_history, start_cluster
-
-
-@pytest.fixture(scope="module")
-def organisation(tmp_path_factory):
-    return build(tmp_path_factory.mktemp("organisation"))
+from org_support import check_against_history, relocated, start_cluster
 
 
 @pytest.fixture(scope="module")
@@ -208,6 +203,7 @@ def _state_lines(path):
 
 
 def test_resume_after_sigint_then_skip_unchanged(organisation, tmp_path):
+    organisation = relocated(organisation, tmp_path / "own")  # it commits to a repository
     state = tmp_path / "org.state"
     args = [
         "org",
