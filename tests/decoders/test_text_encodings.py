@@ -209,3 +209,34 @@ def test_fuzz_truncated_encodings_never_give_a_wrong_key(cut: int, form: str) ->
     found = [k.key for k in find_encoded(whole[:cut]).keys]
     assert found in ([], [key])
     assert [k.key for k in find_encoded(whole).keys] == [key]
+
+
+def _utf16_pool(before: str, key: str) -> bytes:
+    return "".join(f"\x06{s}" for s in (before, key, "OK")).encode("utf-16-le")
+
+
+def test_a_utf16_key_after_a_surrogate_pair_is_found_at_its_place() -> None:
+    """An astral character (two UTF-16 units, one character) just before the key: the
+    key's place in the decoded text is not its unit count (found missing 1 in 130 random
+    binaries, session 4)."""
+    key = new_key()
+    data = b"\x90" * 64 + _utf16_pool("Title \U0001f600", key)
+    [found] = find_encoded(data).keys
+    assert (found.key, found.chain) == (key, ("utf-16le",))
+    assert data[found.start : found.end] == key.encode("utf-16-le")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(  # text in UTF-16 (astral characters are surrogate pairs), or any bytes
+        st.text(max_size=60).map(lambda t: t.encode("utf-16-le", "surrogatepass")),
+        st.binary(max_size=200).map(lambda b: b[: len(b) // 2 * 2]),
+    ),
+    st.binary(max_size=200),
+)
+def test_a_utf16_string_pool_key_is_found_whatever_bytes_surround_it(
+    prefix: bytes, suffix: bytes
+) -> None:
+    key = new_key()
+    data = prefix + b"\0\0" + _utf16_pool("Title", key) + suffix
+    assert key in [k.key for k in find_encoded(data).keys]

@@ -31,9 +31,11 @@ def decode_key_at(
         lo = max(start - 2 * (RADIUS + 1), start % 2)
         hi = min(len(data), start + 2 * (KEY_LENGTH + 1 + RADIUS))
         hi -= (hi - lo) % 2
-        text = data[lo:hi].decode(codec, "replace")
-        decoded = text.encode("utf-8", "replace")
-        lead = len(text[: (start - lo) // 2].encode("utf-8", "replace"))
+        # decoded in two parts: a surrogate pair before the key is one character of two
+        # units, so the key's character index is not its unit index (start - lo) // 2
+        before = data[lo:start].decode(codec, "replace").encode("utf-8", "replace")
+        decoded = before + data[start:hi].decode(codec, "replace").encode("utf-8", "replace")
+        lead = len(before)
         for cand in find_candidates(decoded, lead, lead + 1):
             end = start + 2 * KEY_LENGTH
             return start, end, cand.key, (chain,), context_text(decoded, cand.start, cand.end)
