@@ -1,13 +1,15 @@
 """Issue 12 gap 3: javascript-obfuscator's string array with ``--string-array-encoding
 base64`` and ``rc4`` (alone and with ``--split-strings``, rotation, shuffling and
-wrappers), made by the real obfuscator from tests/js at run time, decoded statically
-(decoders/encoded_array.py): found at the call's line, ``decoded_from`` naming the steps.
-The decoder is fuzzed with hypothesis (random arrays, calls and bytes)."""
+wrappers of variable and function type), made by the real obfuscator from tests/js at run
+time, decoded statically (decoders/encoded_array.py, wrapper_calls.py): found at the
+call's line, ``decoded_from`` naming the steps. The decoders are fuzzed with hypothesis
+(random arrays, calls, wrappers and bytes)."""
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -16,7 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO_ROOT, new_key, run_keysentry
-from keysentry.decoders import array_rotation, encoded_array, find_encoded, string_array
+from keysentry.decoders import (
+    array_rotation,
+    encoded_array,
+    find_encoded,
+    string_array,
+    wrapper_calls,
+)
 from keysentry.engine.detector import find_candidates
 from keysentry.model.key import fingerprint
 
@@ -37,6 +45,34 @@ CASES = {
         "--string-array-wrappers-count", "2",
     ],
 }  # fmt: skip
+# --string-array-wrappers-type function: wrappers forward to the accessor with index offsets
+# and reordered (and padded) parameters, the rc4 key among them (decoders/wrapper_calls.py)
+
+
+def _function_case(encoding: str, count: int, split: bool, moved: bool, *more: str) -> list[str]:
+    flags = {"split-strings": split, "string-array-rotate": moved, "string-array-shuffle": moved}
+    options = ["--string-array-encoding", encoding, "--string-array-wrappers-count", str(count)]
+    options += ["--string-array-wrappers-type", "function"]
+    for name, value in flags.items():
+        options += [f"--{name}", str(value).lower()]
+    return options + list(more)
+
+
+FUNCTION_CASES = {
+    f"{encoding}-{count}{'-split' * split}{'-rotate-shuffle' * moved}": _function_case(
+        encoding, count, split, moved
+    )
+    for encoding in ("base64", "rc4")
+    for count in (1, 2)
+    for split in (False, True)
+    for moved in (False, True)
+}
+_MORE_PARAMETERS = ("--string-array-wrappers-parameters-max-count", "4")
+_STRING_INDEXES = ("--string-array-indexes-type", "hexadecimal-numeric-string,hexadecimal-number")
+for _encoding in ("base64", "rc4"):
+    FUNCTION_CASES[f"{_encoding}-4-parameters-string-indexes"] = _function_case(
+        _encoding, 2, True, True, *_MORE_PARAMETERS, *_STRING_INDEXES
+    )
 STEPS = {"base64": ["string-array", "base64"], "rc4": ["string-array", "base64", "rc4"]}
 
 
@@ -71,6 +107,84 @@ def test_encoded_string_array_of_the_real_obfuscator(case: str, tmp_path: Path) 
     assert finding["decoded_from"] == steps + (["concat"] if split else [])
     assert line.startswith(("a0_0x", "_0x"))  # at the call (or its chain)
     assert key not in proc.stdout
+
+
+def _three_keys_module(keys: list[str]) -> str:
+    return (
+        f"const client = {{ apiKey: '{keys[0]}', base: 'https://api.example.com' }};\n"
+        f"function headers() {{ return {{ Authorization: 'Bearer ' + '{keys[1]}' }}; }}\n"
+        f'const fallback = "{keys[2]}";\nconsole.log(client.base, headers(), fallback);\n'
+    )
+
+
+@pytest.mark.parametrize("case", sorted(FUNCTION_CASES))
+def test_function_wrappers_of_the_real_obfuscator(case: str, tmp_path: Path) -> None:
+    """Every key is read through the function wrappers (in the module's scope and in a
+    function's): found at its call, the steps named, whatever the rotation."""
+    keys = [new_key() for _ in range(3)]
+    out = _obfuscate(tmp_path, _three_keys_module(keys), FUNCTION_CASES[case])
+    text = out.read_text()
+    assert "return a0_0x" in text and not any(key in text for key in keys)
+    proc = run_keysentry("scan", "--format", "json", str(out))
+    assert proc.returncode == 1, proc.stderr
+    findings = json.loads(proc.stdout)["findings"]
+    assert sorted(f["fingerprint"] for f in findings) == sorted(map(fingerprint, keys))
+    steps = STEPS["rc4" if case.startswith("rc4") else "base64"]
+    lines = text.splitlines()
+    for finding in findings:
+        assert finding["decoded_from"][: len(steps)] == steps
+        at = lines[finding["line"] - 1][finding["column"] - 1 :]
+        assert at.startswith(("a0_0x", "_0x"))  # at the (wrapper's) call
+    assert not any(key in proc.stdout for key in keys)
+
+
+def test_a_wrapper_call_is_resolved_hop_by_hop() -> None:
+    """Offsets add up through nested wrappers, the parameters' order is followed, and a
+    call whose index is not a number (or wrappers that call each other) reads nothing."""
+    data = (
+        b"function outer(a,b){return acc(a- -0x10,b);}"
+        b"function inner(c,d,e){return outer(e-0x5,c);}"
+        b"function loop1(a,b){return loop2(a,b);}function loop2(a,b){return loop1(a,b);}"
+    )
+    known = wrapper_calls.wrappers(data)
+    assert wrapper_calls.resolve(b"inner('k@y',0x1,0x20)", known) == wrapper_calls.Call(
+        0x2B, "k@y"
+    )  # fmt: skip
+    assert wrapper_calls.resolve(b"inner(0x1,0x2,-'0x20')", known) == wrapper_calls.Call(
+        -0x15, None
+    )  # fmt: skip
+    assert wrapper_calls.resolve(b"inner(0x1,0x2,'text')", known) is None
+    assert wrapper_calls.resolve(b"loop1(0x1,'key')", known) is None
+    assert wrapper_calls.resolve(b"acc(0x3,'key')", known) == wrapper_calls.Call(3, "key")
+    assert wrapper_calls.resolve(b"acc(0x3,0x4)", known) is None  # not the accessor's shape
+
+
+_JS_BITS = st.sampled_from(
+    [b"function ", b"w(", b"a", b",", b"b", b")", b"{return ", b"acc", b"- -0x10", b"-0x3",
+     b"'k@y'", b"'0x1f'", b"}", b";", b"+", b" ", b"(", b"0x7", b"\n"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    bits=st.lists(_JS_BITS, max_size=120),
+    noise=st.binary(max_size=200),
+    cut=st.integers(0, 4000),
+)
+def test_fuzz_wrapper_calls(bits: list[bytes], noise: bytes, cut: int) -> None:
+    """Random and truncated wrappers and calls: parsing finishes, resolves to numbers or
+    nothing, and a key elsewhere in the chunk is still found."""
+    key = new_key()
+    body = b"".join(bits) + noise
+    data = body[:cut] + f"\nconst k = '{key}';\n".encode() + body[cut:]
+    known = wrapper_calls.wrappers(data)
+    for wrapper in known.values():
+        assert wrapper.forwards
+    for match in re.finditer(wrapper_calls.CALL, data):
+        call = wrapper_calls.resolve(match[0], known)
+        assert call is None or isinstance(call.index, int)
+    assert encoded_array.find_keys(data + string_array.ENCODED_ALPHABET) is not None
+    assert key in [c.key for c in find_candidates(data)]
 
 
 def test_a_wrong_rotation_is_never_reported(tmp_path: Path) -> None:

@@ -4,9 +4,10 @@ without running it.
 The loop (``while(!![]){try{const x=parseInt(f(0x9a))/0x1*(-parseInt(f(0x86))/0x2)+…;
 if(x===y)break;else a['push'](a['shift']());}…}(arr,0xd4943)``) rotates the array by one
 until an arithmetic checksum of ``parseInt`` over some items equals the literal target.
-Here the expression is parsed (numbers, ``+ - * /``, parentheses, ``parseInt(call)``) and
-evaluated for each rotation, as JavaScript would (IEEE doubles; ``parseInt`` of text that
-does not start with digits is NaN): the rotation whose value equals the target is the
+Here the expression is parsed (numbers, ``+ - * /``, parentheses, ``parseInt(call)``, the
+call read through any function wrappers: decoders/wrapper_calls.py) and evaluated for
+each rotation, as JavaScript would (IEEE doubles; ``parseInt`` of text that does not
+start with digits is NaN): the rotation whose value equals the target is the
 one the program runs with. Anything else in the expression, or no such loop: None.
 """
 
@@ -16,13 +17,15 @@ import math
 import re
 from collections.abc import Callable
 
+from keysentry.decoders import wrapper_calls
+
 _LOOP = re.compile(
     rb"while\s*\(\s*!!\[\]\s*\)\s*\{\s*try\s*\{\s*(?:const|var|let)\s+[\w$]+\s*=\s*"
     rb"([^;{}]{1,4000});\s*if\s*\(\s*[\w$]+\s*===\s*[\w$]+\s*\)\s*break"
 )
 _TARGET = re.compile(rb"\}\s*\(\s*[\w$]+\s*,\s*(0x[0-9a-fA-F]+|\d+)\s*\)\s*\)")
 _TOKEN = re.compile(
-    rb"\s*(?:(parseInt)\s*\(\s*[\w$]+\s*\(\s*(0x[0-9a-fA-F]+|\d+)\s*\)\s*\)"
+    rb"\s*(?:(parseInt)\s*\(\s*(" + wrapper_calls.CALL + rb")\s*\)"
     rb"|(0x[0-9a-fA-F]+|\d+(?:\.\d+)?)|([-+*/()]))"
 )
 _INT = re.compile(r"\s*([-+]?\d+)")
@@ -30,7 +33,7 @@ _INT = re.compile(r"\s*([-+]?\d+)")
 Token = tuple[str, float]  # ("call", index) / ("num", value) / (operator, 0)
 
 
-def _tokens(expression: bytes) -> list[Token] | None:
+def _tokens(expression: bytes, known: wrapper_calls.Wrappers) -> list[Token] | None:
     out: list[Token] = []
     at = 0
     expression = expression.strip()
@@ -39,7 +42,10 @@ def _tokens(expression: bytes) -> list[Token] | None:
         if match is None or match.end() == at:
             return None
         if match[1]:
-            out.append(("call", int(match[2], 0)))
+            call = wrapper_calls.resolve(match[2], known)
+            if call is None:
+                return None
+            out.append(("call", call.index))
         elif match[3]:
             text = match[3].decode()
             out.append(("num", float(int(text, 16)) if text.startswith("0x") else float(text)))
@@ -121,14 +127,17 @@ def _evaluate(tokens: list[Token], item: Callable[[int], str | None]) -> float:
 
 
 def rotation(
-    data: bytes, items: list[str | None], offsets: set[int]
+    data: bytes,
+    items: list[str | None],
+    offsets: set[int],
+    known: wrapper_calls.Wrappers | None = None,
 ) -> Callable[[int], int] | None:
     """slot(index) of the array as the program reads it, or None if not known."""
     loop = _LOOP.search(data)
     if loop is None:
         return None
     target_match = _TARGET.search(data, loop.end())
-    tokens = _tokens(loop[1])
+    tokens = _tokens(loop[1], {} if known is None else known)
     if target_match is None or not tokens:
         return None
     target = float(int(target_match[1], 0))

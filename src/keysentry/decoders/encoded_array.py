@@ -24,7 +24,7 @@ import binascii
 import re
 from collections.abc import Callable
 
-from keysentry.decoders import array_rotation
+from keysentry.decoders import array_rotation, wrapper_calls
 from keysentry.decoders.context import context_text
 from keysentry.decoders.string_array import OFFSET
 from keysentry.engine.detector import find_candidates
@@ -37,9 +37,8 @@ _ARRAY = re.compile(rb"function\s*[\w$]+\(\)\s*\{\s*(?:const|var|let)\s+[\w$]+\s
 _STRING = rb"'[^'\\\n]*'"
 _ITEMS = re.compile(rb"\[\s*(?:" + _STRING + rb"(?:\s*,\s*" + _STRING + rb")*)?\s*\]")
 _ITEM = re.compile(rb"'([^'\\\n]*)'")
-_CALL = rb"[\w$]+\((0x[0-9a-fA-F]+)(?:\s*,\s*'([^'\\\n]{1,16})')?\)"
-_CHAIN = re.compile(rb"(?:" + _CALL + rb"\s*\+\s*)*" + _CALL)
-_ONE_CALL = re.compile(_CALL)
+_CHAIN = re.compile(rb"(?:" + wrapper_calls.CALL + rb"\s*\+\s*)*" + wrapper_calls.CALL)
+_ONE_CALL = re.compile(wrapper_calls.CALL)
 _SWAP = bytes.maketrans(
     b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
@@ -97,14 +96,29 @@ def _items(data: bytes) -> tuple[list[str | None], int] | None:
 Call = tuple[int, str | None]  # (index, rc4 key or None)
 
 
-def _chains(data: bytes) -> list[tuple[int, int, list[Call]]]:
+def _chains(data: bytes, known: wrapper_calls.Wrappers) -> list[tuple[int, int, list[Call]]]:
+    """Each chain of accessor calls joined by ``+``, its calls read through the function
+    wrappers (decoders/wrapper_calls.py); a chain ends at a call that reads no item."""
     chains = []
     for chain in _CHAIN.finditer(data):
-        calls = [(int(i, 16), k.decode("latin-1") or None) for i, k in _ONE_CALL.findall(chain[0])]
-        chains.append((chain.start(), chain.end(), calls))
+        calls: list[Call] = []
+        start = end = chain.start()
+        for one in _ONE_CALL.finditer(chain[0]):
+            call = wrapper_calls.resolve(one[0], known)
+            if call is None:
+                if calls:
+                    chains.append((start, end, calls))
+                calls = []
+                continue
+            if not calls:
+                start = chain.start() + one.start()
+            calls.append((call.index, call.key))
+            end = chain.start() + one.end()
+        if calls:
+            chains.append((start, end, calls))
         if len(chains) >= MAX_CALLS:
             break
-    return chains
+    return chains[:MAX_CALLS]
 
 
 def _rc4_rotation(
@@ -153,7 +167,8 @@ def find_keys(data: bytes) -> list[Found]:
     items, array_end = parsed
     size = len(items)
     offsets = {int(m[2], 0) for m in OFFSET.finditer(data)} or {0}
-    chains = [c for c in _chains(data) if c[0] >= array_end or c[1] <= array_end]
+    known = wrapper_calls.wrappers(data)
+    chains = [c for c in _chains(data, known) if c[0] >= array_end or c[1] <= array_end]
     calls = [call for _, _, chain in chains for call in chain]
     found: list[Found] = []
     if any(key for _, key in calls):  # rc4: one rotation, found by decrypting
@@ -168,7 +183,7 @@ def find_keys(data: bytes) -> list[Found]:
             if any(t and ("s" in t) for t in texts):
                 found += _joined_keys(start, end, texts, ("base64", "rc4"))
         return found
-    known = array_rotation.rotation(data, items, offsets)
+    known = array_rotation.rotation(data, items, offsets, known)
     if known is None and b"['shift']()" not in data:  # --string-array-rotate false
         offset = min(offsets)
         known = lambda index: (index - offset) % size  # noqa: E731

@@ -19,7 +19,7 @@ MAX_ARRAY = 1 << 20  # bytes of an array literal
 _STRING = rb"(?:'[^'\\\n]*'|\"[^\"\\\n]*\")"
 _ITEMS = re.compile(rb"\[\s*" + _STRING + rb"(?:\s*,\s*" + _STRING + rb")*\s*\]")
 _ITEM = re.compile(rb"'([^'\\\n]*)'|\"([^\"\\\n]*)\"")
-OFFSET = re.compile(rb"([\w$]+)=\1-(0x[0-9a-fA-F]+|\d+);")  # the accessor's index offset
+OFFSET = re.compile(rb"([\w$]+) ?= ?\1 ?- ?(0x[0-9a-fA-F]+|\d+);")  # the accessor's index offset
 _CALL = rb"[\w$]+\((0x[0-9a-fA-F]+)\)"
 _CHAIN = re.compile(rb"(?:" + _CALL + rb"\s*\+\s*)+" + _CALL)
 _INDEX = re.compile(_CALL)
