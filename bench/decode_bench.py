@@ -18,12 +18,16 @@
 Usage::
 
     .venv/bin/python bench/decode_bench.py [--runs 3] [--tgz-mb 200] [--skip-tgz]
-        [--skip-xz-zst]
+        [--skip-xz-zst] [--baseline OTHER/src]
+
+``--baseline`` times another checkout's keysentry (same interpreter) in the same rounds,
+so that a change's cost is a ratio measured in one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import gzip
 import hashlib
 import io
@@ -38,7 +42,16 @@ from pathlib import Path
 
 import jstree
 from measure import KINGFISHER_RULE, Run, compile_bytecode
-from scan_bench import Tool, _check, _row, _run, _sha256, betterleaks_tool, keysentry_tool
+from scan_bench import (
+    Tool,
+    _check,
+    _row,
+    _run,
+    _sha256,
+    betterleaks_tool,
+    keysentry_tool,
+    other_keysentry_tool,
+)
 
 
 def _timed(tools: list, runs: int) -> dict[str, list[Run]]:
@@ -151,6 +164,12 @@ def main() -> None:
     parser.add_argument("--skip-tgz", action="store_true", help="no .tgz comparison")
     parser.add_argument("--skip-xz-zst", action="store_true", help="no .tar.xz/.tar.zst part")
     parser.add_argument("--work", type=Path, default=jstree.WORK)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout's src/ (e.g. `git archive main src | tar -x -C DIR`): its"
+        " keysentry, decoding on and off, timed in the same rounds as this one",
+    )
     args = parser.parse_args()
 
     tree = jstree.build(args.work)
@@ -160,17 +179,24 @@ def main() -> None:
         f" {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print(compile_bytecode())
-    with tempfile.TemporaryDirectory(prefix="decode-bench-", dir=args.work) as tmp:
+    with tempfile.TemporaryDirectory(prefix="decode-bench-") as tmp:  # reports only
         reports = Path(tmp)
         keys = jstree.plant_keys(tree)
         print(f"1. tree {tree}: {facts.files} files, {facts.bytes / 1e6:.1f} MB")
         on = keysentry_tool(tree, reports / "on.json")
         off = keysentry_tool(tree, reports / "off.json")
         off.argv.append("--no-decode")
-        for tool in (on, off):
+        tree_tools = [("keysentry", on), ("keysentry --no-decode", off)]
+        if args.baseline:
+            compileall.compile_dir(args.baseline / "keysentry", quiet=1)  # as compile_bytecode()
+            base_on = other_keysentry_tool(args.baseline, tree, reports / "base-on.json")
+            base_off = other_keysentry_tool(args.baseline, tree, reports / "base-off.json")
+            base_off.argv.append("--no-decode")
+            tree_tools += [("baseline", base_on), ("baseline --no-decode", base_off)]
+        for _, tool in tree_tools:
             _run(tool)
             _check(tool, keys)
-        tree_runs = _timed([("keysentry", on), ("keysentry --no-decode", off)], args.runs)
+        tree_runs = _timed(tree_tools, args.runs)
 
         tgz_runs: dict[str, list[Run]] = {}
         if not args.skip_tgz:
@@ -227,6 +253,13 @@ def main() -> None:
         f"decoding on / off CPU (JS tree)     = {cpu:.2f}  (target <= 1.25)"
         f" {'met' if cpu <= 1.25 else 'NOT MET'}"
     )
+    if args.baseline:
+        print(
+            f"baseline: decoding on / off CPU     = "
+            f"{_cpu(tree_runs, 'baseline', 'baseline --no-decode'):.2f}; this / baseline CPU:"
+            f" on {_cpu(tree_runs, 'keysentry', 'baseline'):.2f},"
+            f" off {_cpu(tree_runs, 'keysentry --no-decode', 'baseline --no-decode'):.2f}"
+        )
     if tgz_runs:
         ks_wall = statistics.median(r.wall for r in tgz_runs["keysentry"])
         bl_wall = statistics.median(r.wall for r in tgz_runs["betterleaks"])

@@ -120,6 +120,26 @@ def test_the_written_out_nested_needles_are_the_computed_ones() -> None:
     assert [shapes.nested_needle(leads) for leads in decoders.NESTED] == decoders._NESTED_NEEDLES
 
 
+def test_the_pass_order_finds_what_the_table_order_finds() -> None:
+    """The needles are handed to the pass in a tuned order (decoders._PASS_ORDER): it holds
+    every needle once, none is a prefix of another (so no two can match at one byte and
+    the order cannot change which one wins), and on text holding every needle, each twice
+    and overlapping its neighbours, the hits are those of a pass in the table's order."""
+    import ahocorasick_rs
+
+    from keysentry import decoders
+
+    table = list(decoders._NEEDLES)
+    assert sorted(decoders._PASS_ORDER) == sorted(table) and len(set(table)) == len(table)
+    assert not [(a, b) for a in table for b in table if a != b and b.startswith(a)]
+    text = b"".join(a + b + a[:2] for a in table for b in table[:5]) + b"".join(table[::-1])
+    kind = ahocorasick_rs.MatchKind.LeftmostFirst
+    in_table_order = ahocorasick_rs.BytesAhoCorasick(table, matchkind=kind)
+    expected = [(table[i], at) for i, at, _ in in_table_order.find_matches_as_indexes(text)]
+    hits = [(decoders.TRIGGERS[i], at) for i, at, _ in decoders._hits(text, 0, len(text))]
+    assert hits == expected and len(hits) > 2 * len(table)
+
+
 @pytest.mark.parametrize("context", sorted(CONTEXTS))
 def test_base64_inside_base64_at_every_alignment(tmp_path: Path, context: str) -> None:
     """Gap 1: the key at each byte offset of the inner run's 3-byte group, the inner run at

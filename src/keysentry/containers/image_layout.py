@@ -39,9 +39,10 @@ def _is_layout(root: str) -> bool:
 def after_scan(report: Report, first: int, fs_path: str, limits: Limits) -> None:
     """What a scanned file adds as part of an OCI layout folder: its index.json counts the
     image once; the findings (``report.findings[first:]``) inside a layer are annotated."""
-    folder, name = os.path.split(fs_path)
-    if name == INDEX and _is_layout(folder or "."):
-        report.stats["container_images"] += 1
+    if fs_path.endswith(INDEX):  # one test for the common case: every other file
+        folder, name = os.path.split(fs_path)
+        if name == INDEX and _is_layout(folder or "."):
+            report.stats["container_images"] += 1
     if len(report.findings) > first and os.sep + "blobs" + os.sep in os.sep + fs_path:
         annotate_file(report.findings[first:], fs_path, limits, report.errors)
 
