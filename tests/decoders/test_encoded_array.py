@@ -257,3 +257,24 @@ def test_fuzz_checksum_expressions(expression: str, target: int) -> None:
     items: list[str | None] = ["12", "abc", None, "-4"]
     slot = array_rotation.rotation(_loop(expression, target), items, {0, 1})
     assert slot is None or 0 <= slot(7) < len(items)
+
+
+def test_a_long_run_of_name_characters_is_read_once(tmp_path: Path) -> None:
+    """The call, chain and offset patterns start only where a name starts: tried inside
+    a run of name characters too, 40 KB of them took 9-14 s in an obfuscated chunk
+    (quadratic), so 1 MB would run for hours; now the scan ends (the hang guard is far
+    above its time) and the key beside the run is found."""
+    key = new_key()
+    run = b"a" * (1 << 20)
+    chunk = (
+        b"function a(){const b=['x'];a=function(){return b;};return a();}"
+        + string_array.ENCODED_ALPHABET
+        + b"c['push'](c['shift']());const d=['s', 'k'];"
+        + run
+        + f"\nconst k = '{key}';\n".encode()
+    )
+    path = tmp_path / "app.min.js"
+    path.write_bytes(chunk)
+    proc = run_keysentry("scan", "--format", "json", str(path), timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert [f["fingerprint"] for f in json.loads(proc.stdout)["findings"]] == [fingerprint(key)]

@@ -21,8 +21,10 @@ MAX_ARRAY = 1 << 20  # bytes of an array literal
 _STRING = rb"(?:'[^'\\\n]*'|\"[^\"\\\n]*\")"
 _ITEMS = re.compile(rb"\[\s*" + _STRING + rb"(?:\s*,\s*" + _STRING + rb")*\s*\]")
 _ITEM = re.compile(rb"'([^'\\\n]*)'|\"([^\"\\\n]*)\"")
-OFFSET = re.compile(rb"([\w$]+) ?= ?\1 ?- ?(0x[0-9a-fA-F]+|\d+);")  # the accessor's index offset
-_CALL = rb"[\w$]+\((0x[0-9a-fA-F]+)\)"
+# the accessor's index offset; each pattern here starts where a name starts (the
+# lookbehind), or a long run of name characters costs a try of the run at each of them
+OFFSET = re.compile(rb"(?<![\w$])([\w$]+) ?= ?\1 ?- ?(0x[0-9a-fA-F]+|\d+);")
+_CALL = rb"(?<![\w$])[\w$]+\((0x[0-9a-fA-F]+)\)"
 _CHAIN = re.compile(rb"(?:" + _CALL + rb"\s*\+\s*)+" + _CALL)
 _INDEX = re.compile(_CALL)
 _STARTS = re.compile(rb"sk-[0-9a-f]*$|sk$|s$")
