@@ -12,7 +12,6 @@ configuration is a JSON blob (or ``config.json``), scanned as the JSON it is."""
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from posixpath import normpath
@@ -45,6 +44,8 @@ def clean(name: str) -> str:
 
 def layer_order(manifest: bytes) -> list[str]:
     """The layers of the first image in a docker-save ``manifest.json``, bottom first."""
+    import json  # with the first image: json's import is not free, and most scans meet none
+
     try:
         images = json.loads(manifest)
         layers = images[0]["Layers"]
@@ -63,6 +64,8 @@ def blob_path(descriptor: object) -> str | None:
 def oci_layer_orders(index: bytes, blob: Blob) -> list[list[str]]:
     """The layers of every image manifest an OCI ``index.json`` reaches (an index may point
     at indexes, to MAX_INDEX_DEPTH), each bottom first, as blob paths."""
+    import json  # with the first image (as in layer_order)
+
     orders: list[list[str]] = []
     pending: list[tuple[bytes, int]] = [(index, 0)]
     seen: set[str] = set()

@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Callable
 
-from keysentry.containers import STREAM_DECODERS
+from keysentry import containers
 from keysentry.containers.image import (
     INDEX,
     MAX_MANIFEST,
@@ -21,10 +21,9 @@ from keysentry.containers.image import (
 )
 from keysentry.containers.limits import Budget, ContainerError, Limits
 from keysentry.containers.sniff import peek, sniff
-from keysentry.containers.tar import tar_members
 from keysentry.model.finding import Finding
 from keysentry.model.report import Report, ScanError
-from keysentry.model.target import MEMBER_SEPARATOR
+from keysentry.model.target import MEMBER_SEPARATOR, STREAM_LAYERS
 
 LAYOUT_MARKER = "oci-layout"
 _IN_BLOBS = re.compile(r"(?:(.*)/)?(blobs/[^/]+/[^/]+)\Z")
@@ -61,6 +60,8 @@ def _read_blob(root: str) -> Callable[[str], bytes | None]:
 
 def _member_names(path: str, shown: str, limits: Limits, errors: list[ScanError]) -> list[str]:
     """The member names of a layer blob (a tar, maybe gzip/zstd/xz/bzip2 compressed)."""
+    from keysentry.containers.tar import tar_members  # with the first layer blob found
+
     budget = Budget(limits)
     names: list[str] = []
 
@@ -71,8 +72,8 @@ def _member_names(path: str, shown: str, limits: Limits, errors: list[ScanError]
         with open(path, "rb") as handle:
             head, stream = peek(handle)
             kind = sniff(head, "")
-            if kind in STREAM_DECODERS:
-                stream = STREAM_DECODERS[kind](stream, budget)
+            if kind in STREAM_LAYERS:
+                stream = containers.STREAM_DECODERS[kind](stream, budget)
                 head, stream = peek(stream)
                 kind = sniff(head, "")
             if kind == "tar":
