@@ -2,7 +2,7 @@
 
 ``StagedScan`` starts its git processes when it is made, and imports the scanner only
 when it runs: git lists and opens the index on the other core while Python imports
-the engine (the hook's latency is mostly start-up; README, Performance).
+the engine (the hook's latency is mostly start-up; docs/performance.md).
 """
 
 from __future__ import annotations

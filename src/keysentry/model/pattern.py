@@ -2,7 +2,7 @@
 
 ``re.compile`` runs Python's own pattern compiler: a module that compiles its patterns
 when imported makes every start-up pay for patterns only some inputs need (the hook
-starts on every commit; README, Performance). ``lazy`` returns a stand-in that compiles
+starts on every commit; docs/performance.md). ``lazy`` returns a stand-in that compiles
 on first use and then holds the compiled pattern's methods as its own attributes, so
 each later call costs what a compiled pattern's call costs.
 """

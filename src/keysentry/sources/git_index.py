@@ -12,7 +12,7 @@ also lists the remote-tracking branches: a blocked commit costs three git proces
 git runs through :mod:`keysentry.sources.git` (the standard library only): every
 commit pays for the hook's start-up, and importing GitPython alone (~75 ms, plus a
 ``git version`` it runs at import) would cost more than the whole staged scan; see
-README, Performance.
+docs/performance.md.
 """
 
 from __future__ import annotations
