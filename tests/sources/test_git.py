@@ -11,7 +11,7 @@ import pytest
 from conftest import commit_file, git, git_env, new_key
 from keysentry.sources.git import Git, GitError
 from keysentry.sources.git_history import HistoryRepository
-from keysentry.sources.git_index import BlobReader, GitIndexError, read_blobs, staged_blobs
+from keysentry.sources.git_index import BlobReader, GitIndexError, list_staged
 from keysentry.sources.git_objects import read_batch
 from keysentry.sources.git_refs import reaching_refs, ref_tips
 
@@ -57,7 +57,7 @@ def test_spawned_git_reports_its_failure_through_the_drained_stderr(git_repo: Pa
     assert "unrecognized argument: --no-such-option" in failure(["log"], proc)
 
 
-def test_staged_blobs_list_what_the_next_commit_adds_and_read_blobs_streams_them(git_repo):
+def test_the_staged_listing_names_what_the_next_commit_adds_and_blob_reader_streams_it(git_repo):
     key = new_key()
     commit_file(git_repo, "old.txt", "old\n")
     commit_file(git_repo, "gone.txt", "bye\n")
@@ -65,14 +65,15 @@ def test_staged_blobs_list_what_the_next_commit_adds_and_read_blobs_streams_them
     (git_repo / "old.txt").write_text("changed\n")
     git(git_repo, "add", "new.py", "old.txt")
     git(git_repo, "rm", "-q", "gone.txt")  # a deletion is never a leak
-    index = staged_blobs(str(git_repo))
+    index = list_staged(str(git_repo)).index()
     top, blobs = index.top, index.blobs
     assert Path(top.decode()) == git_repo.resolve()
     assert sorted(b.path for b in blobs) == [b"new.py", b"old.txt"]
-    contents = {b.path: c.read() for b, c in read_blobs(blobs, str(git_repo)) if c is not None}
+    with BlobReader(str(git_repo)) as reader:
+        contents = {b.path: c.read() for b, c in reader.blobs(blobs) if c is not None}
     assert contents[b"new.py"] == f"KEY = '{key}'\n".encode()
     with pytest.raises(GitIndexError):
-        staged_blobs(str(git_repo.parent))
+        list_staged(str(git_repo.parent)).index()
 
 
 def test_read_batch_parses_a_real_cat_file_stream_with_a_missing_object(git_repo: Path):
@@ -105,7 +106,7 @@ def test_one_cat_file_reads_the_staged_blobs_then_answers_rev_path_questions(git
     commit_file(git_repo, "with space.txt", f"{key}\n")
     (git_repo / "with space.txt").write_text("changed\n")
     git(git_repo, "add", "with space.txt")
-    index = staged_blobs(str(git_repo))
+    index = list_staged(str(git_repo)).index()
     with BlobReader(str(git_repo)) as reader:
         read = [(b.path, c.read()) for b, c in reader.blobs(index.blobs) if c is not None]
         assert read == [(b"with space.txt", b"changed\n")]

@@ -100,13 +100,9 @@ class Git:
             raise GitError(first_error_line(done.stderr.decode("utf-8", "replace"), args))
         return done.stdout
 
-    def run_together(self, *commands: Sequence[str]) -> list[bytes | GitError]:
-        """Commands started at once, so that their start-ups overlap: each one's output, or
-        the GitError ``run`` would have raised for it (the caller picks which counts)."""
-        return self.start_together(*commands).results()
-
     def start_together(self, *commands: Sequence[str]) -> Started:
-        """Start the commands now; ``results()`` waits for them (``run_together``)."""
+        """Commands started at once, so that their start-ups overlap (and overlap what the
+        caller does meanwhile); ``results()`` waits for them."""
         started: list[subprocess.Popen[bytes] | GitError] = []
         for args in commands:
             try:
@@ -215,25 +211,30 @@ class Git:
 
 @dataclass
 class Started:
-    """Commands ``Git.start_together`` started, not yet waited for."""
+    """Commands ``Git.start_together`` started."""
 
     commands: list[Sequence[str]]
     processes: list[subprocess.Popen[bytes] | GitError]
+    _results: list[bytes | GitError] | None = None
 
     def results(self) -> list[bytes | GitError]:
-        """Each command's output, or the GitError ``Git.run`` would have raised for it."""
-        results: list[bytes | GitError] = []
-        for args, proc in zip(self.commands, self.processes, strict=True):
-            if isinstance(proc, GitError):
-                results.append(proc)
-                continue
-            out, err = proc.communicate()
-            ok = proc.returncode == 0
-            results.append(
-                out if ok else GitError(first_error_line(err.decode("utf-8", "replace"), args))
-            )
-        self.processes = [GitError("already collected") for _ in self.commands]
-        return results
+        """Each command's output, or the GitError ``Git.run`` would have raised for it (the
+        caller picks which counts); waited for once, the same answer after."""
+        if self._results is None:
+            self._results = [
+                self._result(args, proc)
+                for args, proc in zip(self.commands, self.processes, strict=True)
+            ]
+        return self._results
+
+    @staticmethod
+    def _result(args: Sequence[str], proc: subprocess.Popen[bytes] | GitError) -> bytes | GitError:
+        if isinstance(proc, GitError):
+            return proc
+        out, err = proc.communicate()
+        if proc.returncode == 0:
+            return out
+        return GitError(first_error_line(err.decode("utf-8", "replace"), args))
 
 
 def feed(pipe: BinaryIO, data: bytes) -> None:

@@ -82,23 +82,18 @@ class StagedIndex:
     remote_refs: list[str] = field(default_factory=list)
 
 
-def staged_blobs(cwd: str | None = None, pathspecs: Sequence[str] = ()) -> StagedIndex:
-    """The top of the work tree, the blobs a commit made now would add or change, and
-    the remote-tracking branches.
+def list_staged(cwd: str | None = None, pathspecs: Sequence[str] = ()) -> StagedListing:
+    """Start listing the blobs a commit made now would add or change, and the
+    remote-tracking branches; ``index()`` waits for the answer.
 
     Submodule pointers are left out, and so are deleted paths: removing a key is
     never a leak.
     """
-    return list_staged(cwd, pathspecs).index()
-
-
-def list_staged(cwd: str | None = None, pathspecs: Sequence[str] = ()) -> StagedListing:
-    """Start listing what is staged; ``index()`` waits for the answer (``staged_blobs``)."""
     # Outside a work tree `git diff` would silently fall back to comparing files: its
     # output counts only once rev-parse has found the work tree (both start at once).
     return StagedListing(
         Git(cwd).start_together(
-            ["rev-parse", "--show-toplevel", *_REMOTE_REFS[1:]],
+            ["rev-parse", "--show-toplevel", *_REMOTE_REF_ARGS],
             [*_DIFF_ARGS, "--", *pathspecs],
         )
     )
@@ -122,13 +117,13 @@ class StagedListing:
         return StagedIndex(top.rstrip(b"\n"), blobs, _ref_names(refs))
 
 
-_REMOTE_REFS = ("rev-parse", "--symbolic-full-name", "--remotes")
+_REMOTE_REF_ARGS = ("--symbolic-full-name", "--remotes")  # rev-parse: remote-tracking branches
 
 
 def remote_refs(cwd: str | None = None) -> list[str]:
     """The remote-tracking branches, each once (empty when git cannot list them)."""
     try:
-        return _ref_names(Git(cwd).run(*_REMOTE_REFS))
+        return _ref_names(Git(cwd).run("rev-parse", *_REMOTE_REF_ARGS))
     except GitError:
         return []
 
@@ -243,11 +238,3 @@ def _write(pipe: BinaryIO, data: bytes) -> None:
         pipe.flush()
     except (BrokenPipeError, ValueError):  # git stopped early (or we closed the pipe)
         pass
-
-
-def read_blobs(
-    blobs: Sequence[StagedBlob], cwd: str | None = None
-) -> Iterator[tuple[StagedBlob, ObjectContent | None]]:
-    """Each blob's content as a bounded stream, in order (one cat-file, closed after)."""
-    with BlobReader(cwd) as reader:
-        yield from reader.blobs(blobs)
