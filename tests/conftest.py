@@ -87,6 +87,26 @@ def run_keysentry(
     )
 
 
+_PEAK_RSS = (
+    "import resource, subprocess, sys\n"
+    "out = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)\n"
+    "sys.stdout.buffer.write(out.stdout)\n"
+    "print(out.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,"
+    " file=sys.stderr)\n"
+)
+
+
+def peak_rss_of(*args: str) -> tuple[int, bytes, int]:
+    """args run from a small launcher: (exit code, stdout, the command's peak RSS in KiB).
+
+    Not forked from the pytest worker itself: a forked child counts the pages of the
+    process it was forked from until it execs, so a worker grown by earlier tests (a
+    site audit, a big fixture) would count against the command measured."""
+    result = subprocess.run([sys.executable, "-c", _PEAK_RSS, *args], capture_output=True)
+    code, max_rss_kib = map(int, result.stderr.split())
+    return code, result.stdout, max_rss_kib
+
+
 def run_on_tty(*args: str, cwd: Path) -> str:
     """stderr as a terminal sees it (a pseudo-terminal), stdout discarded."""
     parent, child = pty.openpty()

@@ -13,6 +13,7 @@ from conftest import (
     fast_import_commits,
     git,
     new_key,
+    peak_rss_of,
     run_keysentry,
     run_on_tty,
 )
@@ -313,19 +314,14 @@ def test_large_blob_in_bounded_memory(git_repo):
     git(git_repo, "-c", "core.compression=1", "add", "big.bin")
     git(git_repo, "commit", "-q", "-m", "big")
 
-    proc = subprocess.Popen(
-        [*KEYSENTRY, "history", str(git_repo), "--format", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )
-    _, _, usage = os.wait4(proc.pid, 0)  # the report is small: it fits in the pipe
-    proc.returncode = 1
-    assert proc.stdout is not None
-    found = {f["fingerprint"]: f for f in json.loads(proc.stdout.read())["findings"]}
+    code, out, max_rss_kib = peak_rss_of(*KEYSENTRY, "history", str(git_repo), "--format", "json")
+    assert code == 1
+    found = {f["fingerprint"]: f for f in json.loads(out)["findings"]}
 
     assert set(found) == {fingerprint(key), fingerprint(straddling)}
     assert found[fingerprint(key)]["line"] == lines
     assert found[fingerprint(straddling)]["line"] == at // len(line) + 1
-    assert usage.ru_maxrss < 150 * 1024, f"peak RSS {usage.ru_maxrss} KiB for a 160 MiB blob"
+    assert max_rss_kib < 150 * 1024, f"peak RSS {max_rss_kib} KiB for a 160 MiB blob"
 
 
 def test_non_utf8_paths_and_messages(git_repo):

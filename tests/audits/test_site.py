@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import subprocess
 import time
 import tracemalloc
 import zlib
@@ -19,6 +20,7 @@ from keysentry.config import Config
 from keysentry.model.key import fingerprint
 from keysentry.sources.site import SiteOptions
 from site_support import (
+    ESBUILD,
     AppKeys,
     HeldScripts,
     Recorder,
@@ -27,6 +29,7 @@ from site_support import (
     app_site,
     build_app,
     scripts_site,
+    serve_folder,
 )
 
 FAST = SiteOptions(timeout=2.0, concurrency=2)
@@ -59,6 +62,8 @@ def test_every_place_a_browser_gets_a_key_from(app):
     assert chunk.exposure == "client" and chunk.severity == "critical"
     assert chunk.exposure_evidence == [f"served to browsers by {chunk.site.url} (HTTP 200)"]
     assert chunk.site.referrer.endswith("/assets/main.js")
+    # where to fix it: the chunk's map (fetched by the crawl) places the key in its source
+    assert (chunk.original_source, chunk.original_line) == ("../../../src/routes/settings.js", 2)
 
     [dropped] = by_key(report, keys.map_only)  # the minifier dropped the comment
     assert dropped.site.url.endswith(".js.map")
@@ -100,6 +105,48 @@ def test_no_map_probe_asks_for_no_map_nothing_names(app):
         app_site(site, cdn, dist, keys)
         audit_site([site.url("/")], Config(), FAST)
     assert "/_next/static/chunks/pages/about-9a2c.js.map" in site.requests
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_a_key_the_build_inlined_is_traced_to_the_variable_its_source_reads(tmp_path, concurrency):
+    """Vite's way (import.meta.env.VITE_*, replaced at build time): the bundle holds the
+    key, its source only the variable's name. The crawl hands the places of the bundle's
+    keys to the worker that reads its map (with one worker the map waits its turn; with
+    more, the map's request waits for the bundle's scan), so the report says which line
+    of which source reads which variable: what to fix, and what to rotate it out of."""
+    key, other = new_key(), new_key()
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "config.js").write_text(
+        "// the DeepSeek client\n"
+        "export const apiKey = import.meta.env.VITE_DEEPSEEK_API_KEY;\n"
+        f'export const fallback = "{other}";\n'
+    )
+    (tmp_path / "src" / "main.js").write_text(
+        'import { apiKey, fallback } from "./config.js";\n'
+        'fetch("https://api.deepseek.com/chat/completions", { headers: {\n'
+        '  Authorization: "Bearer " + (apiKey || fallback) } });\n'
+    )
+    subprocess.run(
+        [str(ESBUILD), "src/main.js", "--bundle", "--minify", "--sourcemap", "--format=esm",
+         "--outfile=dist/assets/index-4f2a.js",
+         f'--define:import.meta.env.VITE_DEEPSEEK_API_KEY="{key}"'],
+        cwd=tmp_path, check=True, capture_output=True,
+    )
+    with Site() as site:
+        serve_folder(site, tmp_path / "dist")
+        site.routes["/"] = Reply(b'<script type="module" src="/assets/index-4f2a.js"></script>')
+        options = SiteOptions(timeout=5.0, concurrency=concurrency)
+        report = audit_site([site.url("/")], Config(), options)
+    assert report.errors == []
+    [inlined] = by_key(report, key)  # the map's sourcesContent holds only the variable
+    assert inlined.site.url == site.url("/assets/index-4f2a.js")
+    assert (inlined.original_source, inlined.original_line) == ("../../src/config.js", 2)
+    assert inlined.original_variable == "VITE_DEEPSEEK_API_KEY"
+    assert inlined.exposure_evidence == [f"served to browsers by {inlined.site.url} (HTTP 200)"]
+    literal = [f for f in by_key(report, other) if f.site.url.endswith(".js")]
+    assert [(f.original_source, f.original_line, f.original_variable) for f in literal] == [
+        ("../../src/config.js", 3, None)
+    ]
 
 
 @pytest.mark.parametrize("header", ["SourceMap", "X-SourceMap"])

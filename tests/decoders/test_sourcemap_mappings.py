@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO_ROOT, new_key
-from keysentry.decoders.sourcemap_mappings import original_position, relative_to_bundle
+from keysentry.decoders.sourcemap_mappings import original_positions, relative_to_bundle
 
 ESBUILD = REPO_ROOT / "tests" / "js" / "node_modules" / ".bin" / "esbuild"
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -38,9 +38,9 @@ def test_a_key_esbuild_inlined_maps_to_the_line_that_reads_the_variable(tmp_path
     )
     bundle = (tmp_path / "out" / "app.js").read_text().splitlines()
     line, text = next((i, t) for i, t in enumerate(bundle, 1) if key in t)
-    found = original_position(
-        (tmp_path / "out" / "app.js.map").read_text(), line, text.index(key) + 1
-    )
+    found = original_positions(
+        (tmp_path / "out" / "app.js.map").read_text(), [(line, text.index(key) + 1)]
+    )[0]
     assert found is not None
     assert (found.source, found.line) == ("../src/a.js", 3)
     assert found.content == "export const k = process.env.KEY;"
@@ -51,17 +51,20 @@ def test_the_last_segment_at_or_before_the_column_wins():
         [vlq(0) + vlq(0) + vlq(4) + vlq(0), vlq(10) + vlq(1) + vlq(3) + vlq(2)]
     )
     text = json.dumps({"version": 3, "sources": ["a.js", "b.js"], "mappings": mappings})
-    assert original_position(text, 2, 5).source == "a.js"  # type: ignore[union-attr]
-    found = original_position(text, 2, 11)
+    assert original_positions(text, [(2, 5)])[0].source == "a.js"  # type: ignore[union-attr]
+    found = original_positions(text, [(2, 11)])[0]
     assert found is not None and (found.source, found.line, found.column) == ("b.js", 8, 3)
-    assert original_position(text, 1, 1) is None  # no segment on line 1
-    assert original_position(text, 9, 1) is None
+    assert original_positions(text, [(1, 1)])[0] is None  # no segment on line 1
+    assert original_positions(text, [(9, 1)])[0] is None
 
 
 def test_sources_are_made_relative_to_the_bundle():
     assert relative_to_bundle("maps/app.js.map", "../src/a.js") == "src/a.js"
     assert relative_to_bundle("app.js.map", "../src/a.js") == "../src/a.js"
     assert relative_to_bundle("app.js.map", "webpack://app/./a.js") == "webpack://app/./a.js"
+    # a map on another origin (a site's CDN): its sources by URL, as a browser resolves them
+    cdn_map = "https://cdn.example/assets/app.js.map"
+    assert relative_to_bundle(cdn_map, "../src/a.js") == "https://cdn.example/src/a.js"
 
 
 @settings(max_examples=300, deadline=None)
@@ -74,7 +77,7 @@ def test_sources_are_made_relative_to_the_bundle():
 def test_any_mappings_give_a_position_or_none(mappings, sources, line, column):
     text = json.dumps({"version": 3, "sources": sources, "mappings": mappings,
                        "sourcesContent": ["a\nb"]})
-    found = original_position(text, line, column)
+    found = original_positions(text, [(line, column)])[0]
     if found is not None:
         assert found.line >= 1 - 2**31 and isinstance(found.source, str)
 
@@ -82,4 +85,43 @@ def test_any_mappings_give_a_position_or_none(mappings, sources, line, column):
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
 def test_any_text_gives_none_or_a_position(text):
-    original_position(text, 1, 1)
+    original_positions(text, [(1, 1)])[0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    segments=st.lists(
+        st.lists(st.tuples(*[st.integers(-3, 9)] * 4), max_size=4), min_size=1, max_size=6
+    ),
+    places=st.lists(st.tuples(st.integers(-1, 7), st.integers(-1, 30)), max_size=6),
+)
+def test_many_places_in_one_pass_each_get_the_answer_they_get_alone(segments, places):
+    """A bundle with several keys: one pass over the map places each key where a pass
+    for it alone would (the decoder's running state is shared across places)."""
+    mappings = ";".join(",".join("".join(map(vlq, s)) for s in line) for line in segments)
+    text = json.dumps({"version": 3, "sources": ["a.js", "b.js", "c.js"], "mappings": mappings,
+                       "sourcesContent": ["x\ny\nz", None, "only"]})
+    expected = []
+    for line, column in places:  # the spec, by hand: deltas summed, gen_col per line
+        source = orig_line = orig_col = 0
+        best = None
+        for index, group in enumerate(segments):
+            gen_col = 0
+            for d_gen, d_source, d_line, d_col in group:
+                gen_col += d_gen
+                source, orig_line = source + d_source, orig_line + d_line
+                orig_col += d_col
+                if index == line - 1 and gen_col <= column - 1:
+                    best = (source, orig_line, orig_col)
+        if best is None or not 0 <= best[0] < 3:
+            expected.append(None)
+            continue
+        content = ["x\ny\nz", None, "only"][best[0]]
+        lines = content.splitlines() if content else []
+        expected.append(
+            ("abc"[best[0]] + ".js", best[1] + 1, best[2] + 1,
+             lines[best[1]] if 0 <= best[1] < len(lines) else None)
+        )
+    together = original_positions(text, places)
+    assert [None if f is None else (f.source, f.line, f.column, f.content) for f in together] \
+        == expected

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import KEYSENTRY, new_key
+from conftest import KEYSENTRY, new_key, peak_rss_of
 from keysentry.config import Config
 from keysentry.decoders import TRIGGERS
 from keysentry.engine.scanner import Scanner
@@ -164,21 +162,8 @@ def test_two_gigabyte_sparse_file_streams_in_bounded_memory(tmp_path: Path) -> N
         for offset, key in zip(offsets, keys, strict=True):
             handle.seek(offset - 1)
             handle.write(b"\n" + key.encode() + b"\n")
-    measure = (
-        "import resource, subprocess, sys\n"
-        "out = subprocess.run(sys.argv[1:], capture_output=True)\n"
-        "sys.stdout.buffer.write(out.stdout)\n"
-        "print(out.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,"
-        " file=sys.stderr)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", measure, *KEYSENTRY, "scan", "--format", "json", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    code, max_rss_kib = map(int, result.stderr.split())
-    report = json.loads(result.stdout)
+    code, out, max_rss_kib = peak_rss_of(*KEYSENTRY, "scan", "--format", "json", str(path))
+    report = json.loads(out)
     assert code == 1
     assert [f["redacted"] for f in report["findings"]] == [redact(k) for k in keys]
     assert [(f["line"], f["column"]) for f in report["findings"]] == [(2, 1), (4, 1), (6, 1)]

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
 from keysentry.model.finding import Finding
 from keysentry.model.target import SourceKind
+
+if TYPE_CHECKING:
+    from keysentry.decoders.sourcemap_mappings import OriginalPosition
 
 TAIL_BYTES = 8 * 1024  # the comment is the bundle's last line
 _MAP_URL = re.compile(rb"[#@][ \t]*sourceMappingURL=([^\s'\"*]+)")
@@ -43,24 +47,35 @@ def _map_url(fs_path: bytes) -> str | None:
     return found[-1].decode("utf-8", "replace")
 
 
+def bundle_keys(findings: list[Finding]) -> list[Finding]:
+    """The findings in a bundle's own bytes (not decoded, not already placed by a map)."""
+    return [f for f in findings if f.original_source is None and not f.decoded_from]
+
+
+def place(findings: list[Finding], positions: list[OriginalPosition | None], map_url: str) -> None:
+    """Fill ``original_source``/``original_line``/``original_variable`` of a bundle's keys
+    from where its map places them (``positions``, one per finding); ``map_url`` is the
+    map's URL relative to the bundle (or absolute, on another origin)."""
+    from keysentry.decoders.sourcemap_mappings import relative_to_bundle
+
+    for finding, position in zip(findings, positions, strict=True):
+        if position is None:
+            continue
+        finding.original_source = relative_to_bundle(map_url, position.source)
+        finding.original_line = position.line
+        finding.original_variable = env_variable(position.content)
+
+
 def place_in_sources(findings: list[Finding], fs_path: bytes) -> None:
     """Fill ``original_source``/``original_line`` of the bundle's own keys from its map."""
-    bundle_keys = [
-        f
-        for f in findings
-        if f.original_source is None and not f.decoded_from and f.source is SourceKind.FILE
-    ]
-    if not bundle_keys or fs_path.lower().endswith(b".map"):
+    keys = [f for f in bundle_keys(findings) if f.source is SourceKind.FILE]
+    if not keys or fs_path.lower().endswith(b".map"):
         return
     url = _map_url(fs_path)
     if url is None or "://" in url:
         return
     # here, not above: the hook scans through this module and rarely meets a bundle
-    from keysentry.decoders.sourcemap_mappings import (
-        MAX_MAP_BYTES,
-        original_position,
-        relative_to_bundle,
-    )
+    from keysentry.decoders.sourcemap_mappings import MAX_MAP_BYTES, original_positions
 
     map_path = os.path.join(os.path.dirname(fs_path), os.fsencode(url))
     try:
@@ -70,10 +85,4 @@ def place_in_sources(findings: list[Finding], fs_path: bytes) -> None:
             text = handle.read().decode("utf-8", "replace")
     except OSError:
         return
-    for finding in bundle_keys:
-        position = original_position(text, finding.line, finding.column)
-        if position is None:
-            continue
-        finding.original_source = relative_to_bundle(url, position.source)
-        finding.original_line = position.line
-        finding.original_variable = env_variable(position.content)
+    place(keys, original_positions(text, [(f.line, f.column) for f in keys]), url)

@@ -12,10 +12,19 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import posixpath
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from keysentry import exposure
+from keysentry.audits import bundle_origins
 from keysentry.audits.progress import Progress
 from keysentry.config import Config
+from keysentry.decoders.sourcemap_mappings import (
+    MAX_MAP_BYTES,
+    OriginalPosition,
+    original_positions,
+)
 from keysentry.engine import layers
 from keysentry.engine.scanner import Scanner
 from keysentry.model.finding import Finding, SitePlacement
@@ -29,6 +38,15 @@ IN_MAP = (
     "in the source map's sourcesContent ({source}): downloadable even where the bundle"
     " itself no longer holds it"
 )
+
+
+@dataclass
+class BodyScan:
+    """One body's scan, as it comes back from the worker that read the body."""
+
+    report: Report  # its findings (not yet placed on the web) and what the scan reported
+    # a map's: where it places each key its bundle asked about (Request.lookups)
+    origins: list[OriginalPosition | None] = field(default_factory=list)
 
 
 def audit_site(
@@ -47,18 +65,24 @@ def audit_site(
     scanner = Scanner(config, report)
     shown = Progress(progress)
     first: dict[bytes, list[Finding]] = {}  # a body's digest -> its findings, once scanned
-    repeats: list[Outcome[Report]] = []
+    repeats: list[Outcome[BodyScan]] = []
+    unplaced: dict[str, list[Finding]] = {}  # a script's URL -> its keys, for its map to place
     done = 0
     excluded = config.is_excluded if config.exclude else None  # URL paths, not fetched
     scan = functools.partial(_scan_here, scanner)  # run by the worker that read the body
     try:
-        for outcome in crawl(good, options, layers.limits(config), report, scan, excluded):
-            part = outcome.result
-            if part is None:  # the same body, scanned for an earlier URL
+        limits = layers.limits(config)
+        for outcome in crawl(good, options, limits, report, scan, excluded, _lookups):
+            if outcome.result is None:  # the same body, scanned for an earlier URL
                 report.stats["responses_repeated"] += 1
                 repeats.append(outcome)
                 continue
-            first[outcome.digest] = _placed_all(part.findings, outcome.fetched)
+            part, fetched = outcome.result.report, outcome.fetched
+            first[outcome.digest] = _placed_all(part.findings, fetched)
+            if fetched.kind in (Kind.SCRIPT, Kind.STYLE):
+                unplaced[fetched.response.url] = bundle_origins.bundle_keys(part.findings)
+            elif outcome.result.origins and fetched.request.referrer in unplaced:
+                _place_in_sources(unplaced.pop(fetched.request.referrer), outcome)
             report.findings.extend(first[outcome.digest])
             report.errors.extend(part.errors)
             report.stats.update(part.stats)
@@ -75,14 +99,34 @@ def audit_site(
     return report
 
 
-def _scan_here(scanner: Scanner, fetched: Fetched, body: bytes) -> Report:
-    """One response's findings (not yet placed on the web) and what its scan reported."""
+def _lookups(scanned: BodyScan) -> tuple[tuple[int, int], ...]:
+    """Where a script's own keys are, for its source map to say where they came from."""
+    return tuple((f.line, f.column) for f in bundle_origins.bundle_keys(scanned.report.findings))
+
+
+def _place_in_sources(keys: list[Finding], outcome: Outcome[BodyScan]) -> None:
+    """A bundle's keys named by the original source and line its map gives them."""
+    bundle, map_url = outcome.fetched.request.referrer or "", outcome.fetched.request.url
+    assert outcome.result is not None
+    if urlsplit(bundle)[:2] == urlsplit(map_url)[:2]:  # the map's path, from the bundle's folder
+        folder = posixpath.dirname(urlsplit(bundle).path)
+        map_url = posixpath.relpath(urlsplit(map_url).path, folder or "/")
+    bundle_origins.place(keys, outcome.result.origins, map_url)
+
+
+def _scan_here(scanner: Scanner, fetched: Fetched, body: bytes) -> BodyScan:
+    """One response's findings (not yet placed on the web) and what its scan reported;
+    for a map its bundle asked about (``Request.lookups``), where it places those keys."""
     scanner = dataclasses.replace(scanner, report=Report())
     target = fetched.target
     found = scanner.scan_bytes(body, target)
     if fetched.kind is Kind.MAP and not target.path.lower().endswith(".map") and found:
         layers.annotate(found, "sourcemap", body)  # named by a header, not by its path
-    return scanner.report  # its findings are the scanner's, placed by the caller
+    origins: list[OriginalPosition | None] = []
+    lookups = fetched.request.lookups
+    if fetched.kind is Kind.MAP and lookups and len(body) <= MAX_MAP_BYTES:
+        origins = original_positions(body.decode("utf-8", "replace"), list(lookups))
+    return BodyScan(scanner.report, origins)  # findings placed on the web by the caller
 
 
 def _placed_all(found: list[Finding], fetched: Fetched) -> list[Finding]:
@@ -101,7 +145,8 @@ def _place(finding: Finding, fetched: Fetched) -> None:
     )
     finding.exposure = exposure.CLIENT
     finding.exposure_evidence = [SERVED.format(url=response.url, status=response.status)]
-    if finding.original_source is not None:
+    in_map = fetched.kind is Kind.MAP or finding.decoded_from  # a map's, or an inline map's
+    if in_map and finding.original_source is not None:  # (not a bundle key its map placed)
         finding.exposure_evidence.append(IN_MAP.format(source=finding.original_source))
     finding.severity = exposure.severity(exposure.CLIENT, finding.confidence, finding.provider)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import posixpath
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 _BASE64 = {
     c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
@@ -42,52 +43,73 @@ def _vlq(segment: str) -> list[int]:
     return values
 
 
-def original_position(map_text: str, line: int, column: int) -> OriginalPosition | None:
-    """Where generated ``line``:``column`` (1-based) came from; None when the map does not say."""
+Place = tuple[int, int]  # a generated line and column, both 1-based
+
+
+def original_positions(map_text: str, places: list[Place]) -> list[OriginalPosition | None]:
+    """Where each generated ``(line, column)`` came from (None where the map does not say),
+    the map parsed and its ``mappings`` decoded once for all of them: a bundle with many
+    keys costs one pass over its map, not one per key."""
+    answers: list[OriginalPosition | None] = [None] * len(places)
     try:
         whole = json.loads(map_text)
     except (ValueError, RecursionError):
-        return None
+        return answers
     if not isinstance(whole, dict) or not isinstance(whole.get("mappings"), str):
-        return None
+        return answers
     sources = whole.get("sources")
     if not isinstance(sources, list):
-        return None
+        return answers
     root = whole.get("sourceRoot") if isinstance(whole.get("sourceRoot"), str) else ""
-    groups = whole["mappings"].split(";")
+    wanted: dict[int, list[int]] = {}  # a generated line (0-based) -> indexes into places
+    for at, (line, _) in enumerate(places):
+        if line >= 1:
+            wanted.setdefault(line - 1, []).append(at)
+    best: dict[int, tuple[int, int, int]] = {}  # an index into places -> its segment
+    groups = whole["mappings"].split(";", max(wanted, default=-1) + 1)
     source = orig_line = orig_col = 0
-    best: tuple[int, int, int] | None = None
     try:
-        for index, group in enumerate(groups[:line]):
+        for index, group in enumerate(groups[: max(wanted, default=-1) + 1]):
+            asking = wanted.get(index)
             gen_col = 0
             for segment in filter(None, group.split(",")):
                 values = _vlq(segment)
                 gen_col += values[0]
-                if len(values) >= 4:
-                    source += values[1]
-                    orig_line += values[2]
-                    orig_col += values[3]
-                    if index == line - 1 and gen_col <= column - 1:
-                        best = (source, orig_line, orig_col)
+                if len(values) < 4:
+                    continue
+                source += values[1]
+                orig_line += values[2]
+                orig_col += values[3]
+                for at in asking or ():
+                    if gen_col <= places[at][1] - 1:  # the last such segment wins
+                        best[at] = (source, orig_line, orig_col)
     except (KeyError, ValueError, IndexError):
-        return None
-    if best is None or not 0 <= best[0] < len(sources) or not isinstance(sources[best[0]], str):
-        return None
+        return answers
     contents = whole.get("sourcesContent")
-    text = None
-    if (
-        isinstance(contents, list)
-        and best[0] < len(contents)
-        and isinstance(contents[best[0]], str)
-    ):
-        lines = contents[best[0]].splitlines()
-        text = lines[best[1]] if 0 <= best[1] < len(lines) else None
-    return OriginalPosition(str(root) + sources[best[0]], best[1] + 1, best[2] + 1, text)
+    lines_of: dict[int, list[str]] = {}
+    for at, (index, line, column) in best.items():
+        if not 0 <= index < len(sources) or not isinstance(sources[index], str):
+            continue
+        text = None
+        if (
+            isinstance(contents, list)
+            and index < len(contents)
+            and isinstance(contents[index], str)
+        ):
+            if index not in lines_of:
+                lines_of[index] = contents[index].splitlines()
+            lines = lines_of[index]
+            text = lines[line] if 0 <= line < len(lines) else None
+        answers[at] = OriginalPosition(str(root) + sources[index], line + 1, column + 1, text)
+    return answers
 
 
 def relative_to_bundle(map_url: str, source: str) -> str:
     """A map's source name as a path relative to the bundle's folder (the map may sit in
-    another folder: ``//# sourceMappingURL=maps/app.js.map``). URLs stay as they are."""
+    another folder: ``//# sourceMappingURL=maps/app.js.map``). URLs stay as they are; a
+    map on another origin (an absolute ``map_url``) names its sources by URL."""
     if "://" in source or source.startswith("/"):
         return source
+    if "://" in map_url:
+        return urljoin(map_url, source)
     return posixpath.normpath(posixpath.join(posixpath.dirname(map_url), source))

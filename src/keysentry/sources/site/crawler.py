@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from urllib.robotparser import RobotFileParser
 
 T = TypeVar("T")
+# a script's scan -> the places (line, column) of its keys, for its source map to place
+Lookups = Callable[[T], tuple[tuple[int, int], ...]]
 
 # asked for on every start origin; missing ones are expected (guessed)
 CONVENTIONAL = (
@@ -90,8 +92,12 @@ class Crawl(Generic[T]):
         report: Report,
         scan: Scan[T],
         excluded: Callable[[str], bool] | None = None,
+        lookups: Lookups[T] | None = None,
     ) -> None:
         self.options, self.report, self.scan = options, report, scan
+        self.lookups_of = lookups
+        self.lookups: dict[str, tuple[tuple[int, int], ...]] = {}  # a bundle URL -> its keys
+        self.waiting: dict[str, list[Request]] = {}  # maps held until their bundle is scanned
         self.excluded = excluded  # url_path -> whether --exclude (or the configuration) drops it
         self.start = [normalize(u) for u in start_urls]
         self.scope = Scope(self.start, options.allow_origins)
@@ -138,6 +144,9 @@ class Crawl(Generic[T]):
         while True:
             while idle and (self.assets or self.pages):
                 request = self.assets.popleft() if self.assets else self.pages.popleft()
+                request = self.with_lookups(request, scanning)
+                if request is None:
+                    continue  # held until the bundle that named it is scanned
                 if self.admit(request):
                     conn = idle.pop()
                     conn.send(request)
@@ -151,6 +160,7 @@ class Crawl(Generic[T]):
                     continue
                 if isinstance(message, Scanned):
                     fetched, digest = scanning.pop(conn)
+                    self.scanned(fetched, message.result)
                     yield Outcome(fetched, digest, message.result)
                 else:
                     fetched = self.handle(message)
@@ -164,6 +174,28 @@ class Crawl(Generic[T]):
                         yield Outcome(fetched, message.digest, None)  # scanned at another URL
                 del busy[conn]
                 idle.append(conn)
+
+    def with_lookups(
+        self, request: Request, scanning: dict[Connection, tuple[Fetched, bytes]]
+    ) -> Request | None:
+        """A map's request, with the places of its bundle's keys (``Lookups``); None
+        while that bundle is still being scanned (the request waits for it)."""
+        if self.lookups_of is None or request.kind is not Kind.MAP or request.referrer is None:
+            return request
+        referrer = request.referrer
+        if any(fetched.response.url == referrer for fetched, _ in scanning.values()):
+            self.waiting.setdefault(referrer, []).append(request)
+            return None
+        places = self.lookups.pop(referrer, ())
+        return replace(request, lookups=places) if places else request
+
+    def scanned(self, fetched: Fetched, result: T) -> None:
+        """A body's scan is back: a script or style's keys to place, and its maps to go."""
+        if self.lookups_of is not None and fetched.kind in (Kind.SCRIPT, Kind.STYLE):
+            places = self.lookups_of(result)
+            if places:
+                self.lookups[fetched.response.url] = places
+        self.assets.extendleft(reversed(self.waiting.pop(fetched.response.url, [])))
 
     def limit(self, name: str) -> bool:
         self.limited[name] = self.limited.get(name, 0) + 1
@@ -328,8 +360,11 @@ def crawl(
     report: Report,
     scan: Scan[T],
     excluded: Callable[[str], bool] | None = None,
+    lookups: Lookups[T] | None = None,
 ) -> Iterator[Outcome[T]]:
     """Every response of the site, each body scanned once by ``scan`` in the worker that
     read it, as it is done; errors and counts go into ``report``. ``excluded`` (a URL's
-    url_path -> bool) names URLs never to fetch, whether linked or redirected to."""
-    return Crawl(start_urls, options, limits, report, scan, excluded).run()
+    url_path -> bool) names URLs never to fetch, whether linked or redirected to.
+    ``lookups`` gives a script's scan the places to look up in its source map: the map's
+    request carries them (``Request.lookups``) to the worker that reads the map."""
+    return Crawl(start_urls, options, limits, report, scan, excluded, lookups).run()

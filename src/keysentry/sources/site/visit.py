@@ -27,6 +27,9 @@ class Request:
     referrer: str | None = None  # the response that linked here
     page: str | None = None  # the page whose code led here (a worker's base URL)
     guessed: bool = False
+    # a map's request: the places (line, column) of the keys found in the bundle that
+    # named it (the referrer), for the worker that reads the map to place in their sources
+    lookups: tuple[tuple[int, int], ...] = ()
 
     def follow(self, link: Link, url: str, page: str | None) -> Request:
         """The request for a link found in this request's response (at url)."""
