@@ -167,6 +167,43 @@ def build_app(root: Path, keys: AppKeys) -> Path:
     return root / "dist"
 
 
+def build_inlined_app(root: Path, key: str, literal: str) -> Path:
+    """Vite's way with an env key: the build replaces import.meta.env.VITE_DEEPSEEK_API_KEY
+    (src/config.js line 2) with key; literal is written in the source (line 3)."""
+    (root / "src").mkdir()
+    (root / "src" / "config.js").write_text(
+        "// the DeepSeek client\n"
+        "export const apiKey = import.meta.env.VITE_DEEPSEEK_API_KEY;\n"
+        f'export const fallback = "{literal}";\n'
+    )
+    (root / "src" / "main.js").write_text(
+        'import { apiKey, fallback } from "./config.js";\n'
+        'fetch("https://api.deepseek.com/chat/completions", { headers: {\n'
+        '  Authorization: "Bearer " + (apiKey || fallback) } });\n'
+    )
+    subprocess.run(
+        [
+            str(ESBUILD),
+            "src/main.js",
+            "--bundle",
+            "--minify",
+            "--sourcemap",
+            "--format=esm",
+            "--outfile=dist/assets/index-4f2a.js",
+            f'--define:import.meta.env.VITE_DEEPSEEK_API_KEY="{key}"',
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    return root / "dist"
+
+
+def inlined_app_site(site: Site, dist: Path) -> None:
+    serve_folder(site, dist)
+    site.routes["/"] = Reply(b'<script type="module" src="/assets/index-4f2a.js"></script>')
+
+
 def app_site(site: Site, cdn: Site, dist: Path, keys: AppKeys) -> None:
     """The built app served as a site: pages, a Next.js-style page, a CDN script."""
     serve_folder(site, dist)

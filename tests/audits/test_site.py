@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import subprocess
 import time
 import tracemalloc
 import zlib
@@ -20,7 +19,6 @@ from keysentry.config import Config
 from keysentry.model.key import fingerprint
 from keysentry.sources.site import SiteOptions
 from site_support import (
-    ESBUILD,
     AppKeys,
     HeldScripts,
     Recorder,
@@ -28,8 +26,9 @@ from site_support import (
     Site,
     app_site,
     build_app,
+    build_inlined_app,
+    inlined_app_site,
     scripts_site,
-    serve_folder,
 )
 
 FAST = SiteOptions(timeout=2.0, concurrency=2)
@@ -115,26 +114,9 @@ def test_a_key_the_build_inlined_is_traced_to_the_variable_its_source_reads(tmp_
     more, the map's request waits for the bundle's scan), so the report says which line
     of which source reads which variable: what to fix, and what to rotate it out of."""
     key, other = new_key(), new_key()
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "config.js").write_text(
-        "// the DeepSeek client\n"
-        "export const apiKey = import.meta.env.VITE_DEEPSEEK_API_KEY;\n"
-        f'export const fallback = "{other}";\n'
-    )
-    (tmp_path / "src" / "main.js").write_text(
-        'import { apiKey, fallback } from "./config.js";\n'
-        'fetch("https://api.deepseek.com/chat/completions", { headers: {\n'
-        '  Authorization: "Bearer " + (apiKey || fallback) } });\n'
-    )
-    subprocess.run(
-        [str(ESBUILD), "src/main.js", "--bundle", "--minify", "--sourcemap", "--format=esm",
-         "--outfile=dist/assets/index-4f2a.js",
-         f'--define:import.meta.env.VITE_DEEPSEEK_API_KEY="{key}"'],
-        cwd=tmp_path, check=True, capture_output=True,
-    )
+    build_inlined_app(tmp_path, key, other)
     with Site() as site:
-        serve_folder(site, tmp_path / "dist")
-        site.routes["/"] = Reply(b'<script type="module" src="/assets/index-4f2a.js"></script>')
+        inlined_app_site(site, tmp_path / "dist")
         options = SiteOptions(timeout=5.0, concurrency=concurrency)
         report = audit_site([site.url("/")], Config(), options)
     assert report.errors == []

@@ -310,3 +310,36 @@ def test_rate_and_concurrency_hold_across_worker_processes(tmp_path):
         )
     assert done.returncode == 0, done.stderr
     assert len(held.arrivals) == 9 and held.most_in_flight == 3
+
+
+def section_of(guide: str, key: str) -> str:
+    """The guide's section for key (``Key N: sk-ab12...``), up to the next key's."""
+    return next(e for e in guide.split("\nKey ")[1:] if redact(key) in e.split("\n", 1)[0])
+
+
+def test_a_site_key_the_build_inlined_leads_the_guide_to_the_env_file_that_defines_it(tmp_path):
+    """A deployed Vite-style bundle: the site report names the source line and the
+    variable it reads; the guide, run in the project, names the .env line to fix, and
+    run elsewhere, the source line and the variable."""
+    project = tmp_path / "project"
+    project.mkdir()
+    key, literal = new_key(), new_key()
+    dist = served_by.build_inlined_app(project, key, literal)
+    (project / ".env.production").write_text(f"VITE_DEEPSEEK_API_KEY={key}\n")
+    report = tmp_path / "site.json"
+    with Site() as site:
+        served_by.inlined_app_site(site, dist)
+        text = run_keysentry("site", site.url("/"), cwd=tmp_path)
+        done = run_keysentry("site", site.url("/"), "-f", "json", "-o", str(report), cwd=tmp_path)
+    assert done.returncode == 1 and text.returncode == 1, done.stderr
+    assert key not in text.stdout + text.stderr
+    assert "original source ../../src/config.js:2; reads VITE_DEEPSEEK_API_KEY" in text.stdout
+    in_project = run_keysentry("guide", "--from", str(report), cwd=project)
+    assert in_project.returncode == 1, in_project.stderr
+    entry = section_of(in_project.stdout, key)
+    assert ".env.production:1" in entry and "defines VITE_DEEPSEEK_API_KEY" in entry
+    (tmp_path / "elsewhere").mkdir()
+    elsewhere = run_keysentry("guide", "--from", str(report), cwd=tmp_path / "elsewhere")
+    entry = section_of(elsewhere.stdout, key)
+    assert "../../src/config.js:2 (reads VITE_DEEPSEEK_API_KEY, which the build inlines)" in entry
+    assert key not in in_project.stdout + elsewhere.stdout

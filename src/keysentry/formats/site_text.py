@@ -38,6 +38,8 @@ def _url_line(finding: Finding) -> str:
         line += f"  original source {escape_text(finding.original_source)}"
         if finding.original_line is not None:
             line += f":{finding.original_line}"
+        if finding.original_variable is not None:
+            line += f"; reads {finding.original_variable}"
     if finding.decoded_from:
         line += f"  decoded from {' > '.join(finding.decoded_from)}"
     return line

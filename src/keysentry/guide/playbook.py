@@ -208,9 +208,7 @@ def facts(
         in_commit_message=any(is_commit_message(f) for f in key.history),
         hidden_in_history=[escape_text(archive_of(p) or p) for p in hidden],
         site_urls=[escape_text(u) for u in key.site_urls],
-        original_sources=sorted(
-            {escape_text(f.original_source) for f in key.site_findings if f.original_source}
-        ),
+        original_sources=sorted({_mapped(f) for f in key.site_findings if f.original_source}),
         stage=stage_of(key, history_read),
         local_objects=key.local_objects,
         sources=[p.describe() for p in fix_places(key, definitions or {})],
@@ -384,6 +382,16 @@ def _purge(f: KeyFacts, plan: PurgePlan) -> Step:
     else:
         details.append("Write the purge file with `keysentry guide --write-purge-file FILE`.")
     return Step(PURGE, "Purge it from git history", details, list(plan.commands))
+
+
+def _mapped(finding: Finding) -> str:
+    """``../src/config.js:2 (reads VITE_X, ...)``: where a site's map places a key."""
+    place = escape_text(finding.original_source or "")
+    if finding.original_line:
+        place += f":{finding.original_line}"
+    if finding.original_variable:
+        place += f" (reads {finding.original_variable}, which the build inlines)"
+    return place
 
 
 def _site(f: KeyFacts) -> Step:
