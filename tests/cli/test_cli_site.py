@@ -343,3 +343,40 @@ def test_a_site_key_the_build_inlined_leads_the_guide_to_the_env_file_that_defin
     entry = section_of(elsewhere.stdout, key)
     assert "../../src/config.js:2 (reads VITE_DEEPSEEK_API_KEY, which the build inlines)" in entry
     assert key not in in_project.stdout + elsewhere.stdout
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "gitlab", "junit", "markdown"])
+def test_a_key_in_a_url_or_a_map_source_name_is_never_shown(tmp_path, fmt):
+    """A script served under a folder named with a key, and a map whose source is a file
+    named with one: no report format and no guide shows either key (the keys in the
+    bodies are reported, redacted, at those URLs)."""
+    in_url, in_body, in_name, in_map = (new_key() for _ in range(4))
+    source_map = {
+        "version": 3,
+        "sources": [f"src/{in_name}.js"],
+        "sourcesContent": [f"const deepseek = '{in_map}';\n"],
+        "mappings": "AAAA",
+    }
+    with Site() as site:
+        site.routes["/"] = Reply(f'<script src="/{in_url}/app.js"></script>'.encode())
+        site.routes[f"/{in_url}/app.js"] = Reply(
+            f'var deepseek="{in_body}";\n//# sourceMappingURL=app.js.map\n'.encode()
+        )
+        site.routes[f"/{in_url}/app.js.map"] = Reply(
+            json.dumps(source_map).encode(), headers={"Content-Type": "application/json"}
+        )
+        done = run_keysentry("site", site.url("/"), "-f", fmt, cwd=tmp_path)
+        saved = run_keysentry("site", site.url("/"), "-f", "json", "-o", "r.json", cwd=tmp_path)
+    assert done.returncode == 1 and saved.returncode == 1, done.stderr
+    guide = run_keysentry("guide", "--from", "r.json", cwd=tmp_path)
+    guide_json = run_keysentry("guide", "--from", "r.json", "-f", "json", cwd=tmp_path)
+    shown = "".join(
+        [done.stdout, done.stderr, (tmp_path / "r.json").read_text(), guide.stdout, guide.stderr,
+         guide_json.stdout]
+    )  # fmt: skip
+    assert in_url not in shown and in_name not in shown
+    assert redact(in_url) in done.stdout and redact(in_body) in done.stdout
+    report = json.loads((tmp_path / "r.json").read_text())
+    found = {f["fingerprint"]: f for f in report["findings"]}
+    assert {fingerprint(in_body), fingerprint(in_map)} <= set(found)
+    assert found[fingerprint(in_map)]["original_source"] == f"src/{redact(in_name)}.js"

@@ -29,7 +29,7 @@ from conftest import (
     tool,
 )
 from keysentry.audits.org import report_file_name
-from keysentry.model.key import fingerprint
+from keysentry.model.key import fingerprint, redact
 from keysentry.model.report import FAILED, UNCHANGED
 from org_support import check_against_history, relocated, start_cluster
 
@@ -355,3 +355,35 @@ def test_org_takes_exclude_jsonl_and_writes_sarif_github_ingests(cluster, tmp_pa
         "org", str(first), "-q", "-v", env={"DASK_SCHEDULER_ADDRESS": cluster.address}
     )
     assert f"fingerprint: {fingerprint(keys['app'])}" in verbose.stdout, verbose.stderr
+
+
+def test_a_repository_folder_named_with_a_key_is_never_shown_or_written(cluster, tmp_path):
+    """A key in a repository's path (a backup folder named after it) appears in no report,
+    no per-repository report's file name and not in the state file; resuming still
+    matches the repository (by the digest of its location)."""
+    named, inside = new_key(), new_key()
+    repo = tmp_path / f"backup_{named}"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    commit_file(repo, "app.py", f'DEEPSEEK_API_KEY = "{inside}"\n')
+    state, sarif_dir = tmp_path / "org.state", tmp_path / "sarif"
+    env = {"DASK_SCHEDULER_ADDRESS": cluster.address}
+    outputs = []
+    for fmt in ("json", "text", "markdown", "sarif", "gitlab"):
+        done = run_keysentry(
+            "org", str(repo), "-q", "--format", fmt, "--state", str(state),
+            "--report", f"sarif-dir={sarif_dir}", env=env,
+        )  # fmt: skip
+        assert done.returncode == 1, done.stderr
+        outputs.append(done.stdout + done.stderr)
+    first = json.loads(outputs[0])
+    assert {f["fingerprint"] for f in first["findings"]} == {fingerprint(inside)}
+    assert first["findings"][0]["repository"]["name"].endswith(f"backup_{redact(named)}")
+    # the runs after the first took the repository from the state file: matched, unchanged
+    again = json.loads(
+        run_keysentry("org", str(repo), "-q", "-f", "json", "--state", str(state), env=env).stdout
+    )
+    assert [r["status"] for r in again["repositories"]] == [UNCHANGED]
+    written = [state.read_text(), *(p.name + p.read_text() for p in sarif_dir.iterdir())]
+    for text in [*outputs, *written]:
+        assert named not in text and inside not in text

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import commit_file, git, new_key, run_keysentry
-from keysentry.model.key import fingerprint
+from keysentry.model.key import fingerprint, redact
 
 FORMATS = ["text", "json", "sarif", "github", "gitlab", "junit", "markdown"]
 
@@ -96,3 +96,20 @@ def test_branches_tags_and_committed_paths_named_with_keys_in_history(git_repo):
         assert finding["source"] == "name"
     assert found[fingerprint(branch)][0]["refs"] == [f"refs/heads/wip-{branch[:7]}...{branch[-4:]}"]
     assert {f["source"] for f in found[fingerprint(control)]} == {"blob"}
+
+
+def test_a_source_map_naming_a_file_with_a_key_never_shows_it(tmp_path):
+    """A map on disk whose ``sources`` names a file with a key: the key in its
+    sourcesContent is placed in that source, named redacted."""
+    in_name, in_content = new_key(), new_key()
+    (tmp_path / "app.js.map").write_text(
+        json.dumps({"version": 3, "sources": [f"src/{in_name}.js"], "mappings": "AAAA",
+                    "sourcesContent": [f"const deepseek = '{in_content}';\n"]})
+    )  # fmt: skip
+    for format_ in FORMATS:
+        done = run_keysentry("scan", ".", "-f", format_, cwd=tmp_path)
+        assert done.returncode == 1, done.stderr
+        assert in_name not in done.stdout + done.stderr, format_
+    findings = json.loads(run_keysentry("scan", ".", "-f", "json", cwd=tmp_path).stdout)["findings"]
+    [placed] = [f for f in findings if f["fingerprint"] == fingerprint(in_content)]
+    assert placed["original_source"] == f"src/{redact(in_name)}.js"

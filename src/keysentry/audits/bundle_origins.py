@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING
 
 from keysentry.model.finding import Finding
+from keysentry.model.key import redact_text
 from keysentry.model.target import SourceKind
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def place(findings: list[Finding], positions: list[OriginalPosition | None], map
     for finding, position in zip(findings, positions, strict=True):
         if position is None:
             continue
-        finding.original_source = relative_to_bundle(map_url, position.source)
+        finding.original_source = redact_text(relative_to_bundle(map_url, position.source))
         finding.original_line = position.line
         finding.original_variable = env_variable(position.content)
 

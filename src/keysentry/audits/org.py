@@ -23,6 +23,7 @@ from keysentry.audits.org_cluster import Cluster, ClusterSettings
 from keysentry.audits.org_state import StateFile
 from keysentry.audits.org_task import RepoResult, RepoSpec, TaskOptions, is_clone_url
 from keysentry.audits.progress import Progress
+from keysentry.model.key import redact_text
 from keysentry.model.report import (
     AUDITED,
     FAILED,
@@ -30,7 +31,6 @@ from keysentry.model.report import (
     Report,
     RepositoryOutcome,
 )
-from keysentry.model.text import decode_path
 
 COMMAND = "org"
 
@@ -61,7 +61,7 @@ def spec_for(entry: str, base: Path | None = None) -> RepoSpec:
     path = Path(entry).expanduser()
     if not path.is_absolute():
         path = (base or Path.cwd()) / path
-    return RepoSpec(decode_path(os.path.normpath(path)))
+    return RepoSpec(os.fsdecode(os.path.normpath(path)))  # as it is on disk: to open it
 
 
 def _is_bare(folder: str) -> bool:
@@ -83,7 +83,7 @@ def discover(root: Path) -> list[RepoSpec]:
 
     for folder, dirs, _files in os.walk(os.path.abspath(root), onerror=walk_error):
         if os.path.exists(os.path.join(folder, ".git")) or _is_bare(folder):
-            found.append(RepoSpec(decode_path(os.path.normpath(folder))))
+            found.append(RepoSpec(os.fsdecode(os.path.normpath(folder))))
             dirs.clear()
             continue
         dirs.sort()
@@ -210,7 +210,8 @@ def audit_organisation(
 
 def _in_given_order(report: Report, specs: list[RepoSpec]) -> None:
     """The same report whatever order the repositories finished in."""
-    order = {spec.location: number for number, spec in enumerate(specs)}
+    # as the report names them: RepositoryRef and ScanError redact a key in a location
+    order = {redact_text(spec.location): number for number, spec in enumerate(specs)}
 
     def rank(name: str | None) -> int:
         return order.get(name or "", len(order))

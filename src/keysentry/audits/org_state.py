@@ -13,6 +13,7 @@ and holds full keys only when the run had --show-secrets.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import Counter
@@ -22,8 +23,13 @@ from typing import Any
 
 from keysentry.audits.org_task import RepoResult, RepoSpec
 from keysentry.model.finding import Finding, RepositoryRef
+from keysentry.model.key import redact_text
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: repositories matched by the digest of their location
+
+
+def _location_digest(spec: RepoSpec) -> str:
+    return hashlib.sha256(spec.location.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 class StateFileError(Exception):
@@ -93,17 +99,17 @@ class StateFile:
         for line in lines[1:]:
             try:
                 data = json.loads(line)
-                self.done[str(data["location"])] = StoredResult(str(data["digest"]), data)
+                self.done[str(data["location_sha256"])] = StoredResult(str(data["digest"]), data)
             except (ValueError, KeyError, TypeError):
                 continue  # the line an interrupted run was writing
         return True
 
     def known_digest(self, spec: RepoSpec) -> str | None:
-        stored = self.done.get(spec.location)
+        stored = self.done.get(_location_digest(spec))
         return stored.digest if stored is not None else None
 
     def stored(self, spec: RepoSpec) -> RepoResult | None:
-        stored = self.done.get(spec.location)
+        stored = self.done.get(_location_digest(spec))
         return stored.result(spec) if stored is not None else None
 
     def record(self, result: RepoResult) -> None:
@@ -112,7 +118,8 @@ class StateFile:
             return
         self._append(
             {
-                "location": result.spec.location,
+                "location": redact_text(result.spec.location),  # a folder may be named with a key
+                "location_sha256": _location_digest(result.spec),
                 "digest": result.digest,
                 "repository": result.repository.to_dict(),
                 "findings": [

@@ -144,7 +144,8 @@ def _place(finding: Finding, fetched: Fetched) -> None:
         referrer=fetched.request.referrer,
     )
     finding.exposure = exposure.CLIENT
-    finding.exposure_evidence = [SERVED.format(url=response.url, status=response.status)]
+    site = finding.site  # its URL redacted: a path or query may hold a key
+    finding.exposure_evidence = [SERVED.format(url=site.url, status=response.status)]
     in_map = fetched.kind is Kind.MAP or finding.decoded_from  # a map's, or an inline map's
     if in_map and finding.original_source is not None:  # (not a bundle key its map placed)
         finding.exposure_evidence.append(IN_MAP.format(source=finding.original_source))

@@ -39,6 +39,7 @@ from keysentry.engine.names import keys_in_name
 from keysentry.engine.window_scanner import PayloadHandler, WindowScanner
 from keysentry.engine.windows import WINDOW, Window, is_allowed_inline, position
 from keysentry.model.finding import Finding
+from keysentry.model.key import redact_text
 from keysentry.model.report import Report, ScanError
 from keysentry.model.target import STREAM_LAYERS, ScanTarget
 
@@ -270,7 +271,7 @@ def annotate(found: list[Finding], kind: str, raw: bytes, base: int = 0) -> None
             continue
         part, line = hit
         if part.notebook_cell is None:
-            finding.original_source = part.name
+            finding.original_source = redact_text(part.name)  # a map names its own files
             finding.original_line = line
         else:
             finding.notebook_cell = part.notebook_cell

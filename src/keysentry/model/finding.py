@@ -140,6 +140,11 @@ class SitePlacement:
     content_type: str = ""
     referrer: str | None = None  # the page, script or map that led to it
 
+    def __post_init__(self) -> None:  # a URL's path or query may hold a key
+        object.__setattr__(self, "url", redact_text(self.url))
+        if self.referrer is not None:
+            object.__setattr__(self, "referrer", redact_text(self.referrer))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "url": self.url,
@@ -163,6 +168,11 @@ class RepositoryRef:
 
     name: str  # the path or clone URL as the user gave it
     remote: str | None = None  # the repository's remote URL (origin), when known
+
+    def __post_init__(self) -> None:  # a folder or URL may be named with a key
+        object.__setattr__(self, "name", redact_text(self.name))
+        if self.remote is not None:
+            object.__setattr__(self, "remote", redact_text(self.remote))
 
     def __lt__(self, other: RepositoryRef) -> bool:  # by hand: order=True costs start-up
         return (self.name, self.remote or "") < (other.name, other.remote or "")
