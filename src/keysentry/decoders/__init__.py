@@ -29,6 +29,7 @@ from itertools import product
 import ahocorasick_rs
 
 from keysentry.decoders import (
+    base64_layers,
     base64_runs,
     concat,
     escapes,
@@ -86,18 +87,36 @@ class Encoded:
     over_budget: int = 0  # hits that passed the shape test but were not decoded
     too_deep: int = 0  # nested base64 keys past max_nesting, not decoded
     too_deep_at: int = -1  # where the first of them starts in the chunk
+    cut_runs: int = 0  # runs of base64 layers going on past the chunk, not decoded
+    cut_at: int = -1  # where the first of them starts
+
+    def deeper(self, at: int) -> None:
+        """One more nested key past max_nesting, at data[at]."""
+        self.too_deep += 1
+        self.too_deep_at = at if self.too_deep_at < 0 else self.too_deep_at
 
 
 _B64 = "b64"
 _NESTED = "b64-nested"
-NESTED_NEEDLE_DEPTH = 2  # layers the needles reach (a third layer's 27 needles made the
-# needle pass six times slower on JavaScript: docs/decoders.md)
+NESTED_NEEDLE_DEPTH = 2  # layers this pass's needles reach (a third layer's 27 in it made the
+# pass six times slower on JavaScript: they have a pass of their own, docs/decoders.md)
 NESTED = list(product((0, 1, 2), repeat=NESTED_NEEDLE_DEPTH))  # alignments, innermost first
 # shapes.nested_needle(leads) for each of NESTED, written out: computing them costs every
 # run (the pre-commit hook's included) 6 ms; tests/decoders/test_text_encodings.py checks the table
 _NESTED_NEEDLES = [
     (b"YzJzd", 0), (b"Myc3R", 2), (b"jMnN0", 3), (b"Ockx", 3), (b"TnJMV", 4),
     (b"5yTF", 6), (b"emF5M", 4), (b"pheT", 6), (b"6YXk", 7),
+]  # fmt: skip
+# a third layer's needles (27: the alignments of three layers, shapes.nested_needle) in a
+# pass of their own: with the 40 above they would be past the 64 the SIMD search takes
+NESTED3 = list(product((0, 1, 2), repeat=3))
+_NESTED3_NEEDLES = [
+    (b"WXpKemR", 0), (b"l6SnpkR", 2), (b"Zekp6ZE", 3), (b"NeWMzU", 3), (b"TXljM1J", 4),
+    (b"15YzNS", 6), (b"ak1uTjB", 4), (b"pNbk4wV", 6), (b"qTW5OMF", 7), (b"T2NreF", 4),
+    (b"9ja3h", 6), (b"PY2t4", 7), (b"RuSk1W", 6), (b"UbkpNV", 7), (b"VG5KTV", 8),
+    (b"NXlUR", 8), (b"V5VEZ", 10), (b"1eVRG", 11), (b"VtRjVN", 6), (b"lbUY1T", 7),
+    (b"ZW1GNU1", 8), (b"cGhlVE", 8), (b"BoZVR", 10), (b"waGVU", 11), (b"ZZWGt", 10),
+    (b"2WVhr", 11), (b"NllYa3", 12),
 ]  # fmt: skip
 _MIN_PAYLOAD = 28  # base64 characters of the smallest gzip stream (header, block, trailer)
 _NEEDLES: dict[bytes, tuple[str, int]] = {
@@ -155,6 +174,8 @@ _KINDS = [_NEEDLES[needle] for needle in TRIGGERS]
 _KINDS_BY_NAME = {kind for kind, _ in _KINDS}
 _KEY_PREFIX_INDEX = TRIGGERS.index(KEY_PREFIX)  # a plain key's start, and a concat piece's
 _LONGEST = max(map(len, _NEEDLES))
+_NESTED3_LONGEST = max(len(needle) for needle, _ in _NESTED3_NEEDLES)
+_NESTED3_SPAN = 84  # characters of a key's shortest form under three layers
 # one SIMD pass of every needle; a needle whose start is common in code costs a check at
 # every such spot (the obfuscator's loop markers ``['push'](`` and ``['shift']()`` cost 8%
 # of the pass on the JS tree: they are looked for only when a chunk needs them)
@@ -163,12 +184,32 @@ _MATCHER = ahocorasick_rs.BytesAhoCorasick(
 )
 
 
-def _hits(data: bytes, start: int, stop: int) -> Iterator[tuple[int, int, int]]:
+# Base64 three layers deep: its 27 needles, one SIMD pass of their own (22 ms on the 282 MB
+# JavaScript tree). Four layers or more: the start of a run (base64_layers.RUN_STARTS, all
+# beginning with "V", so the pass is a memchr for "V" and a check: 19 ms there).
+_NESTED3_MATCHER = ahocorasick_rs.BytesAhoCorasick(
+    [needle for needle, _ in _NESTED3_NEEDLES], matchkind=ahocorasick_rs.MatchKind.LeftmostFirst
+)
+_RUN_MATCHER = ahocorasick_rs.BytesAhoCorasick(
+    list(base64_layers.RUN_STARTS),
+    matchkind=ahocorasick_rs.MatchKind.LeftmostFirst,
+    implementation=ahocorasick_rs.Implementation.DFA,
+)
+_MAX_PEELED = 64 << 20  # bytes decoded from runs of base64 layers per window, all layers
+
+
+def _hits(
+    data: bytes,
+    start: int,
+    stop: int,
+    matcher: ahocorasick_rs.BytesAhoCorasick = _MATCHER,
+    longest: int = _LONGEST,
+) -> Iterator[tuple[int, int, int]]:
     """(needle, at, end) of the hits that begin in data[start:stop], a slice at a time."""
     view = memoryview(data)
     for lo in range(start, stop, _SLICE):
         top = min(stop, lo + _SLICE)
-        for index, at, end in _MATCHER.find_matches_as_indexes(view[lo : top + _LONGEST - 1]):
+        for index, at, end in matcher.find_matches_as_indexes(view[lo : top + longest - 1]):
             if lo + at < top:
                 yield index, lo + at, lo + end
 
@@ -225,8 +266,7 @@ def find_encoded(
             continue
         if kind == _NESTED and max_nesting <= 1:  # past the depth limit: said, not decoded
             if _may_hold_key(data, at, kind, back, 2):
-                result.too_deep += 1
-                result.too_deep_at = at if result.too_deep_at < 0 else result.too_deep_at
+                result.deeper(at)
             continue
         if not _may_hold_key(data, at, kind, back, max_nesting):
             if kind == "concat" and array_piece is None and _array_piece(data, at, back):
@@ -244,6 +284,7 @@ def find_encoded(
         piece_at, keys_before = array_piece
         found = [DecodedKey(*k) for k in string_array.find_keys(data, piece_at)]
         result.keys[keys_before:keys_before] = found
+    _deep(data, start, stop, max_nesting, result, claimed_to)
     if encoded_tried:  # an array item's base64 is reported at its call, not twice
         called = {k.key for k in result.keys if k.chain[0] == "string-array"}
         if called:
@@ -251,6 +292,50 @@ def find_encoded(
                 k for k in result.keys if k.chain[0] != "base64-swapcase" or k.key not in called
             ]
     return result
+
+
+def _deep(
+    data: bytes, start: int, stop: int, max_nesting: int, result: Encoded, claimed_to: int
+) -> None:
+    """Base64 three layers deep (at the key) and four or more (from the run's start)."""
+    if len(data) < _NESTED3_SPAN:
+        return  # too short to hold a key under three layers
+    decodes_left = MAX_DECODES
+    for form, at, _ in _hits(data, start, stop, _NESTED3_MATCHER, _NESTED3_LONGEST):
+        quad = at - _NESTED3_NEEDLES[form][1]
+        if at < claimed_to or quad < 0:
+            continue
+        if shapes.nested_base64_key(NESTED3[form]).match(data, quad) is None:
+            continue
+        if max_nesting <= 2:  # past the depth limit: said, not decoded
+            result.deeper(at)
+        elif decodes_left <= 0:
+            result.over_budget += 1
+        else:
+            decodes_left -= 1
+            result.keys.extend(_nested(data, at, form, max_nesting, 3))
+    run_to, peeled_bytes, runs_left = -1, 0, MAX_DECODES
+    peeled: list[tuple[int, int, list[DecodedKey]]] = []
+    for _, at, _ in _hits(data, start, stop, _RUN_MATCHER, 3):
+        if at < max(run_to, claimed_to) or (at and data[at - 1] in base64_runs.ALPHABET):
+            continue  # not the start of a run
+        if runs_left <= 0 or peeled_bytes > _MAX_PEELED:
+            result.over_budget += 1
+            continue
+        found = base64_layers.peel(data, at, max_nesting, stop == len(data))
+        if found is None:
+            continue
+        runs_left -= 1
+        run_to, peeled_bytes = found.end, peeled_bytes + found.decoded
+        if found.cut:
+            result.cut_runs += 1
+            result.cut_at = at if result.cut_at < 0 else result.cut_at
+        if found.too_deep:
+            result.deeper(at)
+        peeled.append((at, found.end, [DecodedKey(*k) for k in found.keys]))
+    for begin, end, keys in peeled:  # a key the passes above found in the run: not twice
+        seen = {(k.key, len(k.chain)) for k in result.keys if begin <= k.start < end}
+        result.keys.extend(k for k in keys if (k.key, len(k.chain)) not in seen)
 
 
 def _array_piece(data: bytes, at: int, back: int) -> bool:
@@ -288,7 +373,7 @@ def _decode(
     if kind == _B64:
         found = base64_runs.decode_key_at(data, at, end, back)
     elif kind == _NESTED:
-        return _nested(data, at, back, max_nesting)
+        return _nested(data, at, back, max_nesting, 2)
     elif kind == "hex":
         found = hex_text.decode_key_at(data, at)
     elif kind == "concat":
@@ -301,17 +386,17 @@ def _decode(
 
 
 _OUTER_BACK_QUADS = 16  # context in front of the inner "sk-" (3 bytes per quad, twice over)
-_OUTER_AHEAD_QUADS = 48  # the inner key and its context, base64 of base64
+_OUTER_AHEAD_QUADS = {2: 48, 3: 64}  # the inner key and its context, by layers
 
 
-def _outer_decoded(data: bytes, quad: int) -> tuple[bytes, int, int]:
+def _outer_decoded(data: bytes, quad: int, ahead: int) -> tuple[bytes, int, int]:
     """The outer base64 run around the quad at data[quad] decoded (no line breaks), where
     that quad's bytes start in it, and where the run starts in data."""
     back_from = max(0, quad - 4 * _OUTER_BACK_QUADS)
     behind = data[back_from:quad][::-1]
     run_back = base64_runs.run_end(behind, 0) if behind else 0
     first = quad - run_back // 4 * 4
-    last = base64_runs.run_end(data, quad, quad + 4 * _OUTER_AHEAD_QUADS)
+    last = base64_runs.run_end(data, quad, quad + 4 * ahead)
     try:
         inner = base64_runs.decode_run(data[first:last])
     except (binascii.Error, ValueError):
@@ -319,17 +404,24 @@ def _outer_decoded(data: bytes, quad: int) -> tuple[bytes, int, int]:
     return inner, (quad - first) // 4 * 3, first
 
 
-def _nested(data: bytes, at: int, form: int, max_nesting: int) -> list[DecodedKey]:
-    """A key in the base64 that the base64 around data[at] decodes to (NESTED[form]: the
-    alignment of each layer)."""
-    leads = NESTED[form]
-    inner, inner_quad, first = _outer_decoded(data, at - _NESTED_NEEDLES[form][1])
+def _needle_offset(leads: tuple[int, ...]) -> int:
+    """How far into its quad the needle of a key under len(leads) layers starts."""
+    if len(leads) == 1:
+        return shapes.HIT_BACK[leads[0]]
+    return _NESTED_NEEDLES[NESTED.index(leads)][1]
+
+
+def _nested(data: bytes, at: int, form: int, max_nesting: int, depth: int) -> list[DecodedKey]:
+    """A key in the base64 that the base64 around data[at] decodes to (``depth`` layers;
+    NESTED[form] or NESTED3[form]: the alignment of each layer)."""
+    leads, table = (NESTED, _NESTED_NEEDLES) if depth == 2 else (NESTED3, _NESTED3_NEEDLES)
+    inner, inner_quad, first = _outer_decoded(data, at - table[form][1], _OUTER_AHEAD_QUADS[depth])
     if inner_quad < 0:
         return []
-    hit = inner_quad + leads[-1] + shapes.HIT_BACK[leads[-2]]  # the inner layer's needle
+    hit = inner_quad + leads[form][-1] + _needle_offset(leads[form][:-1])
     found = find_encoded(inner, hit, hit + 1, max_nesting=max_nesting - 1)
     for key in found.keys:
-        if key.chain[0].startswith("base64"):
+        if key.chain[0].startswith("base64") and len(key.chain) == depth - 1:
             end = min(len(data), first + -(-key.end * 4 // 3))
             return [DecodedKey(at, end, key.key, ("base64", *key.chain), key.context)]
     return []

@@ -131,6 +131,16 @@ class WindowScanner:
                     f" {window.offset + encoded.too_deep_at}: not decoded",
                 )
             )
+        if encoded.cut_runs:
+            self.report.errors.append(
+                ScanError(
+                    target.path,
+                    f"{encoded.cut_runs} run(s) of base64 layers longer than the"
+                    f" {WINDOW >> 20} MiB scan window, from byte"
+                    f" {window.offset + encoded.cut_at}: not decoded past the needles'"
+                    " three layers",
+                )
+            )
         return encoded
 
     def _encoded(
