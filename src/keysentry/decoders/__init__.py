@@ -6,6 +6,8 @@ swapped-case alphabet of javascript-obfuscator) and the same inside a second
 base64 layer, an escaped ``s`` (``\\x73``, ``\\u0073``, ``\\u{73}``, ``\\163``,
 ``%73``, ``&#115;``, ``&#x73;``), hex text (``736b2d``, ``0x73``), UTF-16
 (``s\\0k\\0-``), an inline source map, and base64 of gzip (``H4sI``).
+Two more passes look for base64 three layers deep (its 27 needles) and for the start
+of a run encoded four times or more (decoders/base64_layers.py decodes it layer by layer).
 
 Each hit first meets the whole shape of an encoded key (decoders/shapes.py, one
 compiled pattern: a fraction of a microsecond); only hits that pass are decoded,
@@ -45,6 +47,7 @@ MAX_DECODES = 4096  # hits of one decoder decoded per window once past their sha
 MAX_PAYLOADS = 64  # payloads (inline maps, base64 gzip) handed back per window
 MAX_NESTING = 6  # base64 inside base64 (the scan passes its max_decode_depth)
 _SLICE = 1 << 16  # bytes searched at a time: the list of hits stays small
+_RARE_SLICE = 1 << 18  # the same for the passes of deep base64 (hits are rare there)
 
 
 @dataclass(frozen=True)
@@ -198,17 +201,24 @@ _RUN_MATCHER = ahocorasick_rs.BytesAhoCorasick(
 _MAX_PEELED = 64 << 20  # bytes decoded from runs of base64 layers per window, all layers
 
 
-def _hits(
-    data: bytes,
-    start: int,
-    stop: int,
-    matcher: ahocorasick_rs.BytesAhoCorasick = _MATCHER,
-    longest: int = _LONGEST,
-) -> Iterator[tuple[int, int, int]]:
+def _hits(data: bytes, start: int, stop: int) -> Iterator[tuple[int, int, int]]:
     """(needle, at, end) of the hits that begin in data[start:stop], a slice at a time."""
     view = memoryview(data)
     for lo in range(start, stop, _SLICE):
         top = min(stop, lo + _SLICE)
+        for index, at, end in _MATCHER.find_matches_as_indexes(view[lo : top + _LONGEST - 1]):
+            if lo + at < top:
+                yield index, lo + at, lo + end
+
+
+def _rare_hits(
+    data: bytes, start: int, stop: int, matcher: ahocorasick_rs.BytesAhoCorasick, longest: int
+) -> Iterator[tuple[int, int, int]]:
+    """The hits of a pass whose needles are rare, in slices of _RARE_SLICE: a few calls
+    per window, and a flood of them still holds a bounded list."""
+    view = memoryview(data)
+    for lo in range(start, stop, _RARE_SLICE):
+        top = min(stop, lo + _RARE_SLICE)
         for index, at, end in matcher.find_matches_as_indexes(view[lo : top + longest - 1]):
             if lo + at < top:
                 yield index, lo + at, lo + end
@@ -301,7 +311,7 @@ def _deep(
     if len(data) < _NESTED3_SPAN:
         return  # too short to hold a key under three layers
     decodes_left = MAX_DECODES
-    for form, at, _ in _hits(data, start, stop, _NESTED3_MATCHER, _NESTED3_LONGEST):
+    for form, at, _ in _rare_hits(data, start, stop, _NESTED3_MATCHER, _NESTED3_LONGEST):
         quad = at - _NESTED3_NEEDLES[form][1]
         if at < claimed_to or quad < 0:
             continue
@@ -316,9 +326,11 @@ def _deep(
             result.keys.extend(_nested(data, at, form, max_nesting, 3))
     run_to, peeled_bytes, runs_left = -1, 0, MAX_DECODES
     peeled: list[tuple[int, int, list[DecodedKey]]] = []
-    for _, at, _ in _hits(data, start, stop, _RUN_MATCHER, 3):
+    for _, at, _ in _rare_hits(data, start, stop, _RUN_MATCHER, 3):
         if at < max(run_to, claimed_to) or (at and data[at - 1] in base64_runs.ALPHABET):
             continue  # not the start of a run
+        if not base64_layers.may_hold_key(data, at):
+            continue  # too short to hold a key under four layers
         if runs_left <= 0 or peeled_bytes > _MAX_PEELED:
             result.over_budget += 1
             continue

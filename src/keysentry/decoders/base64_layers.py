@@ -80,6 +80,13 @@ def _run(raw: bytes, at: int) -> tuple[_Layer, int]:
     return _Layer(body, tuple(lines), width if len(lines) > 1 else 0), end
 
 
+def may_hold_key(data: bytes, at: int) -> bool:
+    """The cheap test: the run from data[at] is long enough, or its first line could be a
+    wrapped run's."""
+    line = _LINE.match(data, at, at + MIN_RUN).end() - at  # type: ignore[union-attr]
+    return line >= MIN_RUN or (line >= _WRAP_MIN and data[at + line : at + line + 1] in b"\r\n")
+
+
 def _whole_run(raw: bytes) -> _Layer | None:
     """raw as one base64 run (a decoded layer that is base64 again), or None."""
     text = raw.rstrip(b"\r\n")
