@@ -2,7 +2,8 @@
 
 For each combination of ``--string-array-encoding`` (base64, rc4), ``--split-strings``,
 ``--string-array-rotate``, ``--string-array-shuffle``, ``--string-array-wrappers-count``
-(0, 1, 2) and ``--string-array-wrappers-type`` (variable, function), a small module
+(0, 1, 2), ``--string-array-wrappers-type`` (variable, function) and
+``--string-array-calls-transform`` (false, true; threshold 1), a small module
 holding random keys (one in an object, one in a call, one in a template-free constant
 beside other strings) is obfuscated by the real obfuscator in tests/js, scanned with
 ``keysentry scan --format json``, and the keys found (with ``decoded_from`` starting
@@ -38,6 +39,8 @@ AXES = {
     "string-array-shuffle": ["false", "true"],
     "string-array-wrappers-count": ["0", "1", "2"],
     "string-array-wrappers-type": ["variable", "function"],
+    # every call's arguments moved into objects of its scope (decoders/calls_transform.py)
+    "string-array-calls-transform": ["false", "true"],
 }
 
 
@@ -55,7 +58,7 @@ def _found(work: Path, options: dict[str, str], keys: list[str], seed: int) -> i
     entry.write_text(_source(keys))
     args = [str(OBFUSCATOR), str(entry), "--output", str(out), "--seed", str(seed)]
     args += ["--string-array", "true", "--string-array-threshold", "1"]
-    args += ["--split-strings-chunk-length", "5"]
+    args += ["--split-strings-chunk-length", "5", "--string-array-calls-transform-threshold", "1"]
     for name, value in options.items():
         args += [f"--{name}", value]
     subprocess.run(args, check=True, capture_output=True)

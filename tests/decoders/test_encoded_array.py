@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from conftest import REPO_ROOT, new_key, run_keysentry
 from keysentry.decoders import (
     array_rotation,
+    calls_transform,
     encoded_array,
     find_encoded,
     string_array,
@@ -278,3 +280,87 @@ def test_a_long_run_of_name_characters_is_read_once(tmp_path: Path) -> None:
     proc = run_keysentry("scan", "--format", "json", str(path), timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert [f["fingerprint"] for f in json.loads(proc.stdout)["findings"]] == [fingerprint(key)]
+
+
+# --string-array-calls-transform: call arguments moved into objects of each scope
+# (decoders/calls_transform.py)
+CALLS_TRANSFORM_CASES = {
+    f"{encoding}-{kind}{'-split' * split}": [
+        "--string-array-encoding", encoding, "--split-strings", str(split).lower(),
+        "--string-array-wrappers-count", "2", "--string-array-wrappers-type", kind,
+        "--string-array-rotate", "true", "--string-array-shuffle", "true",
+        "--string-array-calls-transform", "true",
+        "--string-array-calls-transform-threshold", "1",
+    ]
+    for encoding in ("base64", "rc4")
+    for kind in ("variable", "function")
+    for split in (False, True)
+}  # fmt: skip
+CALLS_TRANSFORM_CASES["rc4-mangled-names"] = [
+    *CALLS_TRANSFORM_CASES["rc4-function"], "--identifier-names-generator", "mangled",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(CALLS_TRANSFORM_CASES))
+def test_calls_transform_of_the_real_obfuscator(case: str, tmp_path: Path) -> None:
+    """The obfuscator's own output (generated here, at a random seed): every key found at
+    its call, through the objects each scope holds (mangled names repeat across scopes)."""
+    keys = [new_key() for _ in range(3)]
+    seed = ["--seed", str(secrets.randbelow(10**6))]
+    out = _obfuscate(tmp_path, _three_keys_module(keys), [*CALLS_TRANSFORM_CASES[case], *seed])
+    text = out.read_text()
+    assert not any(key in text for key in keys)
+    assert re.search(r"\w\(\w+\.\w+", text), "no call reads an object: the option did nothing"
+    proc = run_keysentry("scan", "--format", "json", str(out))
+    findings = json.loads(proc.stdout)["findings"]
+    assert sorted(f["fingerprint"] for f in findings) == sorted(map(fingerprint, keys)), seed
+    steps = STEPS["rc4" if case.startswith("rc4") else "base64"]
+    lines = text.splitlines()
+    for finding in findings:
+        assert finding["decoded_from"][: len(steps)] == steps
+        at = lines[finding["line"] - 1][finding["column"] - 1 :]
+        assert re.match(r"[\w$]+\(", at), at[:40]  # at the call
+
+
+def test_an_object_is_read_in_its_own_scope() -> None:
+    """Two functions declare an object of the same name with other values; a block inside
+    one declares it again; a scope that declares none keeps its reference as written."""
+    data = (
+        b"function a(){const o={_k:0x1,_s:'x'};f(o._k,o['_s']);"
+        b"if(c){const o={_k:0x3};f(o._k);}f(o._k);}"
+        b"function b(){const o={_k:0x2};return f(o._k);}"
+        b"function c(){return f(o._k);}"
+    )
+    inlined = calls_transform.inline(data)
+    assert inlined.data == (
+        b"function a(){const o={_k:0x1,_s:'x'};f(0x1,'x');"
+        b"if(c){const o={_k:0x3};f(0x3);}f(0x1);}"
+        b"function b(){const o={_k:0x2};return f(0x2);}"
+        b"function c(){return f(o._k);}"
+    )
+    for needle in (b"function b", b"function c", b"f(o._k);}"):
+        assert inlined.original(inlined.data.rindex(needle)) == data.rindex(needle)
+
+
+_OBJECT_BITS = st.sampled_from(
+    [b"{", b"}", b"const o={_a:0x1,_b:'k'};", b"let p = {_c: -0x2f};", b"o._a", b"o['_b']",
+     b"p._c", b"f(o._a,o._b)", b"'}'", b'"{"', b"`{`", b"o.", b"={_0x", b"o['", b"\\'"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    bits=st.lists(_OBJECT_BITS, max_size=80),
+    noise=st.binary(max_size=100),
+    cut=st.integers(0, 2000),
+)
+def test_fuzz_calls_transform(bits: list[bytes], noise: bytes, cut: int) -> None:
+    """Random, unbalanced and truncated objects and references: inlining finishes, maps
+    every offset into the chunk, and a key elsewhere is still found."""
+    key = new_key()
+    body = b"".join(bits) + noise
+    data = body[:cut] + f"\nconst k = '{key}';\n".encode() + body[cut:]
+    inlined = calls_transform.inline(data)
+    assert all(0 <= inlined.original(i) <= len(data) for i in range(0, len(inlined.data), 7))
+    assert key in [c.key for c in find_candidates(inlined.data)]
+    assert encoded_array.find_keys(data + string_array.ENCODED_ALPHABET) is not None

@@ -24,7 +24,7 @@ import binascii
 import re
 from collections.abc import Callable
 
-from keysentry.decoders import array_rotation, wrapper_calls
+from keysentry.decoders import array_rotation, calls_transform, wrapper_calls
 from keysentry.decoders.context import context_text
 from keysentry.decoders.string_array import OFFSET
 from keysentry.engine.detector import find_candidates
@@ -160,7 +160,18 @@ def _joined_keys(
 
 
 def find_keys(data: bytes) -> list[Found]:
-    """Keys in an encoded string array (base64 or rc4), each placed at its call (chain)."""
+    """Keys in an encoded string array (base64 or rc4), each placed at its call (chain);
+    the arguments ``--string-array-calls-transform`` moved into objects read back first."""
+    inlined = calls_transform.inline(data)
+    if inlined.data is data:
+        return _find_keys(data)
+    return [
+        (inlined.original(start), inlined.original(end - 1) + 1, key, chain, context)
+        for start, end, key, chain, context in _find_keys(inlined.data)
+    ]
+
+
+def _find_keys(data: bytes) -> list[Found]:
     parsed = _items(data)
     if parsed is None:
         return []

@@ -42,7 +42,9 @@ _CALL_PARTS = re.compile(
 )
 _ARGS = re.compile(rb"\s*(" + _ARG + rb")\s*(?:,|$)")
 _WRAPPER = re.compile(
-    rb"function\s*([\w$]+)\s*\(\s*([\w$]+(?:\s*,\s*[\w$]+)" + _MORE + rb")\s*\)\s*\{\s*return\s+"
+    rb"function\s*([\w$]+)\s*\(\s*([\w$]+(?:\s*,\s*[\w$]+)" + _MORE + rb")\s*\)\s*\{\s*"
+    # --string-array-calls-transform declares its object first (calls_transform.py)
+    rb"(?:(?:const|let|var)\s+[\w$]+\s*=\s*\{[^{}]{0,2000}\}\s*;\s*)?return\s+"
     rb"([\w$]+)\s*\(([\w$\s,'+-]{1,400})\)\s*;?\s*\}"
 )
 _FORWARD = re.compile(rb"\s*([\w$]+)\s*(?:-\s*(-?)\s*'?(0x[0-9a-fA-F]{1,8}|\d{1,10})'?)?\s*$")
