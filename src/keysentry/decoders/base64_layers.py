@@ -26,7 +26,7 @@ from keysentry.engine.detector import find_candidates
 
 # the three-character starts of text encoded four times or more (standard or URL-safe
 # each time) whose innermost text starts with an ASCII character; five layers or more
-# start so whatever the text (shapes.run_prefixes computes them; a test checks the table)
+# start so whatever the text (tests/decoders/test_deep_base64.py derives the table)
 RUN_STARTS = (
     b"V0R V0h V1R V1Z V1c V1d V1h V20 V21 V25 V2p V2t V2x VDB VDF VER VEZ VEh VFR VFV VFZ"
     b" VFc VFd VFh VG0 VG1 VG5 VGp VGt VGx VTB VTF VTI VTJ VTN VVR VVZ VVc VVd VVh VW0 VW1"
