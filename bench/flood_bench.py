@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from keysentry.decoders import DEEP_TRIGGERS
 from keysentry.decoders import TRIGGERS as TRIGGERS_OF_DECODERS
 
 TRIGGERS = [
@@ -33,6 +34,9 @@ TRIGGERS = [
     b"H4sIAAAAAAAAAAAAAAAAAAAAAAAAAAAA ",
     b"\\x73\\x6b\\x2d\\x30",
     b"sourceMappingURL=data:application/json;base64,eyJ2ZXJzaW9uIjozfQ== ",
+    # the deep-base64 passes' needles, glued into one run and apart
+    *DEEP_TRIGGERS,
+    *(start + b" " for start in DEEP_TRIGGERS[-3:]),
 ]
 KEYSENTRY = [sys.executable, "-m", "keysentry"]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from conftest import git, new_key, run_keysentry
 from keysentry.config import Config
+from keysentry.decoders import DEEP_TRIGGERS
 from keysentry.decoders import TRIGGERS as TRIGGERS_OF_DECODERS
 from keysentry.engine.scanner import Scanner
 from keysentry.model.key import fingerprint, redact
@@ -23,6 +24,11 @@ TRIGGERS = [
     b"H4sIAAAAAAAAAAAAAAAAAAAAAAAAAAAA ",
     b"\\x73\\x6b\\x2d\\x30",
     b"sourceMappingURL=data:application/json;base64,eyJ2ZXJzaW9uIjozfQ== ",
+    # the deep-base64 passes: a layer-3 needle, and run starts, glued into one long run
+    # (decoded layer after layer) and apart (each start tested)
+    DEEP_TRIGGERS[0],
+    DEEP_TRIGGERS[-1],
+    DEEP_TRIGGERS[-1] + b" ",
 ]
 HANG_GUARD = 120  # seconds; the flood before the fix took 36-40 s for 256 KB of \x73
 

@@ -198,6 +198,8 @@ _RUN_MATCHER = ahocorasick_rs.BytesAhoCorasick(
     matchkind=ahocorasick_rs.MatchKind.LeftmostFirst,
     implementation=ahocorasick_rs.Implementation.DFA,
 )
+# the deep-base64 passes' needles: what a flood of their hits is made of (bench, tests)
+DEEP_TRIGGERS = (*(needle for needle, _ in _NESTED3_NEEDLES), *base64_layers.RUN_STARTS)
 _MAX_PEELED = 64 << 20  # bytes decoded from runs of base64 layers per window, all layers
 
 
