@@ -40,6 +40,7 @@ from keysentry.decoders import (
     string_array,
     utf16,
 )
+from keysentry.decoders.decoded_key import DecodedKey
 from keysentry.model.key import KEY_PREFIX
 
 MAX_ENCODED = 512  # raw bytes an encoded key spans after a hit (\\u{73} x 35, and context)
@@ -48,22 +49,6 @@ MAX_PAYLOADS = 64  # payloads (inline maps, base64 gzip) handed back per window
 MAX_NESTING = 6  # base64 inside base64 (the scan passes its max_decode_depth)
 _SLICE = 1 << 16  # bytes searched at a time: the list of hits stays small
 _RARE_SLICE = 1 << 18  # the same for the passes of deep base64 (hits are rare there)
-
-
-@dataclass(frozen=True)
-class DecodedKey:
-    """A key whose encoded form sits at chunk[start:end]."""
-
-    start: int
-    end: int
-    key: str
-    chain: tuple[str, ...]  # the decodings that revealed it, outermost first
-    context: str  # decoded text around the key, every key in it redacted
-
-    @property
-    def unit(self) -> int:
-        """Bytes per character of the text around it (2 for UTF-16): its column's measure."""
-        return 2 if self.chain[0].startswith("utf-16") else 1
 
 
 @dataclass(frozen=True)
@@ -273,7 +258,7 @@ def find_encoded(
                 encoded_tried = True
                 from keysentry.decoders import encoded_array  # its first use: ~3 ms to load
 
-                found = [DecodedKey(*k) for k in encoded_array.find_keys(data)]
+                found = encoded_array.find_keys(data)
                 result.keys.extend(k for k in found if start <= k.start < stop)
             continue
         if kind == _NESTED and max_nesting <= 1:  # past the depth limit: said, not decoded
@@ -294,7 +279,7 @@ def find_encoded(
                 result.keys.append(key)  # a hit a slice's edge showed twice
     if array_piece is not None and string_array.looks_obfuscated(data):
         piece_at, keys_before = array_piece
-        found = [DecodedKey(*k) for k in string_array.find_keys(data, piece_at)]
+        found = string_array.find_keys(data, piece_at)
         result.keys[keys_before:keys_before] = found
     _deep(data, start, stop, max_nesting, result, claimed_to)
     if encoded_tried:  # an array item's base64 is reported at its call, not twice
@@ -346,7 +331,7 @@ def _deep(
             result.cut_at = at if result.cut_at < 0 else result.cut_at
         if found.too_deep:
             result.deeper(at)
-        peeled.append((at, found.end, [DecodedKey(*k) for k in found.keys]))
+        peeled.append((at, found.end, found.keys))
     for begin, end, keys in peeled:  # a key the passes above found in the run: not twice
         seen = {(k.key, len(k.chain)) for k in result.keys if begin <= k.start < end}
         result.keys.extend(k for k in keys if (k.key, len(k.chain)) not in seen)
@@ -396,7 +381,7 @@ def _decode(
         found = utf16.decode_key_at(data, at, base)
     else:
         found = escapes.decode_key_at(data, at, kind)
-    return [] if found is None else [DecodedKey(*found)]
+    return [] if found is None else [found]
 
 
 _OUTER_BACK_QUADS = 16  # context in front of the inner "sk-" (3 bytes per quad, twice over)

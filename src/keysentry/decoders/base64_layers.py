@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from keysentry.decoders.base64_runs import decode_run
 from keysentry.decoders.context import context_text
+from keysentry.decoders.decoded_key import DecodedKey
 from keysentry.engine.detector import find_candidates
 
 # the three-character starts of text encoded four times or more (standard or URL-safe
@@ -103,7 +104,7 @@ class Peeled:
     """What a run decoded layer after layer holds."""
 
     end: int  # where the outermost run ends in the chunk
-    keys: list[tuple[int, int, str, tuple[str, ...], str]] = field(default_factory=list)
+    keys: list[DecodedKey] = field(default_factory=list)
     too_deep: bool = False  # still one base64 run after max_nesting layers: not decoded
     cut: bool = False  # the run goes on past the chunk: not decoded
     decoded: int = 0  # bytes decoded, every layer counted
@@ -128,7 +129,9 @@ def peel(data: bytes, at: int, max_nesting: int, whole: bool) -> Peeled | None:
         for cand in find_candidates(raw):
             start, stop = _outside(chain, cand.start, cand.end)
             context = context_text(raw, cand.start, cand.end)
-            result.keys.append((at + start, at + stop, cand.key, ("base64",) * depth, context))
+            result.keys.append(
+                DecodedKey(at + start, at + stop, cand.key, ("base64",) * depth, context)
+            )
         inner = _whole_run(raw)
         if inner is None:
             return result

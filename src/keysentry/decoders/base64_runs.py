@@ -14,6 +14,7 @@ import binascii
 import re
 
 from keysentry.decoders.context import RADIUS, context_text
+from keysentry.decoders.decoded_key import DecodedKey
 from keysentry.decoders.shapes import LEAD
 from keysentry.engine.detector import find_candidates
 from keysentry.model.key import KEY_LENGTH
@@ -90,9 +91,7 @@ def _collect(data: bytes, quad: int, back_quads: int, ahead_quads: int) -> tuple
     return bytes(data[p] for p in positions), positions
 
 
-def decode_key_at(
-    data: bytes, at: int, end: int, back: int
-) -> tuple[int, int, str, tuple[str, ...], str] | None:
+def decode_key_at(data: bytes, at: int, end: int, back: int) -> DecodedKey | None:
     """The key whose "sk-" encodes to data[at:end], a hit ``back`` characters into its quad."""
     quad = at - back
     if quad < 0 or (back and any(b not in ALPHABET for b in data[quad:at])):
@@ -112,5 +111,5 @@ def decode_key_at(
         first = positions[cand.start * 4 // 3]
         last = positions[min(usable, -(-cand.end * 4 // 3)) - 1] + 1
         chain = ("base64-swapcase",) if swapped else ("base64",)
-        return first, last, cand.key, chain, context_text(decoded, cand.start, cand.end)
+        return DecodedKey(first, last, cand.key, chain, context_text(decoded, cand.start, cand.end))
     return None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from keysentry.decoders.context import RADIUS, context_text
+from keysentry.decoders.decoded_key import DecodedKey
 from keysentry.engine.detector import find_candidates
 from keysentry.model.key import KEY_LENGTH
 
@@ -74,7 +75,7 @@ def in_array(data: bytes, at: int) -> bool:
     return opening > 0 and before_piece(data, opening) in ARRAY_LEADS
 
 
-def decode_key_at(data: bytes, at: int) -> tuple[int, int, str, tuple[str, ...], str] | None:
+def decode_key_at(data: bytes, at: int) -> DecodedKey | None:
     """The key split across literals whose "s" is data[at]."""
     start = START.match(data, at)
     if start is None:
@@ -110,5 +111,7 @@ def decode_key_at(data: bytes, at: int) -> tuple[int, int, str, tuple[str, ...],
     for cand in find_candidates(decoded, lead, lead + 1):
         if data[at : at + KEY_LENGTH] == cand.key.encode():
             return None  # whole in the first literal: a plain key, found as such
-        return at, last_close, cand.key, ("concat",), context_text(decoded, cand.start, cand.end)
+        return DecodedKey(
+            at, last_close, cand.key, ("concat",), context_text(decoded, cand.start, cand.end)
+        )
     return None

@@ -23,9 +23,11 @@ import base64
 import binascii
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from keysentry.decoders import array_rotation, calls_transform, wrapper_calls
 from keysentry.decoders.context import context_text
+from keysentry.decoders.decoded_key import DecodedKey
 from keysentry.decoders.string_array import OFFSET
 from keysentry.engine.detector import find_candidates
 
@@ -45,7 +47,7 @@ _SWAP = bytes.maketrans(
 )
 _STARTS = re.compile(r"sk-[0-9a-f]*$|sk$|s$")
 
-Found = tuple[int, int, str, tuple[str, ...], str]
+Found = DecodedKey
 
 
 def _unbase64(item: bytes) -> str | None:
@@ -155,7 +157,7 @@ def _joined_keys(
     for cand in find_candidates(joined):
         context = context_text(joined, cand.start, cand.end)
         pieces = ("concat",) if len(texts) > 1 else ()
-        return [(start, end, cand.key, ("string-array", *steps, *pieces), context)]
+        return [DecodedKey(start, end, cand.key, ("string-array", *steps, *pieces), context)]
     return []
 
 
@@ -166,8 +168,8 @@ def find_keys(data: bytes) -> list[Found]:
     if inlined.data is data:
         return _find_keys(data)
     return [
-        (inlined.original(start), inlined.original(end - 1) + 1, key, chain, context)
-        for start, end, key, chain, context in _find_keys(inlined.data)
+        replace(k, start=inlined.original(k.start), end=inlined.original(k.end - 1) + 1)
+        for k in _find_keys(inlined.data)
     ]
 
 
@@ -221,8 +223,8 @@ def _find_keys(data: bytes) -> list[Found]:
                     if keys:
                         found += keys
                         break
-                if found and found[-1][0] == start:
+                if found and found[-1].start == start:
                     break
-            if found and found[-1][0] == start:
+            if found and found[-1].start == start:
                 break
     return found

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from keysentry.decoders.context import RADIUS, context_text
+from keysentry.decoders.decoded_key import DecodedKey
 from keysentry.engine.detector import find_candidates
 from keysentry.model.key import KEY_LENGTH
 
@@ -56,9 +57,7 @@ def _decode(
     return out, ends
 
 
-def decode_key_at(
-    data: bytes, at: int, kind: str
-) -> tuple[int, int, str, tuple[str, ...], str] | None:
+def decode_key_at(data: bytes, at: int, kind: str) -> DecodedKey | None:
     """The key whose escaped "s" starts at data[at], decoded with the rules of ``kind``."""
     before, _ = _decode(data, max(0, at - _BEFORE_SPAN), at, kind, _BEFORE_SPAN)
     before = before[-RADIUS - 1 :]
@@ -68,5 +67,5 @@ def decode_key_at(
     for cand in find_candidates(decoded, lead, lead + 1):
         end = ends[cand.end - lead - 1]
         context = context_text(decoded, cand.start, cand.end)
-        return at, end, cand.key, (kind,), context
+        return DecodedKey(at, end, cand.key, (kind,), context)
     return None

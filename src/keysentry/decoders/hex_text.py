@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from keysentry.decoders.context import RADIUS, context_text
+from keysentry.decoders.decoded_key import DecodedKey
 from keysentry.engine.detector import find_candidates
 from keysentry.model.key import KEY_LENGTH
 
@@ -42,7 +43,7 @@ def _before(data: bytes, at: int) -> bytes:
     return bytes.fromhex(data[lo:at].decode("ascii"))
 
 
-def decode_key_at(data: bytes, at: int) -> tuple[int, int, str, tuple[str, ...], str] | None:
+def decode_key_at(data: bytes, at: int) -> DecodedKey | None:
     """The key whose hex text starts at data[at]; the hex around it is decoded too, so
     the detector's boundary rules judge the decoded text (``746f6b3d736b2d…`` is
     ``tok=sk-…``, a key; ``78736b2d…`` is ``xsk-…``, not one)."""
@@ -59,5 +60,5 @@ def decode_key_at(data: bytes, at: int) -> tuple[int, int, str, tuple[str, ...],
         return None  # an odd digit more: not whole bytes
     lead = len(before)
     for cand in find_candidates(decoded, lead, lead + 1):
-        return at, end, cand.key, ("hex",), context_text(decoded, cand.start, cand.end)
+        return DecodedKey(at, end, cand.key, ("hex",), context_text(decoded, cand.start, cand.end))
     return None

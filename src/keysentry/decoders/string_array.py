@@ -15,6 +15,7 @@ import re
 import ahocorasick_rs
 
 from keysentry.decoders.context import context_text
+from keysentry.decoders.decoded_key import DecodedKey
 from keysentry.engine.detector import find_candidates
 
 MAX_ARRAY = 1 << 20  # bytes of an array literal
@@ -58,7 +59,7 @@ def looks_obfuscated(data: bytes) -> bool:
     return all(finder.find_matches_as_indexes(data) for finder in _MARKER_FINDERS)
 
 
-def find_keys(data: bytes, at: int) -> list[tuple[int, int, str, tuple[str, ...], str]]:
+def find_keys(data: bytes, at: int) -> list[DecodedKey]:
     """Keys joined from the string array holding data[at], each placed at its chain."""
     if not looks_obfuscated(data):
         return []
@@ -84,8 +85,10 @@ def find_keys(data: bytes, at: int) -> list[tuple[int, int, str, tuple[str, ...]
                     joined = b"".join(items[s] for s in slots[position:])
                     for cand in find_candidates(joined):
                         context = context_text(joined, cand.start, cand.end)
-                        keys.append((chain.start(), chain.end(), cand.key, ("concat",), context))
+                        keys.append(
+                            DecodedKey(chain.start(), chain.end(), cand.key, ("concat",), context)
+                        )
                         break
-            if keys and keys[-1][0] == chain.start():
+            if keys and keys[-1].start == chain.start():
                 break
     return keys

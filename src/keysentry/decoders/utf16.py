@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from keysentry.decoders.context import RADIUS, context_text
+from keysentry.decoders.decoded_key import DecodedKey
 from keysentry.engine.detector import find_candidates
 from keysentry.model.key import KEY_LENGTH
 
@@ -13,9 +14,7 @@ LITTLE = re.compile(rb"s\0k\0-\0(?:[0-9a-f]\0){32}")
 BIG = re.compile(rb"\0s\0k\0-(?:\0[0-9a-f]){32}")
 
 
-def decode_key_at(
-    data: bytes, at: int, base: int = 0
-) -> tuple[int, int, str, tuple[str, ...], str] | None:
+def decode_key_at(data: bytes, at: int, base: int = 0) -> DecodedKey | None:
     """The key whose UTF-16 ``s`` unit starts at data[at] (little endian: at is the ``s``
     byte; big endian: the NUL before it).
 
@@ -38,5 +37,7 @@ def decode_key_at(
         lead = len(before)
         for cand in find_candidates(decoded, lead, lead + 1):
             end = start + 2 * KEY_LENGTH
-            return start, end, cand.key, (chain,), context_text(decoded, cand.start, cand.end)
+            return DecodedKey(
+                start, end, cand.key, (chain,), context_text(decoded, cand.start, cand.end)
+            )
     return None
