@@ -23,11 +23,18 @@ the load average is printed with the figures. Usage::
 
     .venv/bin/python bench/org_bench.py [--repos 200] [--rounds 1] [--real PATH]
         [--only org,kingfisher]   # (the loop alone takes a minute)
+        [--work DIR]              # the cached inputs elsewhere (read only)
+        [--other-src DIR]         # another checkout's src/ timed beside, as "org (other)"
+
+keysentry's modules are byte-compiled first (measure.compile_bytecode), as an installed
+copy has them. Each round prints org's wall time over kingfisher's in that round, so a
+reader sees how steady the ratio is, not only the medians.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import random
@@ -37,12 +44,14 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-from measure import KINGFISHER_DEEPSEEK, Run, installed, measure
+from measure import KINGFISHER_DEEPSEEK, Run, compile_bytecode, installed, measure
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work" / "org"
+ORG, OTHER, KINGFISHER_NAME = "keysentry org", "org (other)", "kingfisher"
 KEYSENTRY = [sys.executable, "-m", "keysentry"]
 KINGFISHER = installed("kingfisher")
 REAL_MIRROR = Path("/work/.mirror/pallets+click/repo")
@@ -120,10 +129,10 @@ def copy_real(source: Path, target: Path, key: str) -> None:
     )
 
 
-def build(count: int, real: Path) -> tuple[Path, set[str], list[Path], str]:
+def build(count: int, real: Path, work: Path) -> tuple[Path, set[str], list[Path], str]:
     """The directory of repositories, the planted keys, the repositories, and the real one."""
-    manifest = WORK / f"manifest-{count}.json"
-    root = WORK / f"repos-{count}"
+    manifest = work / f"manifest-{count}.json"
+    root = work / f"repos-{count}"
     if manifest.exists():
         data = json.loads(manifest.read_text())
         return root, set(data["keys"]), [Path(p) for p in data["repos"]], data["real"]
@@ -166,6 +175,12 @@ def fingerprints(path: Path) -> set[str]:
         return set()
 
 
+def org_command(root: Path, out: Path, src: Path | None = None) -> list[str]:
+    """``keysentry org`` over the directory (from another checkout's src/ when given)."""
+    run = ["env", f"PYTHONPATH={src}", *KEYSENTRY] if src is not None else KEYSENTRY
+    return [*run, "org", "--discover", str(root), "--format", "json", "-o", str(out)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repos", type=int, default=200)
@@ -176,15 +191,36 @@ def main() -> None:
         default="",
         help="comma-separated tools to run (of: org, loop, kingfisher); default: all",
     )
+    parser.add_argument(
+        "--work", type=Path, default=WORK, help="where the inputs are built (or were: read only)"
+    )
+    parser.add_argument(
+        "--other-src",
+        type=Path,
+        help="another checkout's src/ timed beside as 'org (other)', e.g. before a change:"
+        " git archive main src | tar -x -C /tmp/before (then /tmp/before/src)",
+    )
     args = parser.parse_args()
     real = args.real or (REAL_MIRROR if REAL_MIRROR.exists() else HERE.parent / ".git")
-    root, planted, repos, real_name = build(args.repos, real)
+    root, planted, repos, real_name = build(args.repos, real, args.work)
     from keysentry.model.key import fingerprint
 
     wanted = {fingerprint(k) for k in planted}
-    out = WORK / "out"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir()
+    with tempfile.TemporaryDirectory(prefix="org-bench-") as tmp:
+        _bench(args, Path(tmp), root, planted, wanted, repos, real_name)
+
+
+def _bench(
+    args: argparse.Namespace,
+    out: Path,
+    root: Path,
+    planted: set[str],
+    wanted: set[str],
+    repos: list[Path],
+    real_name: str,
+) -> None:
+    from keysentry.model.key import fingerprint
+
     listing = " ".join(shlex.quote(str(r)) for r in repos)
     keysentry = " ".join(shlex.quote(a) for a in KEYSENTRY)
     loop = (
@@ -192,18 +228,9 @@ def main() -> None:
         f" -o {out}/loop-$i.json || [ $? -eq 1 ]; done"
     )
     commands = {
-        "keysentry org": [
-            *KEYSENTRY,
-            "org",
-            "--discover",
-            str(root),
-            "--format",
-            "json",
-            "-o",
-            str(out / "org.json"),
-        ],
+        ORG: org_command(root, out / "org.json"),
         "history loop": ["bash", "-c", loop],
-        "kingfisher": [
+        KINGFISHER_NAME: [
             KINGFISHER,
             "scan",
             str(root),
@@ -216,14 +243,18 @@ def main() -> None:
             str(out / "kingfisher.json"),
         ],
     }
-    short = {"org": "keysentry org", "loop": "history loop", "kingfisher": "kingfisher"}
+    short = {"org": ORG, "loop": "history loop", "kingfisher": KINGFISHER_NAME}
     if args.only:
         chosen = [short[name.strip()] for name in args.only.split(",")]
         commands = {name: commands[name] for name in chosen}
+    if args.other_src is not None:
+        compileall.compile_dir(str(args.other_src), quiet=1)  # as compile_bytecode() does
+        commands[OTHER] = org_command(root, out / "other.json", args.other_src)
     print(
         f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         " (shared machine: figures are noisy)"
     )
+    print(compile_bytecode())
     print(
         f"{len(repos)} repositories under {root} (the last: a mirror of {real_name}),"
         f" {len(planted)} planted keys"
@@ -235,16 +266,18 @@ def main() -> None:
         for name in order:
             run = measure(commands[name])
             runs[name].append(run)
-            if name == "keysentry org":
+            if name == ORG:
                 timing_lines += [ln for ln in run.stderr.splitlines() if "cluster ready" in ln]
+        print(f"round {round_ + 1}: " + _round_line({n: r[-1] for n, r in runs.items()}))
     found = {
-        "keysentry org": fingerprints(out / "org.json"),
+        ORG: fingerprints(out / "org.json"),
+        OTHER: fingerprints(out / "other.json"),
         "history loop": set().union(*(fingerprints(p) for p in out.glob("loop-*.json"))),
-        "kingfisher": {fingerprint(k) for k in found_in(out / "kingfisher.json", planted)},
+        KINGFISHER_NAME: {fingerprint(k) for k in found_in(out / "kingfisher.json", planted)},
     }
     first = runs[next(iter(runs))]
-    base = statistics.median(r.wall for r in runs.get("keysentry org", first))
-    base_cpu = statistics.median(r.cpu for r in runs.get("keysentry org", first))
+    base = statistics.median(r.wall for r in runs.get(ORG, first))
+    base_cpu = statistics.median(r.cpu for r in runs.get(ORG, first))
     print(
         f"\n{'tool':<14} {'wall s':>8} {'cpu s':>8} {'tree MB':>8} {'keys':>7} {'vs org':>7}"
         f" {'cpu vs org':>10}"
@@ -255,25 +288,19 @@ def main() -> None:
         rss = max(r.tree_rss_mb for r in measured)
         keys = f"{len(found[name] & wanted)}/{len(wanted)}"
         print(
-            f"{name:<14} {wall:>8.1f} {cpu:>8.1f} {rss:>8.0f} {keys:>7} {wall / base:>6.2f}x"
+            f"{name:<14} {wall:>8.2f} {cpu:>8.2f} {rss:>8.0f} {keys:>7} {wall / base:>6.2f}x"
             f" {cpu / base_cpu:>9.2f}x"
         )
         if measured[-1].returncode not in (0, 1, 200, 205):
             print(f"  {name} exited {measured[-1].returncode}: {measured[-1].stderr[-300:]}")
-    for line in timing_lines:
-        match = _TIMING.search(line)
-        if match is None:
-            continue
-        ready, audits, busy, rate, mbs = (float(g) for g in match.groups())
-        workers = int(re.search(r"on (\d+) worker", line).group(1))  # type: ignore[union-attr]
-        scheduling = max(audits - busy / workers, 0.0)
+    if ORG in runs and KINGFISHER_NAME in runs:
+        ratios = [o.wall / k.wall for o, k in zip(runs[ORG], runs[KINGFISHER_NAME], strict=True)]
         print(
-            f"\nkeysentry org split: {ready:.1f} s starting the LocalCluster, {audits:.1f} s"
-            f" of audits on {workers} workers = {busy / workers:.1f} s auditing per worker +"
-            f" {scheduling:.1f} s scheduling and waiting per worker; per worker {rate:.2f}"
-            f" repositories/s and {mbs:.1f} MB/s of content scanned"
+            f"org / kingfisher wall, per round: {' '.join(f'{r:.2f}x' for r in ratios)}"
+            f" (worst {max(ratios):.2f}x)"
         )
-        print(f"  {line.strip()}")
+    for line in timing_lines:
+        _print_split(line)
     try:
         outcomes = json.loads((out / "org.json").read_text())["repositories"]
         slowest = max(outcomes, key=lambda r: r.get("seconds", 0))
@@ -284,6 +311,30 @@ def main() -> None:
     except (OSError, ValueError, KeyError):
         pass
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+
+
+def _round_line(last: dict[str, Run]) -> str:
+    """One round's wall and CPU per tool, and org's wall over kingfisher's in it."""
+    text = ", ".join(f"{name} {r.wall:.2f} s ({r.cpu:.2f} s CPU)" for name, r in last.items())
+    if ORG in last and KINGFISHER_NAME in last:
+        text += f"; org / kingfisher {last[ORG].wall / last[KINGFISHER_NAME].wall:.2f}x"
+    return text
+
+
+def _print_split(line: str) -> None:
+    match = _TIMING.search(line)
+    if match is None:
+        return
+    ready, audits, busy, rate, mbs = (float(g) for g in match.groups())
+    workers = int(re.search(r"on (\d+) worker", line).group(1))  # type: ignore[union-attr]
+    scheduling = max(audits - busy / workers, 0.0)
+    print(
+        f"\nkeysentry org split: {ready:.1f} s starting the LocalCluster, {audits:.1f} s"
+        f" of audits on {workers} workers = {busy / workers:.1f} s auditing per worker +"
+        f" {scheduling:.1f} s scheduling and waiting per worker; per worker {rate:.2f}"
+        f" repositories/s and {mbs:.1f} MB/s of content scanned"
+    )
+    print(f"  {line.strip()}")
 
 
 if __name__ == "__main__":
