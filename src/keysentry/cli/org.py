@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import sys
 from pathlib import Path
 from typing import Any
@@ -100,6 +102,9 @@ def org(
     Exit codes: 0 nothing found, 1 keys found, 2 usage error or a repository that
     could not be audited, 130 interrupted (finished repositories are in --state).
     """
+    # the last exit handler: the interpreter's collections at exit then skip the objects
+    # Dask and the report left (measured: 0.2-0.3 s of wall time after the report is out)
+    atexit.register(gc.freeze)
     from keysentry.audits import org as org_audit
     from keysentry.audits.org_cluster import ClusterError, ClusterSettings
     from keysentry.audits.org_state import StateFileError
