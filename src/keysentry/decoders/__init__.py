@@ -211,6 +211,16 @@ def _rare_hits(
                 yield index, lo + at, lo + end
 
 
+def any_trigger(data: bytes) -> bool:
+    """Whether data holds a needle of any of the passes (a plain key's prefix among them,
+    base64 three layers deep, a run of four or more): without one, neither the passes
+    nor the plain-key search finds anything in it."""
+    return any(
+        matcher.find_matches_as_indexes(data)
+        for matcher in (_MATCHER, _NESTED3_MATCHER, _RUN_MATCHER)
+    )
+
+
 def find_encoded(
     data: bytes,
     start: int = 0,
