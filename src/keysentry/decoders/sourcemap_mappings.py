@@ -43,6 +43,18 @@ def _vlq(segment: str) -> list[int]:
     return values
 
 
+# a segment decoded: generated column, source, original line and original column deltas
+# (0 when it has only a column), and whether it names a source
+_Shape = tuple[int, int, int, int, bool]
+
+
+def _shape(segment: str) -> _Shape:
+    values = _vlq(segment)
+    if len(values) >= 4:
+        return values[0], values[1], values[2], values[3], True
+    return values[0], 0, 0, 0, False
+
+
 Place = tuple[int, int]  # a generated line and column, both 1-based
 
 
@@ -68,19 +80,29 @@ def original_positions(map_text: str, places: list[Place]) -> list[OriginalPosit
     best: dict[int, tuple[int, int, int]] = {}  # an index into places -> its segment
     groups = whole["mappings"].split(";", max(wanted, default=-1) + 1)
     source = orig_line = orig_col = 0
+    seen: dict[str, _Shape] = {}  # a segment, decoded once (segments repeat)
     try:
         for index, group in enumerate(groups[: max(wanted, default=-1) + 1]):
             asking = wanted.get(index)
             gen_col = 0
-            for segment in filter(None, group.split(",")):
-                values = _vlq(segment)
+            for segment in group.split(","):
+                values = seen.get(segment)
+                if values is None:
+                    if not segment:
+                        continue
+                    values = seen[segment] = _shape(segment)
+                if asking is None:  # a line before: only its deltas count
+                    source += values[1]
+                    orig_line += values[2]
+                    orig_col += values[3]
+                    continue
                 gen_col += values[0]
-                if len(values) < 4:
+                if not values[4]:
                     continue
                 source += values[1]
                 orig_line += values[2]
                 orig_col += values[3]
-                for at in asking or ():
+                for at in asking:
                     if gen_col <= places[at][1] - 1:  # the last such segment wins
                         best[at] = (source, orig_line, orig_col)
     except (KeyError, ValueError, IndexError):
