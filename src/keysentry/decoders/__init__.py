@@ -188,24 +188,20 @@ DEEP_TRIGGERS = (*(needle for needle, _ in _NESTED3_NEEDLES), *base64_layers.RUN
 _MAX_PEELED = 64 << 20  # bytes decoded from runs of base64 layers per window, all layers
 
 
-def _hits(data: bytes, start: int, stop: int) -> Iterator[tuple[int, int, int]]:
-    """(needle, at, end) of the hits that begin in data[start:stop], a slice at a time."""
-    view = memoryview(data)
-    for lo in range(start, stop, _SLICE):
-        top = min(stop, lo + _SLICE)
-        for index, at, end in _MATCHER.find_matches_as_indexes(view[lo : top + _LONGEST - 1]):
-            if lo + at < top:
-                yield index, lo + at, lo + end
-
-
-def _rare_hits(
-    data: bytes, start: int, stop: int, matcher: ahocorasick_rs.BytesAhoCorasick, longest: int
+def _hits(
+    data: bytes,
+    start: int,
+    stop: int,
+    matcher: ahocorasick_rs.BytesAhoCorasick = _MATCHER,
+    longest: int = _LONGEST,
+    step: int = _SLICE,
 ) -> Iterator[tuple[int, int, int]]:
-    """The hits of a pass whose needles are rare, in slices of _RARE_SLICE: a few calls
-    per window, and a flood of them still holds a bounded list."""
+    """(needle, at, end) of a pass's hits that begin in data[start:stop], ``step`` bytes at
+    a time: the list of hits stays bounded (the deep-base64 passes, whose needles are rare,
+    take _RARE_SLICE: a few calls per window)."""
     view = memoryview(data)
-    for lo in range(start, stop, _RARE_SLICE):
-        top = min(stop, lo + _RARE_SLICE)
+    for lo in range(start, stop, step):
+        top = min(stop, lo + step)
         for index, at, end in matcher.find_matches_as_indexes(view[lo : top + longest - 1]):
             if lo + at < top:
                 yield index, lo + at, lo + end
@@ -308,7 +304,7 @@ def _deep(
     if len(data) < _NESTED3_SPAN:
         return  # too short to hold a key under three layers
     decodes_left = MAX_DECODES
-    for form, at, _ in _rare_hits(data, start, stop, _NESTED3_MATCHER, _NESTED3_LONGEST):
+    for form, at, _ in _hits(data, start, stop, _NESTED3_MATCHER, _NESTED3_LONGEST, _RARE_SLICE):
         quad = at - _NESTED3_NEEDLES[form][1]
         if at < claimed_to or quad < 0:
             continue
@@ -323,7 +319,7 @@ def _deep(
             result.keys.extend(_nested(data, at, form, max_nesting, 3))
     run_to, peeled_bytes, runs_left = -1, 0, MAX_DECODES
     peeled: list[tuple[int, int, list[DecodedKey]]] = []
-    for _, at, _ in _rare_hits(data, start, stop, _RUN_MATCHER, 3):
+    for _, at, _ in _hits(data, start, stop, _RUN_MATCHER, 3, _RARE_SLICE):
         if at < max(run_to, claimed_to) or (at and data[at - 1] in base64_runs.ALPHABET):
             continue  # not the start of a run
         if not base64_layers.may_hold_key(data, at):
