@@ -78,11 +78,12 @@ def original_positions(map_text: str, places: list[Place]) -> list[OriginalPosit
         if line >= 1:
             wanted.setdefault(line - 1, []).append(at)
     best: dict[int, tuple[int, int, int]] = {}  # an index into places -> its segment
-    groups = whole["mappings"].split(";", max(wanted, default=-1) + 1)
+    lines = max(wanted, default=-1) + 1  # the generated lines to decode
+    groups = whole["mappings"].split(";", lines)[:lines]
     source = orig_line = orig_col = 0
     seen: dict[str, _Shape] = {}  # a segment, decoded once (segments repeat)
     try:
-        for index, group in enumerate(groups[: max(wanted, default=-1) + 1]):
+        for index, group in enumerate(groups):
             asking = wanted.get(index)
             gen_col = 0
             for segment in group.split(","):
@@ -91,17 +92,12 @@ def original_positions(map_text: str, places: list[Place]) -> list[OriginalPosit
                     if not segment:
                         continue
                     values = seen[segment] = _shape(segment)
-                if asking is None:  # a line before: only its deltas count
-                    source += values[1]
-                    orig_line += values[2]
-                    orig_col += values[3]
-                    continue
                 gen_col += values[0]
-                if not values[4]:
-                    continue
-                source += values[1]
+                source += values[1]  # 0 for a segment that names no source
                 orig_line += values[2]
                 orig_col += values[3]
+                if asking is None or not values[4]:
+                    continue
                 for at in asking:
                     if gen_col <= places[at][1] - 1:  # the last such segment wins
                         best[at] = (source, orig_line, orig_col)
