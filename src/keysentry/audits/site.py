@@ -30,7 +30,7 @@ from keysentry.engine.scanner import Scanner
 from keysentry.model.finding import Finding, SitePlacement
 from keysentry.model.report import Report, ScanError
 from keysentry.sources.site import Fetched, Outcome, SiteOptions, crawl
-from keysentry.sources.site.links import Kind
+from keysentry.sources.site.links import MAPPED, Kind
 from keysentry.sources.site.scope import BadURL, normalize
 
 SERVED = "served to browsers by {url} (HTTP {status})"
@@ -79,7 +79,7 @@ def audit_site(
                 continue
             part, fetched = outcome.result.report, outcome.fetched
             first[outcome.digest] = _placed_all(part.findings, fetched)
-            if fetched.kind in (Kind.SCRIPT, Kind.STYLE):
+            if fetched.kind in MAPPED:
                 unplaced[fetched.response.url] = bundle_origins.bundle_keys(part.findings)
             elif outcome.result.origins and fetched.request.referrer in unplaced:
                 _place_in_sources(unplaced.pop(fetched.request.referrer), outcome)

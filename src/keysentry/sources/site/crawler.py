@@ -191,7 +191,7 @@ class Crawl(Generic[T]):
 
     def scanned(self, fetched: Fetched, result: T) -> None:
         """A body's scan is back: a script or style's keys to place, and its maps to go."""
-        if self.lookups_of is not None and fetched.kind in (Kind.SCRIPT, Kind.STYLE):
+        if self.lookups_of is not None and fetched.kind in links.MAPPED:
             places = self.lookups_of(result)
             if places:
                 self.lookups[fetched.response.url] = places

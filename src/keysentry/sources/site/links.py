@@ -43,6 +43,9 @@ class Kind(str, Enum):
         return self.value
 
 
+MAPPED = frozenset({Kind.SCRIPT, Kind.STYLE})  # what a source map is the map of
+
+
 @dataclass(frozen=True)
 class Link:
     url: str  # absolute, normalised
