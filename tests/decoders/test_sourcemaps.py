@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT, new_key, run_keysentry
+from keysentry.audits.scan_files import scan_paths
+from keysentry.config import Config
+from keysentry.decoders import documents
+from keysentry.engine.windows import WINDOW
 from keysentry.model.key import fingerprint
 
 JS_BIN = REPO_ROOT / "tests" / "js" / "node_modules" / ".bin"
@@ -141,3 +145,45 @@ def test_escaped_key_in_a_multi_megabyte_line(tmp_path):
     assert key[:7] in finding["snippet"] and key not in finding["snippet"]
     assert escaped[:24] not in finding["snippet"]
     assert len(finding["snippet"]) < 120
+
+
+def big_first_project(root: Path, key: str, table_bytes: int) -> None:
+    """A project whose bundle's map lists a large generated table before the key's file."""
+    esbuild_project(root, key)
+    rows = ",\n".join(f"  [{i}, {i * 7 % 1000}, {i * 13 % 997}]" for i in range(table_bytes // 24))
+    (root / "src" / "table.js").write_text(f"export const table = [\n{rows}\n];\n")
+    (root / "src" / "app.js").write_text(
+        'import { table } from "./table.js";\n'
+        'import { baseUrl } from "./config.js";\n'
+        "fetch(baseUrl + table.length).then((r) => console.log(r.status));\n"
+    )
+
+
+def test_a_map_larger_than_a_window_names_the_source_past_its_first_window(tmp_path):
+    key = new_key()
+    big_first_project(tmp_path, key, 10 << 20)
+    esbuild(tmp_path, "--sourcemap", "--outfile=dist/app.js")
+    raw = (tmp_path / "dist" / "app.js.map").read_bytes()
+    assert len(raw) > WINDOW and raw.index(key.encode()) > WINDOW  # the key is in window 2
+    code, report = scan("dist", cwd=tmp_path)
+    assert code == 1
+    [finding] = report["findings"]
+    assert (finding["original_source"], finding["original_line"]) == ("../src/config.js", 1)
+    at = raw.index(key.encode())
+    line, column = raw.count(b"\n", 0, at) + 1, at - raw.rfind(b"\n", 0, at)
+    assert (finding["line"], finding["column"]) == (line, column)
+    assert not report["errors"]
+
+
+def test_a_map_past_the_document_limit_is_scanned_and_said(tmp_path, monkeypatch):
+    key = new_key()
+    big_first_project(tmp_path, key, 3 << 20)
+    esbuild(tmp_path, "--sourcemap", "--outfile=dist/app.js")
+    monkeypatch.setattr(documents, "MAX_DOCUMENT", 2 << 20)  # the map is 3 MiB and more
+    report = scan_paths([str(tmp_path / "dist")], Config())
+    [finding] = report.findings
+    assert finding.fingerprint == fingerprint(key)
+    assert finding.original_source is None  # not named: the map was not kept whole
+    [note] = [n for n in report.notes if "larger than 2 MiB" in n]
+    assert note.startswith("app.js.map: ")  # the file, named as the scan names it
+    assert "do not name the original source" in note

@@ -26,6 +26,7 @@ from keysentry.model.report import Report, ScanError
 from keysentry.model.target import MEMBER_SEPARATOR, STREAM_LAYERS
 
 LAYOUT_MARKER = "oci-layout"
+INDEX_NAME = os.fsencode(INDEX)  # what a walked file's path ends with to be a layout's index
 _IN_BLOBS = re.compile(r"(?:(.*)/)?(blobs/[^/]+/[^/]+)\Z")
 
 

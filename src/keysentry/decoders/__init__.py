@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import binascii
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import product
 
@@ -146,20 +146,21 @@ _NEEDLES: dict[bytes, tuple[str, int]] = {
 # buckets by this order and checks each bucket's fingerprint (its needles' first three
 # bytes) at every position: needles that share a bucket but not their bytes make its
 # fingerprint loose and the pass verify more. Any order finds the same hits (no needle is
-# a prefix of another: tests/decoders/test_text_encodings.py); this one, found by a search
-# over orders timed on the 282 MB JavaScript tree, takes 484 million instructions there
-# against 660 million in the table's order (valgrind; 44 ms against 79 ms of CPU).
+# a prefix of another: tests/decoders/test_text_encodings.py); this one, found by
+# bench/needle_order.py (random orders, then swaps, timed on a sample of the 282 MB
+# JavaScript tree), takes 34 ms of CPU on that tree against 40 ms for the order before it
+# and 79 ms for the table's order; on the 66 MB of tests/js/node_modules, 8.6 against 9.1 ms.
 _PASS_ORDER = (
-    b"c2st", b"736b2d", b"'sk'", b"Myc3R", b"jMnN0", b"Ockx", b"TnJMV", b"0X73", b"emF5M",
-    b"pheT", b"6YXk", b"\\x73", b"\\u0073", b"NrL", string_array.ENCODED_ALPHABET,
-    b"&#115;", b"&#x73;", b"&#X73;", b"C2ST", b"736B2D", b"0x73", b"YzJzd", b"73 6", b"nRl",
-    b"\\163", b"sk-", b"ZAY", b"sourceMappingURL=data:", b"H4sI", b"73, 0x6", b"5yTF",
-    b"\\u{73}", b'"sk"', b"zay", b"'s'", b"s\0k\0-\0", b"%73", b"\0s\0k\0-", b"73:6", b'"s"',
+    b"73 6", b"736b2d", b"'sk'", b"Myc3R", b"jMnN0", b'"s"', b"TnJMV", b"0X73", b"emF5M",
+    b"sourceMappingURL=data:", b"s\0k\0-\0", b"\\x73", b"%73", b"NrL",
+    string_array.ENCODED_ALPHABET, b"&#115;", b"&#x73;", b"&#X73;", b"C2ST", b"736B2D",
+    b"0x73", b"YzJzd", b"c2st", b"nRl", b"\\163", b"sk-", b"ZAY", b"pheT", b"H4sI", b"zay",
+    b"5yTF", b"\\u{73}", b"Ockx", b"73, 0x6", b"'s'", b"6YXk", b"\\u0073", b"\0s\0k\0-",
+    b"73:6", b'"sk"',
 )  # fmt: skip
 # every needle, in the pass's order: what a flood of hits is made of (bench, tests)
 TRIGGERS = tuple(sorted(_NEEDLES, key=_PASS_ORDER.index))
 _KINDS = [_NEEDLES[needle] for needle in TRIGGERS]
-_KINDS_BY_NAME = {kind for kind, _ in _KINDS}
 _KEY_PREFIX_INDEX = TRIGGERS.index(KEY_PREFIX)  # a plain key's start, and a concat piece's
 _LONGEST = max(map(len, _NEEDLES))
 _NESTED3_LONGEST = max(len(needle) for needle, _ in _NESTED3_NEEDLES)
@@ -195,10 +196,24 @@ def _hits(
     matcher: ahocorasick_rs.BytesAhoCorasick = _MATCHER,
     longest: int = _LONGEST,
     step: int = _SLICE,
-) -> Iterator[tuple[int, int, int]]:
+) -> Iterable[tuple[int, int, int]]:
     """(needle, at, end) of a pass's hits that begin in data[start:stop], ``step`` bytes at
     a time: the list of hits stays bounded (the deep-base64 passes, whose needles are rare,
-    take _RARE_SLICE: a few calls per window)."""
+    take _RARE_SLICE: a few calls per window). A chunk of one step searched whole (most
+    files) is one call, whose list is handed over as it is: no generator to run."""
+    if start == 0 and stop == len(data) <= step:
+        return matcher.find_matches_as_indexes(data)  # every hit begins before stop
+    return _sliced_hits(data, start, stop, matcher, longest, step)
+
+
+def _sliced_hits(
+    data: bytes,
+    start: int,
+    stop: int,
+    matcher: ahocorasick_rs.BytesAhoCorasick,
+    longest: int,
+    step: int,
+) -> Iterator[tuple[int, int, int]]:
     view = memoryview(data)
     for lo in range(start, stop, step):
         top = min(stop, lo + step)
@@ -236,8 +251,8 @@ def find_encoded(
     """
     stop = len(data) if stop is None else stop
     result = Encoded()
-    decodes_left = dict.fromkeys(_KINDS_BY_NAME, MAX_DECODES)  # per decoder: a flood of
-    # one kind of needle never starves the others
+    decoded: dict[str, int] = {}  # hits decoded, per decoder: a flood of one kind of
+    # needle never starves the others
     # javascript-obfuscator's string array: looked for once per chunk, at the first piece
     # of an array that can start a key, when the chunk holds its rotation loop
     array_piece: tuple[int, int] | None = None  # where, and how many keys came before it
@@ -275,10 +290,11 @@ def find_encoded(
             if kind == "concat" and array_piece is None and _array_piece(data, at, back):
                 array_piece = (at + back, len(result.keys))  # pieces out of order
             continue
-        if decodes_left[kind] <= 0:
+        count = decoded.get(kind, 0)
+        if count >= MAX_DECODES:
             result.over_budget += 1
             continue
-        decodes_left[kind] -= 1
+        decoded[kind] = count + 1
         for key in _decode(data, at, end, kind, back, max_nesting, base):
             last = result.keys[-1] if result.keys else None
             if last is None or (key.start, key.key) != (last.start, last.key):
@@ -304,7 +320,8 @@ def _deep(
     if len(data) < _NESTED3_SPAN:
         return  # too short to hold a key under three layers
     decodes_left = MAX_DECODES
-    for form, at, _ in _hits(data, start, stop, _NESTED3_MATCHER, _NESTED3_LONGEST, _RARE_SLICE):
+    layer3 = _hits(data, start, stop, _NESTED3_MATCHER, _NESTED3_LONGEST, _RARE_SLICE)
+    for form, at, _ in layer3:
         quad = at - _NESTED3_NEEDLES[form][1]
         if at < claimed_to or quad < 0:
             continue
@@ -317,9 +334,12 @@ def _deep(
         else:
             decodes_left -= 1
             result.keys.extend(_nested(data, at, form, max_nesting, 3))
+    starts = _hits(data, start, stop, _RUN_MATCHER, 3, _RARE_SLICE)
+    if not starts:  # an empty list: no run start in a chunk of one step (most files)
+        return
     run_to, peeled_bytes, runs_left = -1, 0, MAX_DECODES
     peeled: list[tuple[int, int, list[DecodedKey]]] = []
-    for _, at, _ in _hits(data, start, stop, _RUN_MATCHER, 3, _RARE_SLICE):
+    for _, at, _ in starts:
         if at < max(run_to, claimed_to) or (at and data[at - 1] in base64_runs.ALPHABET):
             continue  # not the start of a run
         if not base64_layers.may_hold_key(data, at):

@@ -190,28 +190,18 @@ class _Layers:
     def document(
         self, first: bytes, stream: BinaryIO, target: ScanTarget, kind: str, depth: int
     ) -> list[Finding]:
-        """A source map or notebook (``first``: its first bytes, read), whole in memory up
-        to MAX_DOCUMENT, read a window at a time (no buffer of MAX_DOCUMENT per file)."""
-        parts, size = [first], len(first)
-        while first and size <= documents.MAX_DOCUMENT:
-            part = stream.read(min(FIRST_READ, documents.MAX_DOCUMENT + 1 - size))
-            if not part:
-                break
-            parts.append(part)
-            size += len(part)
-        head = b"".join(parts)
-        if len(head) > documents.MAX_DOCUMENT:
+        """A source map or notebook (``first``: its first bytes, read), scanned window by
+        window like any file; the blocks read are kept (not copied) up to MAX_DOCUMENT,
+        and joined only when a finding is to be given its original source or cell."""
+        kept = _KeptBlocks(first, stream, documents.MAX_DOCUMENT)
+        found = self.plain(kept, target, depth, first)
+        if kept.blocks is None:
             self.scanner.report.notes.append(
                 f"{target.path}: larger than {documents.MAX_DOCUMENT >> 20} MiB: findings in it"
                 f" do not name the original {'source' if kind == 'sourcemap' else 'cell'}"
             )
-            return self.plain(PeekedStream(head, stream), target, depth)
-        if len(head) <= FIRST_READ:  # one window: scanned as read, not copied out again
-            found = self.plain(io.BytesIO(), target, depth, head)
-        else:
-            found = self.plain(io.BytesIO(head), target, depth)
-        if found:
-            annotate(found, kind, head)
+        elif found:
+            annotate(found, kind, b"".join(kept.blocks))
         return found
 
     def payloads(self, target: ScanTarget, depth: int) -> PayloadHandler:
@@ -277,3 +267,26 @@ def annotate(found: list[Finding], kind: str, raw: bytes, base: int = 0) -> None
             finding.notebook_cell = part.notebook_cell
             if not part.name.endswith("output"):
                 finding.cell_line = line
+
+
+class _KeptBlocks(io.RawIOBase):
+    """A stream whose blocks, as read, are kept while they add up to at most ``limit``
+    bytes (``blocks`` is None past it): a document scanned as it is read, whole in
+    memory afterwards only by reference to what was read (no second buffer, no copy)."""
+
+    def __init__(self, first: bytes, stream: BinaryIO, limit: int) -> None:
+        self._stream, self._limit, self._size = stream, limit, len(first)
+        self.blocks: list[bytes] | None = [first] if self._size <= limit else None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        block = self._stream.read(size)
+        if self.blocks is not None and block:
+            self._size += len(block)
+            if self._size > self._limit:
+                self.blocks = None  # past the limit: the finding names no original part
+            else:
+                self.blocks.append(block)
+        return block
