@@ -380,3 +380,10 @@ def test_a_key_in_a_url_or_a_map_source_name_is_never_shown(tmp_path, fmt):
     found = {f["fingerprint"]: f for f in report["findings"]}
     assert {fingerprint(in_body), fingerprint(in_map)} <= set(found)
     assert found[fingerprint(in_map)]["original_source"] == f"src/{redact(in_name)}.js"
+    # the guide's re-run command cannot hold a URL shown redacted: it says so instead
+    [step] = [
+        s for s in json.loads(guide_json.stdout)["checklist"]
+        if s["key"] == fingerprint(in_body) and s["step"] == "site-redeploy"
+    ]  # fmt: skip
+    assert step["commands"] == []
+    assert any("1 of these URLs hold a key in the URL itself" in d for d in step["details"])

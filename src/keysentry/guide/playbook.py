@@ -24,7 +24,7 @@ from keysentry.guide.leaked_keys import (
 from keysentry.guide.origins import build_output, fix_places
 from keysentry.guide.verify import describe
 from keysentry.model.finding import Finding, RepositoryRef
-from keysentry.model.key import REVOKE_URL, USAGE_URL
+from keysentry.model.key import REVOKE_URL, USAGE_URL, holds_redacted
 from keysentry.model.report import EXIT_CLEAN, EXIT_FOUND, EXIT_INCOMPLETE, ScanError
 from keysentry.model.stage import (
     BLOCKED_TEXT,
@@ -405,14 +405,24 @@ def _site(f: KeyFacts) -> Step:
         "4. Hashed chunks and source maps of old builds often stay on the CDN or in the bucket"
         " after a deploy, and browsers and caches keep them for their Cache-Control lifetime"
         " (often a year): delete the old files themselves, not only the new build's.",
-        "5. Check that the old URLs stop answering: the command below re-runs `keysentry site`"
-        " on exactly these URLs and must report no key (a 404 is what you want).",
     ]
+    runnable = [u for u in f.site_urls if not holds_redacted(u)]
+    if runnable:
+        details.append(
+            "5. Check that the old URLs stop answering: the command below re-runs `keysentry"
+            " site` on exactly these URLs and must report no key (a 404 is what you want)."
+        )
+    if len(runnable) < len(f.site_urls):
+        details.append(
+            f"{len(f.site_urls) - len(runnable)} of these URLs hold a key in the URL itself"
+            " and are shown redacted, so no command here can name them: open each as"
+            " deployed and check it no longer answers, and name no file or folder after a key."
+        )
     if f.client_bundles:
         details.append("Client-side files hold it too: " + ", ".join(f.client_bundles))
-    command = "keysentry site " + " ".join(shlex.quote(u) for u in f.site_urls)
-    return Step(SITE, "Rebuild, redeploy, purge caches, retire old chunk URLs", details,
-                [command + " --max-depth 0 --no-map-probe"])
+    command = "keysentry site " + " ".join(shlex.quote(u) for u in runnable)
+    commands = [command + " --max-depth 0 --no-map-probe"] if runnable else []
+    return Step(SITE, "Rebuild, redeploy, purge caches, retire old chunk URLs", details, commands)
 
 
 def _client(f: KeyFacts) -> Step:

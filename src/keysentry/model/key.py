@@ -22,6 +22,7 @@ KEY_REGEX = KEY_PREFIX + rb"[0-9a-f]{32}"
 KEY_PATTERN = re.compile(KEY_REGEX)
 TEXT_KEY_PATTERN = re.compile(KEY_REGEX.decode())
 _TEXT_PREFIX = KEY_PREFIX.decode()
+_REDACTED_PATTERN = re.compile(r"sk-[0-9a-f]{4}\.\.\.[0-9a-f]{4}")  # what redact() shows
 
 
 def fingerprint(key: str) -> str:
@@ -46,6 +47,12 @@ def _sha256() -> Callable[[bytes], Any]:
 def redact(key: str) -> str:
     """At most the first and last four hex characters: ``sk-1a2b...9f8e``."""
     return f"{key[:7]}...{key[-4:]}"
+
+
+def holds_redacted(text: str) -> bool:
+    """Whether text shows a key redacted (a URL or path that held one): it cannot be used
+    as it is printed, to open or re-run anything."""
+    return _REDACTED_PATTERN.search(text) is not None
 
 
 def redact_text(text: str) -> str:
