@@ -36,7 +36,7 @@ class Part:
 
 
 def kind_of(path: str) -> str | None:
-    lower = path.rsplit("!", 1)[-1].lower()
+    lower = path[-6:].lower()  # the name's ending (a member's: ``a.zip!b.map``) is enough
     if lower.endswith(".map"):
         return "sourcemap"
     if lower.endswith(".ipynb"):
