@@ -116,10 +116,8 @@ def scan_entry(scanner: Scanner, entry: FileEntry) -> None:
         return
     report = scanner.report
     report.stats["files_scanned"] += 1
-    if scanner.config.decode and (  # a layer or the index of an OCI layout folder
-        len(report.findings) > first or entry.fs_path.endswith(image_layout.INDEX_NAME)
-    ):
-        image_layout.after_scan(report, first, os.fsdecode(entry.fs_path), limits(scanner.config))
+    if scanner.config.decode:  # a layer or the index of an OCI layout folder
+        image_layout.after_scan(report, first, entry.fs_path, limits(scanner.config))
     if len(report.findings) > first:
         place_in_sources(report.findings[first:], entry.fs_path)
     if scanner.config.timings:

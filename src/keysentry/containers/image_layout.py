@@ -26,7 +26,7 @@ from keysentry.model.report import Report, ScanError
 from keysentry.model.target import MEMBER_SEPARATOR, STREAM_LAYERS
 
 LAYOUT_MARKER = "oci-layout"
-INDEX_NAME = os.fsencode(INDEX)  # what a walked file's path ends with to be a layout's index
+_INDEX_NAME = os.fsencode(INDEX)  # INDEX as a walked file's path (bytes) ends with it
 _IN_BLOBS = re.compile(r"(?:(.*)/)?(blobs/[^/]+/[^/]+)\Z")
 
 
@@ -36,15 +36,18 @@ def _is_layout(root: str) -> bool:
     )
 
 
-def after_scan(report: Report, first: int, fs_path: str, limits: Limits) -> None:
-    """What a scanned file adds as part of an OCI layout folder: its index.json counts the
-    image once; the findings (``report.findings[first:]``) inside a layer are annotated."""
-    if fs_path.endswith(INDEX):  # one test for the common case: every other file
-        folder, name = os.path.split(fs_path)
+def after_scan(report: Report, first: int, fs_path: bytes, limits: Limits) -> None:
+    """What a scanned file (``fs_path``, as walked) adds as part of an OCI layout folder:
+    its index.json counts the image once; the findings (``report.findings[first:]``)
+    inside a layer are annotated. Every other file, the common case, costs two tests."""
+    if fs_path.endswith(_INDEX_NAME):
+        folder, name = os.path.split(os.fsdecode(fs_path))
         if name == INDEX and _is_layout(folder or "."):
             report.stats["container_images"] += 1
-    if len(report.findings) > first and os.sep + "blobs" + os.sep in os.sep + fs_path:
-        annotate_file(report.findings[first:], fs_path, limits, report.errors)
+    if len(report.findings) > first:
+        path = os.fsdecode(fs_path)
+        if os.sep + "blobs" + os.sep in os.sep + path:
+            annotate_file(report.findings[first:], path, limits, report.errors)
 
 
 def _read_blob(root: str) -> Callable[[str], bytes | None]:
