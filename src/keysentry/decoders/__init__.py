@@ -320,8 +320,7 @@ def _deep(
     if len(data) < _NESTED3_SPAN:
         return  # too short to hold a key under three layers
     decodes_left = MAX_DECODES
-    layer3 = _hits(data, start, stop, _NESTED3_MATCHER, _NESTED3_LONGEST, _RARE_SLICE)
-    for form, at, _ in layer3:
+    for form, at, _ in _hits(data, start, stop, _NESTED3_MATCHER, _NESTED3_LONGEST, _RARE_SLICE):
         quad = at - _NESTED3_NEEDLES[form][1]
         if at < claimed_to or quad < 0:
             continue

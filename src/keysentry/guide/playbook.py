@@ -420,8 +420,8 @@ def _site(f: KeyFacts) -> Step:
         )
     if f.client_bundles:
         details.append("Client-side files hold it too: " + ", ".join(f.client_bundles))
-    command = "keysentry site " + " ".join(shlex.quote(u) for u in runnable)
-    commands = [command + " --max-depth 0 --no-map-probe"] if runnable else []
+    urls = " ".join(shlex.quote(u) for u in runnable)
+    commands = [f"keysentry site {urls} --max-depth 0 --no-map-probe"] if runnable else []
     return Step(SITE, "Rebuild, redeploy, purge caches, retire old chunk URLs", details, commands)
 
 

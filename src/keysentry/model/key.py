@@ -22,7 +22,8 @@ KEY_REGEX = KEY_PREFIX + rb"[0-9a-f]{32}"
 KEY_PATTERN = re.compile(KEY_REGEX)
 TEXT_KEY_PATTERN = re.compile(KEY_REGEX.decode())
 _TEXT_PREFIX = KEY_PREFIX.decode()
-_REDACTED_PATTERN = re.compile(r"sk-[0-9a-f]{4}\.\.\.[0-9a-f]{4}")  # what redact() shows
+# what redact() shows of a key
+_REDACTED_PATTERN = re.compile(re.escape(_TEXT_PREFIX) + r"[0-9a-f]{4}\.\.\.[0-9a-f]{4}")
 
 
 def fingerprint(key: str) -> str:
